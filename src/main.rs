@@ -1,0 +1,191 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+
+use wsc_bot::config::{Config, ConfigError};
+use wsc_bot::wsc::sim::{self, faults::parse_fault_flag, jobs, Lang, SimSettings};
+
+/// Discord chat-ops for NAVER Cloud Web Security Checker scans.
+#[derive(Parser)]
+#[command(name = "wsc-bot", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate the configuration, call WSC once, and report in plain words (exit 0 only when all is well).
+    Check,
+    /// Run the WSC API simulator: a real HTTP server speaking the WSC API, signature check included.
+    /// It accepts the key pair in NCP_ACCESS_KEY and NCP_SECRET_KEY.
+    Simulate(SimulateArgs),
+}
+
+#[derive(clap::Args)]
+struct SimulateArgs {
+    /// Address to listen on (keep it on loopback: the /_sim/ control routes are unauthenticated).
+    #[arg(long, default_value = "127.0.0.1:8089")]
+    listen: SocketAddr,
+    /// Jobs to start with, as a JSON array (see tests/fixtures/seed.json); default: one job in every state.
+    #[arg(long)]
+    seed_file: Option<PathBuf>,
+    /// Add this many generated jobs (load and autocomplete tests).
+    #[arg(long, default_value_t = 0)]
+    extra_jobs: usize,
+    /// Simulated job time runs this many times faster than real time.
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// Shift the gateway's clock by this many seconds (tests clock skew).
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    clock_offset_secs: i64,
+    /// HTTP status of WSC's own errors such as 901: 200 (older docs) or 400 (newer docs).
+    #[arg(long, default_value_t = 200, value_parser = parse_error_status)]
+    wsc_error_status: u16,
+    /// Language of the status labels.
+    #[arg(long, value_enum, default_value_t = Lang::En)]
+    lang: Lang,
+    /// A fault for one operation, repeatable: OP=latency=MS,error=KIND,rate=P where OP is list,
+    /// search, cancel, stop, report or all and KIND is gateway:CODE, wsc:CODE, 429, malformed,
+    /// truncated, html or drop. Example: --fault stop=latency=5000,error=wsc:901,rate=0.5
+    #[arg(long = "fault", value_parser = parse_fault_flag)]
+    faults: Vec<(Vec<wsc_bot::wsc::Operation>, sim::Fault)>,
+}
+
+fn parse_error_status(text: &str) -> Result<u16, String> {
+    match text {
+        "200" => Ok(200),
+        "400" => Ok(400),
+        _ => Err("must be 200 or 400".into()),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(error) = load_dotenv() {
+        eprintln!("error: {error}");
+        return ExitCode::from(2);
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => return config_failure(&error),
+    };
+    if let Err(error) = wsc_bot::logging::init(config.log_format) {
+        return config_failure(&error);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: could not start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        match cli.command {
+            Command::Check => {
+                let report = wsc_bot::check::run(&config).await;
+                print!("{report}");
+                if report.passed() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+            Command::Simulate(args) => simulate(&config, args).await,
+        }
+    })
+}
+
+fn config_failure(error: &ConfigError) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::from(2)
+}
+
+/// Reads `.env` if there is one; its values never override the environment.
+/// A malformed line is named by number only: its text may hold a secret.
+fn load_dotenv() -> Result<(), String> {
+    match dotenvy::dotenv() {
+        Ok(_) => Ok(()),
+        Err(dotenvy::Error::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(dotenvy::Error::LineParse(line, _)) => {
+            let number = std::fs::read_to_string(".env")
+                .ok()
+                .and_then(|text| text.lines().position(|l| l.trim() == line.trim()))
+                .map(|i| format!(" on line {}", i + 1))
+                .unwrap_or_default();
+            Err(format!(
+                ".env has a malformed line{number}: write it as NAME=value"
+            ))
+        }
+        Err(error) => Err(format!(".env could not be read: {error}")),
+    }
+}
+
+async fn simulate(config: &Config, args: SimulateArgs) -> ExitCode {
+    let (Some(access_key), Some(secret_key)) = (&config.ncp_access_key, &config.ncp_secret_key)
+    else {
+        let var = if config.ncp_access_key.is_none() {
+            "NCP_ACCESS_KEY"
+        } else {
+            "NCP_SECRET_KEY"
+        };
+        return config_failure(&ConfigError {
+            var,
+            problem: "is not set: the simulator accepts the key pair in NCP_ACCESS_KEY and NCP_SECRET_KEY".into(),
+        });
+    };
+    let mut settings = SimSettings::new(access_key.expose_secret(), secret_key.expose_secret());
+    if let Some(path) = &args.seed_file {
+        let seed = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| {
+                serde_json::from_str::<Vec<jobs::SeedJob>>(&text).map_err(|e| e.to_string())
+            });
+        match seed {
+            Ok(seed) => settings.seed = seed,
+            Err(error) => {
+                eprintln!("error: --seed-file {}: {error}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let next_id = settings
+        .seed
+        .iter()
+        .map(|j| j.instance_no)
+        .max()
+        .unwrap_or(0)
+        + 1;
+    settings
+        .seed
+        .extend(jobs::generated_seed(args.extra_jobs, next_id));
+    settings.speed = args.speed;
+    settings.clock_offset_ms = args.clock_offset_secs.saturating_mul(1000);
+    settings.wsc_error_status = args.wsc_error_status;
+    settings.lang = args.lang;
+    settings.faults = args
+        .faults
+        .into_iter()
+        .flat_map(|(ops, fault)| ops.into_iter().map(move |op| (op, fault.clone())))
+        .collect();
+    let jobs = settings.seed.len();
+    let handle = match sim::start(settings, args.listen).await {
+        Ok(handle) => handle,
+        Err(error) => {
+            eprintln!("error: could not listen on {}: {error}", args.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "WSC simulator on {} with {jobs} jobs; point WSC_API_BASE there. Ctrl-C stops it.",
+        handle.base_url()
+    );
+    if let Err(error) = tokio::signal::ctrl_c().await {
+        eprintln!("error: could not wait for Ctrl-C: {error}");
+    }
+    handle.shutdown().await;
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,731 @@
+//! A WSC API simulator: a real HTTP server that behaves like WSC behind NCP's API Gateway.
+//! It checks signatures, runs a job state machine on a simulated clock, injects faults, and
+//! records every request so tests can assert what reached it.
+//!
+//! Control routes under `/_sim/` (unsigned, for tests and demos; bind to loopback):
+//! `GET|DELETE /_sim/requests`, `GET|POST /_sim/jobs`, `PUT /_sim/faults/{op}`,
+//! `DELETE /_sim/faults`, `POST /_sim/advance`, `PUT /_sim/settings`.
+
+pub mod faults;
+pub mod jobs;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+pub use faults::{Fault, FaultError};
+pub use jobs::{Lang, Phase, SeedJob};
+
+use super::{sign, Operation};
+use faults::{gateway_status, wsc_message};
+use jobs::SimJob;
+
+/// NCP refuses timestamps this far or farther from its clock.
+const MAX_SKEW_MS: i64 = 5 * 60 * 1000;
+
+#[derive(Debug, Clone)]
+pub struct SimSettings {
+    /// The one key pair the gateway accepts.
+    pub access_key: String,
+    pub secret_key: SecretString,
+    /// Simulated job time runs this many times faster than real time.
+    pub speed: f64,
+    /// Shifts the gateway's clock (its `Date` header and its timestamp check).
+    pub clock_offset_ms: i64,
+    /// HTTP status sent with WSC's own errors (901…): older docs say 200, newer 400.
+    pub wsc_error_status: u16,
+    pub lang: Lang,
+    pub seed: Vec<SeedJob>,
+    pub faults: Vec<(Operation, Fault)>,
+}
+
+impl SimSettings {
+    pub fn new(access_key: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        Self {
+            access_key: access_key.into(),
+            secret_key: SecretString::from(secret_key.into()),
+            speed: 1.0,
+            clock_offset_ms: 0,
+            wsc_error_status: 200,
+            lang: Lang::En,
+            seed: jobs::default_seed(),
+            faults: Vec::new(),
+        }
+    }
+}
+
+/// One request as the simulator received it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path_and_query: String,
+    /// `None` for a path that is no WSC operation.
+    pub operation: Option<Operation>,
+    pub instance_no: Option<u64>,
+    pub signature_valid: bool,
+    /// Why the gateway refused it, if it did.
+    pub auth_error: Option<String>,
+}
+
+/// A job as tests see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSnapshot {
+    pub instance_no: u64,
+    pub phase: Phase,
+    pub start_url: String,
+}
+
+/// Settings that can change while the simulator runs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    pub clock_offset_secs: Option<i64>,
+    pub wsc_error_status: Option<u16>,
+    pub lang: Option<Lang>,
+    pub speed: Option<f64>,
+}
+
+struct SimState {
+    access_key: String,
+    secret_key: SecretString,
+    lang: Lang,
+    clock_offset_ms: i64,
+    wsc_error_status: u16,
+    /// Job clock: `job_epoch_ms + real elapsed × speed + advanced_ms`, rebased when speed changes.
+    job_epoch_ms: i64,
+    job_epoch: Instant,
+    speed: f64,
+    advanced_ms: i64,
+    jobs: BTreeMap<u64, SimJob>,
+    faults: HashMap<Operation, Fault>,
+    requests: Vec<RecordedRequest>,
+}
+
+impl SimState {
+    fn job_now(&self) -> i64 {
+        self.job_epoch_ms
+            + (self.job_epoch.elapsed().as_millis() as f64 * self.speed) as i64
+            + self.advanced_ms
+    }
+
+    fn gateway_now(&self) -> i64 {
+        epoch_ms() + self.clock_offset_ms
+    }
+
+    /// Brings every job up to the current simulated time.
+    fn advance_jobs(&mut self) -> i64 {
+        let now = self.job_now();
+        for job in self.jobs.values_mut() {
+            job.advance(now);
+        }
+        now
+    }
+
+    fn advance_by(&mut self, by: Duration) {
+        self.advanced_ms = self.advanced_ms.saturating_add(by.as_millis() as i64);
+        self.advance_jobs();
+    }
+
+    fn add_job(&mut self, seed: SeedJob) {
+        let now = self.job_now();
+        self.jobs.insert(seed.instance_no, SimJob::new(seed, now));
+    }
+
+    fn apply(&mut self, patch: SettingsPatch) -> Result<(), String> {
+        if let Some(status) = patch.wsc_error_status {
+            if status != 200 && status != 400 {
+                return Err("wsc_error_status must be 200 or 400".into());
+            }
+            self.wsc_error_status = status;
+        }
+        if let Some(speed) = patch.speed {
+            if !(speed.is_finite() && speed >= 0.0) {
+                return Err("speed must be a number of 0 or more".into());
+            }
+            self.job_epoch_ms = self.job_now() - self.advanced_ms;
+            self.job_epoch = Instant::now();
+            self.speed = speed;
+        }
+        if let Some(offset) = patch.clock_offset_secs {
+            self.clock_offset_ms = offset.saturating_mul(1000);
+        }
+        if let Some(lang) = patch.lang {
+            self.lang = lang;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+struct Shared(Arc<Mutex<SimState>>);
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, SimState> {
+        // A panic elsewhere must not take the simulator down with it.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A running simulator. Dropping it shuts the server down.
+pub struct SimHandle {
+    addr: SocketAddr,
+    shared: Shared,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl SimHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL to give a WSC client (`WSC_API_BASE`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().requests.clone()
+    }
+
+    pub fn requests_for(&self, operation: Operation) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.operation == Some(operation))
+            .collect()
+    }
+
+    pub fn clear_requests(&self) {
+        self.shared.lock().requests.clear();
+    }
+
+    pub fn set_fault(&self, operation: Operation, fault: Fault) {
+        self.shared.lock().faults.insert(operation, fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
+    }
+
+    pub fn update(&self, patch: SettingsPatch) -> Result<(), String> {
+        self.shared.lock().apply(patch)
+    }
+
+    /// Moves the job clock forward, as if `by` had passed.
+    pub fn advance(&self, by: Duration) {
+        self.shared.lock().advance_by(by);
+    }
+
+    pub fn add_job(&self, seed: SeedJob) {
+        self.shared.lock().add_job(seed);
+    }
+
+    pub fn jobs(&self) -> Vec<JobSnapshot> {
+        snapshot(&mut self.shared.lock())
+    }
+
+    pub fn phase(&self, instance_no: u64) -> Option<Phase> {
+        let mut state = self.shared.lock();
+        state.advance_jobs();
+        state.jobs.get(&instance_no).map(|job| job.phase)
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Binds `addr` (port 0 for any free port) and serves until the handle is dropped.
+pub async fn start(settings: SimSettings, addr: SocketAddr) -> std::io::Result<SimHandle> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let mut state = SimState {
+        access_key: settings.access_key,
+        secret_key: settings.secret_key,
+        lang: settings.lang,
+        clock_offset_ms: settings.clock_offset_ms,
+        wsc_error_status: settings.wsc_error_status,
+        job_epoch_ms: epoch_ms(),
+        job_epoch: Instant::now(),
+        speed: settings.speed,
+        advanced_ms: 0,
+        jobs: BTreeMap::new(),
+        faults: settings.faults.into_iter().collect(),
+        requests: Vec::new(),
+    };
+    for seed in settings.seed {
+        state.add_job(seed);
+    }
+    let shared = Shared(Arc::new(Mutex::new(state)));
+    let app = router(shared.clone());
+    let (tx, rx) = oneshot::channel();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "the simulator's server stopped");
+        }
+    });
+    Ok(SimHandle {
+        addr,
+        shared,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
+}
+
+fn router(shared: Shared) -> Router {
+    Router::new()
+        .route(
+            "/_sim/requests",
+            get(control_requests).delete(control_clear_requests),
+        )
+        .route("/_sim/jobs", get(control_jobs).post(control_add_job))
+        .route("/_sim/faults/{op}", put(control_set_fault))
+        .route("/_sim/faults", axum::routing::delete(control_clear_faults))
+        .route("/_sim/advance", axum::routing::post(control_advance))
+        .route("/_sim/settings", put(control_settings))
+        .fallback(gateway)
+        .with_state(shared)
+}
+
+/// Which operation a method and path name, and its instance number.
+fn route(method: &Method, path: &str) -> Option<(Operation, Option<u64>)> {
+    let rest = path.strip_prefix("/api/v1/jobs")?;
+    let segments: Vec<&str> = rest.split('/').skip(1).collect();
+    let instance = |s: &str| {
+        s.parse::<u64>()
+            .ok()
+            .filter(|_| s.bytes().all(|b| b.is_ascii_digit()))
+    };
+    match (method.as_str(), rest, segments.as_slice()) {
+        ("GET", "", _) => Some((Operation::List, None)),
+        ("POST", "/search", _) => Some((Operation::Search, None)),
+        ("PATCH", _, [id, "cancel"]) => Some((Operation::Cancel, Some(instance(id)?))),
+        ("PATCH", _, [id, "stop"]) => Some((Operation::Stop, Some(instance(id)?))),
+        ("GET", _, [id, "report"]) => Some((Operation::Report, Some(instance(id)?))),
+        _ => None,
+    }
+}
+
+async fn gateway(
+    State(shared): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path_and_query = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_owned();
+    let request_id = request_id();
+    let routed = route(&method, uri.path());
+    let (date, fault, verdict) = {
+        let mut state = shared.lock();
+        let verdict = authenticate(&state, &method, &path_and_query, &headers);
+        state.requests.push(RecordedRequest {
+            method: method.to_string(),
+            path_and_query: path_and_query.clone(),
+            operation: routed.map(|(op, _)| op),
+            instance_no: routed.and_then(|(_, id)| id),
+            signature_valid: verdict.is_ok(),
+            auth_error: verdict.as_ref().err().cloned(),
+        });
+        let fault = routed.and_then(|(op, _)| state.faults.get(&op).cloned());
+        (state.gateway_now(), fault, verdict)
+    };
+    let reply = Reply { request_id, date };
+    let Some((operation, instance_no)) = routed else {
+        return reply.gateway_error(300, "no such resource");
+    };
+    if let Err(why) = verdict {
+        return reply.gateway_error(200, &why);
+    }
+    let mut truncate = false;
+    let mut drop_connection = false;
+    if let Some(fault) = fault {
+        if fault.latency_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
+        }
+        if let Some(error) = fault.error.filter(|_| fastrand::f64() < fault.rate) {
+            match error {
+                FaultError::Gateway(code) => return reply.gateway_error(code, "injected fault"),
+                FaultError::RateLimited => return reply.gateway_error(420, "injected fault"),
+                FaultError::Wsc(code) => {
+                    return reply.wsc_error(shared.lock().wsc_error_status, code)
+                }
+                FaultError::Malformed => {
+                    return reply.raw(
+                        StatusCode::OK,
+                        "application/json",
+                        r#"{"resources": "surprise", "record_data": 7}"#.into(),
+                    )
+                }
+                FaultError::Html => {
+                    return reply.raw(
+                        StatusCode::BAD_GATEWAY,
+                        "text/html",
+                        "<html><body><h1>502 Bad Gateway</h1></body></html>".into(),
+                    )
+                }
+                FaultError::Truncated => truncate = true,
+                FaultError::Drop => drop_connection = true,
+            }
+        }
+    }
+    let (status, body) = {
+        let mut state = shared.lock();
+        let error_status = state.wsc_error_status;
+        match operate(
+            &mut state,
+            operation,
+            instance_no,
+            uri.query().unwrap_or(""),
+            &body,
+        ) {
+            Ok(value) => (StatusCode::OK, value.to_string()),
+            Err(code) => return reply.wsc_error(error_status, code),
+        }
+    };
+    if truncate {
+        return reply.raw(
+            status,
+            "application/json",
+            body[..body.len() / 2].to_owned(),
+        );
+    }
+    if drop_connection {
+        let half = Bytes::from(body[..body.len() / 2].to_owned());
+        let chunks = [
+            Ok(half),
+            Err(std::io::Error::other(
+                "connection dropped by fault injection",
+            )),
+        ];
+        return reply.with_headers(
+            status,
+            "application/json",
+            Body::from_stream(futures_util::stream::iter(chunks)),
+        );
+    }
+    reply.raw(status, "application/json", body)
+}
+
+/// The gateway's checks, in its order: headers present, timestamp fresh, key known, signature right.
+fn authenticate(
+    state: &SimState,
+    method: &Method,
+    path_and_query: &str,
+    headers: &HeaderMap,
+) -> Result<(), String> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+    };
+    let (Some(timestamp), Some(access_key), Some(signature)) = (
+        header(sign::HEADER_TIMESTAMP),
+        header(sign::HEADER_ACCESS_KEY),
+        header(sign::HEADER_SIGNATURE),
+    ) else {
+        return Err("missing authentication headers".into());
+    };
+    let timestamp: u64 = timestamp
+        .parse()
+        .map_err(|_| "malformed timestamp".to_owned())?;
+    if (state.gateway_now() - timestamp as i64).abs() >= MAX_SKEW_MS {
+        return Err("timestamp outside the allowed window".into());
+    }
+    if access_key != state.access_key {
+        return Err("unknown access key".into());
+    }
+    let valid = sign::verify(
+        method.as_str(),
+        path_and_query,
+        timestamp,
+        access_key,
+        state.secret_key.expose_secret().as_bytes(),
+        signature,
+    );
+    if !valid {
+        return Err("signature mismatch".into());
+    }
+    Ok(())
+}
+
+/// Runs one WSC operation; `Err` is a WSC error code.
+fn operate(
+    state: &mut SimState,
+    operation: Operation,
+    instance_no: Option<u64>,
+    query: &str,
+    body: &[u8],
+) -> Result<Value, u32> {
+    let now = state.advance_jobs();
+    let lang = state.lang;
+    match (operation, instance_no) {
+        (Operation::List, None) => {
+            // Old docs give defaults of 20 and 1 when a parameter is missing.
+            let param = |name: &str| {
+                query
+                    .split('&')
+                    .filter_map(|pair| pair.split_once('='))
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| value.parse::<u32>().map_err(|_| 901u32))
+                    .transpose()
+            };
+            let (limit, page) = (param("limit")?.unwrap_or(20), param("page")?.unwrap_or(1));
+            let all: Vec<&SimJob> = state.jobs.values().rev().collect();
+            Ok(list_page(&all, page, limit, now, lang))
+        }
+        (Operation::Search, _) => {
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Search {
+                search_type: Option<String>,
+                search_keyword: Option<String>,
+                status_code: Option<u16>,
+                limit: Option<u32>,
+                page: Option<u32>,
+            }
+            let search: Search = serde_json::from_slice(body).map_err(|_| 901u32)?;
+            let search_type = search.search_type.unwrap_or_default();
+            let keyword = search.search_keyword.unwrap_or_default();
+            let matching: Vec<&SimJob> = state
+                .jobs
+                .values()
+                .rev()
+                .filter(|job| job.matches(&search_type, &keyword, search.status_code))
+                .collect();
+            let mut page = list_page(
+                &matching,
+                search.page.unwrap_or(1),
+                search.limit.unwrap_or(20),
+                now,
+                lang,
+            );
+            // Search answers carry the return fields; list answers do not (both seen in docs).
+            page["returnCode"] = json!("0");
+            page["returnMessage"] = json!("Success");
+            Ok(page)
+        }
+        (Operation::Cancel | Operation::Stop | Operation::Report, Some(id)) => {
+            let job = state.jobs.get_mut(&id).ok_or(901u32)?;
+            let done = match operation {
+                Operation::Cancel => job.cancel(now),
+                Operation::Stop => job.stop(now),
+                _ if job.phase == Phase::Finished => return Ok(job.report()),
+                _ => false,
+            };
+            if !done {
+                return Err(901);
+            }
+            Ok(
+                json!({"returnCode": "0", "returnDesc": "Request Success", "returnMessage": "Success", "resources": null}),
+            )
+        }
+        _ => Err(901),
+    }
+}
+
+fn list_page(jobs: &[&SimJob], page: u32, limit: u32, now: i64, lang: Lang) -> Value {
+    let limit = limit.clamp(1, 1000) as usize;
+    let page = page.max(1) as usize;
+    let records: Vec<Value> = jobs
+        .iter()
+        .skip((page - 1).saturating_mul(limit))
+        .take(limit)
+        .map(|job| job.record(now, lang))
+        .collect();
+    let total_pages = jobs.len().div_ceil(limit);
+    let block_start = (page - 1) / 10 * 10 + 1;
+    json!({"resources": {
+        "total_cnt": jobs.len(),
+        "total_page_cnt": total_pages.to_string(),
+        "current_start_page": block_start.to_string(),
+        "current_end_page": (block_start + 9).to_string(),
+        "record_data": if records.is_empty() { Value::Null } else { Value::Array(records) },
+    }})
+}
+
+struct Reply {
+    request_id: String,
+    date: i64,
+}
+
+impl Reply {
+    fn with_headers(&self, status: StatusCode, content_type: &'static str, body: Body) -> Response {
+        let date =
+            httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(self.date.max(0) as u64));
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            content_type.parse().expect("static content type"),
+        );
+        if let Ok(date) = date.parse() {
+            headers.insert(header::DATE, date);
+        }
+        if let Ok(id) = self.request_id.parse() {
+            headers.insert("x-ncp-request-id", id);
+        }
+        response
+    }
+
+    fn raw(&self, status: StatusCode, content_type: &'static str, body: String) -> Response {
+        self.with_headers(status, content_type, Body::from(body))
+    }
+
+    fn gateway_error(&self, code: u16, details: &str) -> Response {
+        let (status, message) = gateway_status(code);
+        let body = json!({"error": {"errorCode": code.to_string(), "message": message, "details": details}});
+        self.raw(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            "application/json",
+            body.to_string(),
+        )
+    }
+
+    fn wsc_error(&self, status: u16, code: u32) -> Response {
+        let body = json!({"error": {"errorCode": code, "message": wsc_message(code)}});
+        self.raw(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            "application/json",
+            body.to_string(),
+        )
+    }
+}
+
+fn epoch_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as i64
+}
+
+fn request_id() -> String {
+    format!(
+        "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+        fastrand::u32(..),
+        fastrand::u16(..),
+        fastrand::u16(..0x1000),
+        fastrand::u16(..0x1000),
+        fastrand::u64(..1 << 48)
+    )
+}
+
+fn snapshot(state: &mut SimState) -> Vec<JobSnapshot> {
+    state.advance_jobs();
+    state
+        .jobs
+        .values()
+        .rev()
+        .map(|job| JobSnapshot {
+            instance_no: job.seed.instance_no,
+            phase: job.phase,
+            start_url: job.seed.start_url.clone(),
+        })
+        .collect()
+}
+
+async fn control_requests(State(shared): State<Shared>) -> Json<Vec<RecordedRequest>> {
+    Json(shared.lock().requests.clone())
+}
+
+async fn control_clear_requests(State(shared): State<Shared>) -> StatusCode {
+    shared.lock().requests.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn control_jobs(State(shared): State<Shared>) -> Json<Vec<JobSnapshot>> {
+    Json(snapshot(&mut shared.lock()))
+}
+
+async fn control_add_job(State(shared): State<Shared>, Json(seed): Json<SeedJob>) -> StatusCode {
+    shared.lock().add_job(seed);
+    StatusCode::CREATED
+}
+
+async fn control_set_fault(
+    State(shared): State<Shared>,
+    Path(op): Path<String>,
+    Json(fault): Json<Fault>,
+) -> Response {
+    let ops = if op == "all" {
+        Operation::ALL.to_vec()
+    } else {
+        Operation::parse(&op).into_iter().collect()
+    };
+    if ops.is_empty() {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("`{op}` is not an operation\n"),
+        )
+            .into_response();
+    }
+    let mut state = shared.lock();
+    for op in ops {
+        state.faults.insert(op, fault.clone());
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn control_clear_faults(State(shared): State<Shared>) -> StatusCode {
+    shared.lock().faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    secs: u64,
+}
+
+async fn control_advance(State(shared): State<Shared>, Json(advance): Json<Advance>) -> StatusCode {
+    shared.lock().advance_by(Duration::from_secs(advance.secs));
+    StatusCode::NO_CONTENT
+}
+
+async fn control_settings(
+    State(shared): State<Shared>,
+    Json(patch): Json<SettingsPatch>,
+) -> Response {
+    match shared.lock().apply(patch) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(why) => (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response(),
+    }
+}
