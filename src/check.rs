@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use crate::config::Config;
-use crate::wsc::{ErrorKind, RetryPolicy, WscClient};
+use crate::wsc::{ClientSettings, ErrorKind, RetryPolicy, WscClient};
 
 /// Clocks this far apart make NCP refuse every request.
 const SKEW_LIMIT: Duration = Duration::from_secs(5 * 60);
@@ -68,19 +68,12 @@ impl fmt::Display for CheckReport {
     }
 }
 
-/// Runs every check; the configuration was already parsed (a malformed value stops earlier).
-pub async fn run(config: &Config) -> CheckReport {
+/// Runs every check. A missing or malformed variable stopped the program before this.
+pub async fn run(config: &Config, mut settings: ClientSettings) -> CheckReport {
     let mut report = CheckReport::default();
     check_roles(config, &mut report);
     check_discord(config, &mut report);
 
-    let mut settings = match config.wsc_client_settings() {
-        Ok(settings) => settings,
-        Err(error) => {
-            report.add(Level::Fail, error.to_string());
-            return report;
-        }
-    };
     settings.retry = RetryPolicy::none();
     let base = settings.base_url.to_string();
     let client = match WscClient::new(settings) {

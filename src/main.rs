@@ -86,7 +86,11 @@ fn main() -> ExitCode {
     runtime.block_on(async {
         match cli.command {
             Command::Check => {
-                let report = wsc_bot::check::run(&config).await;
+                let settings = match config.wsc_client_settings() {
+                    Ok(settings) => settings,
+                    Err(error) => return config_failure(&error),
+                };
+                let report = wsc_bot::check::run(&config, settings).await;
                 print!("{report}");
                 if report.passed() {
                     ExitCode::SUCCESS

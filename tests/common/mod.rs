@@ -1,0 +1,45 @@
+//! Helpers shared by the integration tests: a simulator on 127.0.0.1 and a client for it.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use wsc_bot::wsc::sim::{self, SimHandle, SimSettings};
+use wsc_bot::wsc::{ClientSettings, RetryPolicy, WscClient};
+
+pub const ACCESS_KEY: &str = "AK-test-access-key";
+pub const SECRET_KEY: &str = "SK-test-secret-key-do-not-leak";
+
+pub fn settings() -> SimSettings {
+    SimSettings::new(ACCESS_KEY, SECRET_KEY)
+}
+
+pub async fn start_sim(settings: SimSettings) -> SimHandle {
+    sim::start(settings, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("simulator starts")
+}
+
+pub fn client_with(base: &str, access: &str, secret: &str, timeout: Duration) -> WscClient {
+    WscClient::new(ClientSettings {
+        base_url: base.parse().unwrap(),
+        access_key: SecretString::from(access.to_owned()),
+        secret_key: SecretString::from(secret.to_owned()),
+        timeout,
+        retry: RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+        },
+    })
+    .unwrap()
+}
+
+pub fn client(sim: &SimHandle) -> WscClient {
+    client_with(
+        &sim.base_url(),
+        ACCESS_KEY,
+        SECRET_KEY,
+        Duration::from_secs(5),
+    )
+}
