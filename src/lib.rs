@@ -1,6 +1,8 @@
 //! wsc-bot: a Discord chat-ops bot for NAVER Cloud Web Security Checker scans.
 
+pub mod bot;
 pub mod check;
 pub mod config;
+pub mod discord;
 pub mod logging;
 pub mod wsc;

@@ -5,19 +5,28 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 
+use wsc_bot::bot::policy::Roles;
+use wsc_bot::bot::Core;
 use wsc_bot::config::{Config, ConfigError};
+use wsc_bot::discord::gateway;
 use wsc_bot::wsc::sim::{self, faults::parse_fault_flag, jobs, Lang, SimSettings};
+use wsc_bot::wsc::WscClient;
 
 /// Discord chat-ops for NAVER Cloud Web Security Checker scans.
 #[derive(Parser)]
 #[command(name = "wsc-bot", version, about)]
 struct Cli {
+    /// Without a subcommand, `run`.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the bot over Discord's gateway (the normal deployment).
+    Run,
+    /// Register (overwrite) the slash commands in DISCORD_GUILD_ID, or globally, then exit.
+    Register,
     /// Validate the configuration, call WSC once, and report in plain words (exit 0 only when all is well).
     Check,
     /// Run the WSC API simulator: a real HTTP server speaking the WSC API, signature check included.
@@ -84,7 +93,9 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async {
-        match cli.command {
+        match cli.command.unwrap_or(Command::Run) {
+            Command::Run => run(&config).await,
+            Command::Register => register(&config).await,
             Command::Check => {
                 let settings = match config.wsc_client_settings() {
                     Ok(settings) => settings,
@@ -106,6 +117,69 @@ fn main() -> ExitCode {
 fn config_failure(error: &ConfigError) -> ExitCode {
     eprintln!("error: {error}");
     ExitCode::from(2)
+}
+
+async fn run(config: &Config) -> ExitCode {
+    let settings = match config.wsc_client_settings() {
+        Ok(settings) => settings,
+        Err(error) => return config_failure(&error),
+    };
+    if let Err(error) = gateway::http_client(config) {
+        return config_failure(&error);
+    }
+    let wsc = match WscClient::new(settings) {
+        Ok(wsc) => wsc,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if config.operator_role_ids.is_empty() {
+        tracing::warn!("WSC_OPERATOR_ROLE_IDS is empty: nobody can cancel or stop scans");
+    }
+    let roles = Roles {
+        viewers: config.viewer_role_ids.clone(),
+        operators: config.operator_role_ids.clone(),
+    };
+    let core = Core::new(wsc, roles, config.audit_channel_id);
+    match gateway::run(config, core).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn register(config: &Config) -> ExitCode {
+    let http = match gateway::http_client(config) {
+        Ok(http) => http,
+        Err(error) => return config_failure(&error),
+    };
+    if config.discord_application_id.is_none() {
+        match http.get_current_application_info().await {
+            Ok(application) => http.set_application_id(application.id),
+            Err(error) => {
+                eprintln!("error: could not read the application from Discord (is DISCORD_TOKEN right?): {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    match gateway::register(&http, config.discord_guild_id).await {
+        Ok(count) => {
+            let scope = config
+                .discord_guild_id
+                .map_or("globally (may take a while to appear)".to_owned(), |g| {
+                    format!("in guild {g}")
+                });
+            println!("Registered {count} command(s) {scope}.");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: Discord refused the commands: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Reads `.env` if there is one; its values never override the environment.

@@ -8,8 +8,14 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::error::{classify, ErrorKind, WscError};
-use super::model::{decode_job_page, decode_report, JobPage, Report, SearchQuery};
+use super::model::{
+    decode_job_page, decode_report, Job, JobPage, Report, SearchField, SearchQuery,
+};
 use super::{sign, Operation};
+
+/// `find_job` walks at most this many pages of this size when the search misses.
+const FIND_PAGE_SIZE: u32 = 100;
+const FIND_MAX_PAGES: u32 = 10;
 
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -116,6 +122,41 @@ impl WscClient {
             )
             .await?;
         decode_job_page(&body).map_err(|detail| decode_error(Operation::Search, &info, detail))
+    }
+
+    /// One job by its number. WSC has no get-one call: search any field for the number first,
+    /// then, since the search may not cover it, walk the newest pages of the list.
+    pub async fn find_job(&self, instance_no: u64) -> Result<Option<Job>, WscError> {
+        let query = SearchQuery {
+            field: SearchField::Any,
+            keyword: instance_no.to_string(),
+            status_code: None,
+            page: 1,
+            limit: FIND_PAGE_SIZE,
+        };
+        let found = self.search_jobs(&query).await?;
+        if let Some(job) = found
+            .jobs
+            .into_iter()
+            .find(|j| j.instance_no == instance_no)
+        {
+            return Ok(Some(job));
+        }
+        for page in 1..=FIND_MAX_PAGES {
+            let listed = self.list_jobs(page, FIND_PAGE_SIZE).await?;
+            let last = listed.total_pages;
+            if let Some(job) = listed
+                .jobs
+                .into_iter()
+                .find(|j| j.instance_no == instance_no)
+            {
+                return Ok(Some(job));
+            }
+            if u64::from(page) >= last {
+                break;
+            }
+        }
+        Ok(None)
     }
 
     /// cancelJob: only for a job that has not started. Never retried.

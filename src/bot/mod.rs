@@ -1,0 +1,192 @@
+//! The Discord-agnostic core: an interaction's data in, replies out through a `Discord` port
+//! that the front ends (gateway, endpoint) implement. It does no I/O of its own besides the
+//! WSC client it is given, and uses serenity's plain data types only.
+
+pub mod action;
+pub mod audit;
+pub mod commands;
+mod flows;
+pub mod policy;
+pub mod text;
+pub mod view;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Mutex;
+
+use serenity::all::{
+    ActionRowComponent, ButtonKind, CreateInteractionResponse, CreateInteractionResponseFollowup,
+    CreateMessage, EditInteractionResponse, EditMessage, Interaction, Member, Message,
+    MessageFlags,
+};
+
+use crate::wsc::WscClient;
+use action::{parse_command, ButtonId, CommandRequest};
+use policy::Roles;
+
+/// What the core needs from Discord. Errors are for the log only.
+pub trait Discord: Sync {
+    fn respond(
+        &self,
+        interaction_id: u64,
+        token: &str,
+        response: CreateInteractionResponse,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+    fn edit_original(
+        &self,
+        token: &str,
+        edit: EditInteractionResponse,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+    fn follow_up(
+        &self,
+        token: &str,
+        message: CreateInteractionResponseFollowup,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+    fn get_message(
+        &self,
+        channel_id: u64,
+        message_id: u64,
+    ) -> impl Future<Output = Result<Message, String>> + Send;
+    fn edit_message(
+        &self,
+        channel_id: u64,
+        message_id: u64,
+        edit: EditMessage,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+    fn send_message(
+        &self,
+        channel_id: u64,
+        message: CreateMessage,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// The person behind an interaction in a guild.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub id: u64,
+    /// Their unique username, for the audit trail.
+    pub name: String,
+    pub roles: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Command(CommandRequest),
+    Button {
+        custom_id: String,
+        /// The public message the button is on; `None` when it is ephemeral (it cannot be refreshed).
+        origin: Option<u64>,
+        /// The page that message shows, read from its Refresh button.
+        shown_page: Option<u32>,
+    },
+    Autocomplete,
+}
+
+/// An interaction reduced to what the core needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    pub id: u64,
+    pub token: String,
+    pub channel_id: u64,
+    pub locale: String,
+    /// `None` outside a guild.
+    pub actor: Option<Actor>,
+    pub kind: Kind,
+}
+
+impl Incoming {
+    /// `None` for kinds the bot does not handle (PING is answered by the endpoint itself).
+    pub fn from_interaction(interaction: &Interaction) -> Option<Self> {
+        let (id, token, channel_id, locale, member, kind) = match interaction {
+            Interaction::Command(c) => (
+                c.id,
+                &c.token,
+                c.channel_id,
+                &c.locale,
+                c.member.as_deref(),
+                Kind::Command(parse_command(&c.data)),
+            ),
+            Interaction::Component(c) => {
+                let ephemeral = c
+                    .message
+                    .flags
+                    .is_some_and(|f| f.contains(MessageFlags::EPHEMERAL));
+                let kind = Kind::Button {
+                    custom_id: c.data.custom_id.clone(),
+                    origin: (!ephemeral).then_some(c.message.id.get()),
+                    shown_page: shown_page(&c.message),
+                };
+                (
+                    c.id,
+                    &c.token,
+                    c.channel_id,
+                    &c.locale,
+                    c.member.as_ref(),
+                    kind,
+                )
+            }
+            Interaction::Autocomplete(a) => (
+                a.id,
+                &a.token,
+                a.channel_id,
+                &a.locale,
+                a.member.as_deref(),
+                Kind::Autocomplete,
+            ),
+            _ => return None,
+        };
+        Some(Self {
+            id: id.get(),
+            token: token.clone(),
+            channel_id: channel_id.get(),
+            locale: locale.clone(),
+            actor: member.map(actor),
+            kind,
+        })
+    }
+}
+
+fn actor(member: &Member) -> Actor {
+    Actor {
+        id: member.user.id.get(),
+        name: member.user.name.clone(),
+        roles: member.roles.iter().map(|r| r.get()).collect(),
+    }
+}
+
+/// The page a jobs message shows, from the custom id of its Refresh button.
+pub fn shown_page(message: &Message) -> Option<u32> {
+    message
+        .components
+        .iter()
+        .flat_map(|row| &row.components)
+        .find_map(|component| match component {
+            ActionRowComponent::Button(button) => match &button.data {
+                ButtonKind::NonLink { custom_id, .. } => match ButtonId::parse(custom_id) {
+                    Ok(ButtonId::Refresh { page }) => Some(page),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        })
+}
+
+pub struct Core {
+    wsc: WscClient,
+    roles: Roles,
+    audit_channel: Option<u64>,
+    /// Jobs with a cancel or stop under way in this process: a second confirm makes no call.
+    in_flight: Mutex<HashSet<u64>>,
+}
+
+impl Core {
+    pub fn new(wsc: WscClient, roles: Roles, audit_channel: Option<u64>) -> Self {
+        Self {
+            wsc,
+            roles,
+            audit_channel,
+            in_flight: Mutex::new(HashSet::new()),
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! `wsc-bot run`: the bot over Discord's gateway. Events go to the core; the core's replies go
+//! out through serenity's HTTP client.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
+use serenity::all::{
+    ChannelId, Context, CreateInteractionResponse, CreateInteractionResponseFollowup,
+    CreateMessage, EditInteractionResponse, EditMessage, EventHandler, GatewayIntents, GuildId,
+    Http, HttpBuilder, Interaction, InteractionId, Message, MessageId, Ready, ResumedEvent,
+};
+
+use crate::bot::{commands, Core, Discord, Incoming};
+use crate::config::{Config, ConfigError, DEFAULT_DISCORD_API_BASE};
+
+/// serenity's HTTP client for the configured token and REST base.
+///
+/// Against another base (a REST proxy or an emulator) serenity only rewrites routes with its
+/// ratelimiter off, so then the bot relies on the proxy, or Discord's 429s, for rate limits.
+pub fn http_client(config: &Config) -> Result<Http, ConfigError> {
+    let token = config.discord_token.as_ref().ok_or(ConfigError {
+        var: "DISCORD_TOKEN",
+        problem:
+            "is not set: put the bot token from the Developer Portal in the environment or .env"
+                .into(),
+    })?;
+    let mut builder = HttpBuilder::new(token.expose_secret());
+    let base = config.discord_api_base.as_str().trim_end_matches('/');
+    if base != DEFAULT_DISCORD_API_BASE {
+        builder = builder.proxy(base).ratelimiter_disabled(true);
+    }
+    if let Some(id) = config.discord_application_id {
+        builder = builder.application_id(id.into());
+    }
+    Ok(builder.build())
+}
+
+/// Overwrites the commands in `guild`, or globally. Needs the application id set on `http`.
+pub async fn register(http: &Http, guild: Option<u64>) -> Result<usize, serenity::Error> {
+    let definitions = commands::definitions();
+    let registered = match guild {
+        Some(guild) => {
+            http.create_guild_commands(GuildId::new(guild), &definitions)
+                .await?
+        }
+        None => http.create_global_commands(&definitions).await?,
+    };
+    Ok(registered.len())
+}
+
+/// Runs until Ctrl-C or SIGTERM.
+pub async fn run(config: &Config, core: Core) -> Result<(), String> {
+    let http = http_client(config).map_err(|e| e.to_string())?;
+    let handler = Handler {
+        core: Arc::new(core),
+        guild: config.discord_guild_id,
+        registered: AtomicBool::new(false),
+    };
+    let mut client = serenity::all::ClientBuilder::new_with_http(http, GatewayIntents::empty())
+        .event_handler(handler)
+        .await
+        .map_err(|e| format!("could not start the Discord client: {e}"))?;
+    let shards = client.shard_manager.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        shards.shutdown_all().await;
+    });
+    client
+        .start()
+        .await
+        .map_err(|e| format!("the Discord gateway connection failed: {e}"))
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+struct Handler {
+    core: Arc<Core>,
+    guild: Option<u64>,
+    /// Commands are registered once per process, not on every new session.
+    registered: AtomicBool,
+}
+
+#[serenity::async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, ctx: Context, ready: Ready) {
+        tracing::info!(user = %ready.user.name, application_id = ready.application.id.get(), "connected to Discord");
+        if self.registered.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        match register(&ctx.http, self.guild).await {
+            Ok(count) => tracing::info!(count, guild = self.guild, "registered the slash commands"),
+            Err(error) => {
+                self.registered.store(false, Ordering::SeqCst);
+                tracing::error!(%error, "could not register the slash commands");
+            }
+        }
+    }
+
+    async fn resume(&self, _ctx: Context, _event: ResumedEvent) {
+        tracing::info!("resumed the Discord session");
+    }
+
+    async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        let Some(incoming) = Incoming::from_interaction(&interaction) else {
+            return;
+        };
+        self.core
+            .handle(
+                &GatewayDiscord {
+                    http: ctx.http.clone(),
+                },
+                incoming,
+            )
+            .await;
+    }
+}
+
+/// The core's `Discord` port over serenity's HTTP client.
+pub struct GatewayDiscord {
+    pub http: Arc<Http>,
+}
+
+impl Discord for GatewayDiscord {
+    async fn respond(
+        &self,
+        interaction_id: u64,
+        token: &str,
+        response: CreateInteractionResponse,
+    ) -> Result<(), String> {
+        self.http
+            .create_interaction_response(
+                InteractionId::new(interaction_id),
+                token,
+                &response,
+                Vec::new(),
+            )
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn edit_original(
+        &self,
+        token: &str,
+        edit: EditInteractionResponse,
+    ) -> Result<(), String> {
+        self.http
+            .edit_original_interaction_response(token, &edit, Vec::new())
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    async fn follow_up(
+        &self,
+        token: &str,
+        message: CreateInteractionResponseFollowup,
+    ) -> Result<(), String> {
+        self.http
+            .create_followup_message(token, &message, Vec::new())
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    async fn get_message(&self, channel_id: u64, message_id: u64) -> Result<Message, String> {
+        self.http
+            .get_message(ChannelId::new(channel_id), MessageId::new(message_id))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn edit_message(
+        &self,
+        channel_id: u64,
+        message_id: u64,
+        edit: EditMessage,
+    ) -> Result<(), String> {
+        self.http
+            .edit_message(
+                ChannelId::new(channel_id),
+                MessageId::new(message_id),
+                &edit,
+                Vec::new(),
+            )
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    async fn send_message(&self, channel_id: u64, message: CreateMessage) -> Result<(), String> {
+        self.http
+            .send_message(ChannelId::new(channel_id), Vec::new(), &message)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+}

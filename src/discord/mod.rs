@@ -1,0 +1,3 @@
+//! Discord front ends: thin adapters between Discord and the core.
+
+pub mod gateway;
