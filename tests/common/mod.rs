@@ -43,3 +43,6 @@ pub fn client(sim: &SimHandle) -> WscClient {
         Duration::from_secs(5),
     )
 }
+
+pub mod discord_spec;
+pub mod fake_discord;

@@ -1,0 +1,732 @@
+//! End to end: the real serenity client (`wsc-bot run`'s code) against a fake Discord on
+//! 127.0.0.1 (REST and gateway websocket) and the WSC simulator.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use common::discord_spec::check_request;
+use common::fake_discord::{
+    self, component_click, slash_command, FakeDiscord, Member, RestCall, CHANNEL_ID, GUILD_ID,
+};
+use common::{settings, start_sim, ACCESS_KEY, SECRET_KEY};
+use serde_json::{json, Value};
+use wsc_bot::bot::policy::Roles;
+use wsc_bot::bot::Core;
+use wsc_bot::config::Config;
+use wsc_bot::wsc::sim::{Fault, FaultError, Phase, SeedJob, SimHandle, SimSettings};
+use wsc_bot::wsc::{Operation, WscClient};
+
+const VIEWER_ROLE: u64 = 700000000000000001;
+const OPERATOR_ROLE: u64 = 700000000000000002;
+const AUDIT_CHANNEL: u64 = 700000000000000009;
+const WAIT: Duration = Duration::from_secs(10);
+
+const SCHEDULED: u64 = 1000000008;
+const CRAWLING: u64 = 1000000007;
+const SCANNING: u64 = 1000000006;
+
+struct Bot {
+    discord: FakeDiscord,
+    sim: SimHandle,
+    task: tokio::task::JoinHandle<()>,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn operator() -> Member {
+    Member {
+        user_id: 800000000000000001,
+        username: "oncall".into(),
+        roles: vec![OPERATOR_ROLE],
+    }
+}
+
+fn viewer() -> Member {
+    Member {
+        user_id: 800000000000000002,
+        username: "viewer".into(),
+        roles: vec![VIEWER_ROLE],
+    }
+}
+
+fn stranger() -> Member {
+    Member {
+        user_id: 800000000000000003,
+        username: "stranger".into(),
+        roles: vec![],
+    }
+}
+
+async fn start_bot(sim_settings: SimSettings, timeout_secs: u64) -> Bot {
+    let sim = start_sim(sim_settings).await;
+    let discord = FakeDiscord::start().await;
+    let vars: HashMap<&str, String> = HashMap::from([
+        (
+            "DISCORD_TOKEN",
+            "fake-discord-token-never-logged".to_owned(),
+        ),
+        ("DISCORD_API_BASE", discord.api_base()),
+        ("DISCORD_GUILD_ID", GUILD_ID.to_string()),
+        ("NCP_ACCESS_KEY", ACCESS_KEY.to_owned()),
+        ("NCP_SECRET_KEY", SECRET_KEY.to_owned()),
+        ("WSC_API_BASE", sim.base_url()),
+        ("WSC_VIEWER_ROLE_IDS", VIEWER_ROLE.to_string()),
+        ("WSC_OPERATOR_ROLE_IDS", OPERATOR_ROLE.to_string()),
+        ("WSC_AUDIT_CHANNEL_ID", AUDIT_CHANNEL.to_string()),
+        ("WSC_REQUEST_TIMEOUT_SECS", timeout_secs.to_string()),
+    ]);
+    let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
+    let wsc = WscClient::new(config.wsc_client_settings().unwrap()).unwrap();
+    let roles = Roles {
+        viewers: config.viewer_role_ids.clone(),
+        operators: config.operator_role_ids.clone(),
+    };
+    let core = Core::new(wsc, roles, config.audit_channel_id);
+    let task = tokio::spawn(async move {
+        if let Err(error) = wsc_bot::discord::gateway::run(&config, core).await {
+            panic!("the bot stopped: {error}");
+        }
+    });
+    assert!(
+        discord.wait_ready(WAIT).await,
+        "the bot connected to the fake gateway"
+    );
+    Bot {
+        discord,
+        sim,
+        task,
+        next_id: std::sync::atomic::AtomicU64::new(1),
+    }
+}
+
+impl Bot {
+    fn id(&self) -> u64 {
+        self.next_id
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Dispatches `/wsc <sub> [options]` and returns its interaction id.
+    async fn command(&self, member: &Member, sub: &str, options: Value) -> u64 {
+        let id = self.id();
+        let data = json!({"id": "1", "name": "wsc", "type": 1, "options": [{"name": sub, "type": 1, "options": options}]});
+        self.discord
+            .dispatch(slash_command(id, member, "en-US", data))
+            .await;
+        id
+    }
+
+    async fn click(&self, member: &Member, custom_id: &str, message: Value) -> u64 {
+        let id = self.id();
+        self.discord
+            .dispatch(component_click(id, member, "en-US", custom_id, message))
+            .await;
+        id
+    }
+
+    async fn call(&self, what: &str, pred: impl Fn(&RestCall) -> bool) -> RestCall {
+        match self.discord.wait_for_call(pred, WAIT).await {
+            Some(call) => call,
+            None => panic!("no {what}; calls: {:#?}", self.discord.rest_calls()),
+        }
+    }
+
+    async fn callback(&self, id: u64) -> RestCall {
+        let prefix = format!("/api/v10/interactions/{id}/token-{id}/callback");
+        self.call("callback", |c| c.method == "POST" && c.path == prefix)
+            .await
+    }
+
+    /// The response as it ends up: the @original message once the bot edited it.
+    async fn original(&self, id: u64) -> Value {
+        let token = format!("/token-{id}/");
+        self.call("edit of the original", |c| {
+            c.method == "PATCH"
+                && c.path.contains(&token)
+                && c.path.ends_with("/messages/@original")
+        })
+        .await;
+        self.discord
+            .original(&format!("token-{id}"))
+            .expect("the original message is stored")
+    }
+
+    async fn follow_up(&self, id: u64) -> RestCall {
+        let path = format!(
+            "/api/v10/webhooks/{}/token-{id}",
+            fake_discord::APPLICATION_ID
+        );
+        self.call("follow-up", |c| c.method == "POST" && c.path == path)
+            .await
+    }
+
+    /// Every payload sent so far obeys Discord's schema and limits.
+    fn assert_payloads_valid(&self) {
+        for call in self.discord.rest_calls() {
+            if call.body.is_null() {
+                continue;
+            }
+            let violations = check_request(&call.method, &call.path, &call.body);
+            assert!(
+                violations.is_empty(),
+                "{} {}: {violations:#?}\n{:#}",
+                call.method,
+                call.path,
+                call.body
+            );
+        }
+    }
+
+    fn wsc_actions(&self) -> usize {
+        self.sim
+            .requests()
+            .iter()
+            .filter(|r| matches!(r.operation, Some(Operation::Cancel | Operation::Stop)))
+            .count()
+    }
+}
+
+fn custom_ids(message: &Value) -> Vec<String> {
+    message["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .filter_map(|c| c["custom_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn is_ephemeral(data: &Value) -> bool {
+    data["flags"].as_u64().is_some_and(|f| f & 64 != 0)
+}
+
+#[tokio::test]
+async fn registers_a_valid_guild_only_command() {
+    let bot = start_bot(settings(), 5).await;
+    let path = format!(
+        "/api/v10/applications/{}/guilds/{GUILD_ID}/commands",
+        fake_discord::APPLICATION_ID
+    );
+    let call = bot
+        .call("registration", |c| c.method == "PUT" && c.path == path)
+        .await;
+    let wsc = &call.body[0];
+    assert_eq!(wsc["name"], "wsc");
+    assert_eq!(wsc["contexts"], json!([0]));
+    let subs: Vec<&str> = wsc["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(subs, ["jobs", "cancel", "stop"]);
+    bot.assert_payloads_valid();
+}
+
+#[tokio::test]
+async fn a_viewer_lists_jobs_with_the_right_buttons() {
+    let bot = start_bot(settings(), 5).await;
+    let sent = Instant::now();
+    let id = bot.command(&viewer(), "jobs", json!([])).await;
+    let callback = bot.callback(id).await;
+    assert!(
+        callback.at.duration_since(sent) < Duration::from_secs(3),
+        "acknowledged in time"
+    );
+    assert_eq!(callback.body["type"], 5, "deferred before WSC is called");
+    assert!(
+        !is_ephemeral(&callback.body["data"]),
+        "the channel sees the list"
+    );
+
+    let message = bot.original(id).await;
+    assert!(
+        message["content"].as_str().unwrap().contains("page 1 of 2"),
+        "{message:#}"
+    );
+    let embeds = message["embeds"].as_array().unwrap();
+    assert_eq!(embeds.len(), 5);
+    assert_eq!(embeds[0]["title"], "https://shop.example.com/");
+    assert_eq!(embeds[2]["footer"]["text"], format!("Job {SCANNING}"));
+    let ids = custom_ids(&message);
+    assert_eq!(
+        ids,
+        [
+            format!("wsc:v1:cancel:{SCHEDULED}"),
+            format!("wsc:v1:stop:{CRAWLING}"),
+            format!("wsc:v1:stop:{SCANNING}"),
+            "wsc:v1:refresh:1".to_owned(),
+            "wsc:v1:page:2".to_owned(),
+        ],
+        "Cancel only before start, Stop only while running, nothing on ended jobs"
+    );
+    bot.assert_payloads_valid();
+
+    // Older ▶ edits the same message in place.
+    let next = bot.click(&viewer(), "wsc:v1:page:2", message.clone()).await;
+    assert_eq!(bot.callback(next).await.body["type"], 6);
+    let page_two = bot.original(next).await;
+    assert!(page_two["content"]
+        .as_str()
+        .unwrap()
+        .contains("page 2 of 2"));
+    assert_eq!(custom_ids(&page_two), ["wsc:v1:page:1", "wsc:v1:refresh:2"]);
+    bot.assert_payloads_valid();
+}
+
+#[tokio::test]
+async fn an_operator_stops_a_scan_in_two_taps() {
+    let bot = start_bot(settings(), 5).await;
+    let list = bot.command(&viewer(), "jobs", json!([])).await;
+    let jobs_message = bot.original(list).await;
+    let jobs_message_id: u64 = jobs_message["id"].as_str().unwrap().parse().unwrap();
+
+    // Tap 1: Stop on the running job → an ephemeral confirmation with the target in view.
+    let ask = bot
+        .click(
+            &operator(),
+            &format!("wsc:v1:stop:{SCANNING}"),
+            jobs_message.clone(),
+        )
+        .await;
+    let callback = bot.callback(ask).await;
+    assert_eq!(callback.body["type"], 5);
+    assert!(is_ephemeral(&callback.body["data"]));
+    let confirmation = bot.original(ask).await;
+    assert!(confirmation["content"]
+        .as_str()
+        .unwrap()
+        .contains("https://www.example.com/"));
+    let confirm_id = format!("wsc:v1:confirm-stop:{SCANNING}:{jobs_message_id}");
+    assert_eq!(
+        custom_ids(&confirmation),
+        [confirm_id.clone(), format!("wsc:v1:keep:{SCANNING}")]
+    );
+    assert_eq!(
+        bot.wsc_actions(),
+        0,
+        "nothing is stopped before the confirmation"
+    );
+
+    // Tap 2: confirm → exactly one stop at WSC.
+    let confirm = bot.click(&operator(), &confirm_id, confirmation).await;
+    assert_eq!(
+        bot.callback(confirm).await.body["type"],
+        7,
+        "the confirmation is replaced at once"
+    );
+    let outcome = bot.follow_up(confirm).await;
+    assert!(!is_ephemeral(&outcome.body), "the team sees the outcome");
+    let text = outcome.body["content"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("<@{}>", operator().user_id))
+            && text.contains("stopped the scan of"),
+        "{text}"
+    );
+    assert!(text.contains("https://www.example.com/") && text.contains(&SCANNING.to_string()));
+    assert_eq!(
+        outcome.body["allowed_mentions"]["parse"],
+        json!([]),
+        "pings nobody"
+    );
+    assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 1);
+    assert_eq!(bot.sim.phase(SCANNING), Some(Phase::Stopping));
+
+    // The jobs message is refreshed: the stopped job has lost its Stop button.
+    let edit_path = format!("/api/v10/channels/{CHANNEL_ID}/messages/{jobs_message_id}");
+    bot.call("refresh of the jobs message", |c| {
+        c.method == "PATCH" && c.path == edit_path
+    })
+    .await;
+    let refreshed = bot.discord.message(jobs_message_id).unwrap();
+    assert!(!custom_ids(&refreshed).contains(&format!("wsc:v1:stop:{SCANNING}")));
+    assert!(custom_ids(&refreshed).contains(&format!("wsc:v1:stop:{CRAWLING}")));
+
+    // The audit channel has one line for it.
+    let audit_path = format!("/api/v10/channels/{AUDIT_CHANNEL}/messages");
+    let audit = bot
+        .call("audit line", |c| c.method == "POST" && c.path == audit_path)
+        .await;
+    let line = audit.body["content"].as_str().unwrap();
+    assert!(
+        line.contains("**done**") && line.contains(&SCANNING.to_string()) && !line.contains('\n'),
+        "{line}"
+    );
+    bot.assert_payloads_valid();
+}
+
+#[tokio::test]
+async fn an_operator_cancels_by_command() {
+    let bot = start_bot(settings(), 5).await;
+    let ask = bot
+        .command(
+            &operator(),
+            "cancel",
+            json!([{"name": "instance_id", "type": 3, "value": SCHEDULED.to_string()}]),
+        )
+        .await;
+    let confirmation = bot.original(ask).await;
+    let confirm_id = format!("wsc:v1:confirm-cancel:{SCHEDULED}");
+    assert_eq!(
+        custom_ids(&confirmation)[0],
+        confirm_id,
+        "a command has no jobs message to refresh"
+    );
+    let confirm = bot.click(&operator(), &confirm_id, confirmation).await;
+    let outcome = bot.follow_up(confirm).await;
+    assert!(outcome.body["content"]
+        .as_str()
+        .unwrap()
+        .contains("cancelled the scan of"));
+    assert_eq!(bot.sim.requests_for(Operation::Cancel).len(), 1);
+    assert_eq!(bot.sim.phase(SCHEDULED), Some(Phase::Cancelled));
+    bot.assert_payloads_valid();
+}
+
+#[tokio::test]
+async fn members_without_the_role_cannot_act_by_any_path() {
+    let bot = start_bot(settings(), 5).await;
+    let list = bot.command(&operator(), "jobs", json!([])).await;
+    let jobs_message = bot.original(list).await;
+    bot.sim.clear_requests();
+    for member in [viewer(), stranger()] {
+        let by_command = bot
+            .command(
+                &member,
+                "stop",
+                json!([{"name": "instance_id", "type": 3, "value": SCANNING.to_string()}]),
+            )
+            .await;
+        let by_button = bot
+            .click(
+                &member,
+                &format!("wsc:v1:stop:{SCANNING}"),
+                jobs_message.clone(),
+            )
+            .await;
+        let by_confirm = bot
+            .click(
+                &member,
+                &format!("wsc:v1:confirm-stop:{SCANNING}"),
+                jobs_message.clone(),
+            )
+            .await;
+        let by_cancel = bot
+            .click(
+                &member,
+                &format!("wsc:v1:confirm-cancel:{SCHEDULED}"),
+                jobs_message.clone(),
+            )
+            .await;
+        for id in [by_command, by_button, by_confirm, by_cancel] {
+            let callback = bot.callback(id).await;
+            let text = callback.body["data"]["content"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            assert!(
+                text.contains(&format!("<@&{OPERATOR_ROLE}>")) && text.contains("Nothing was done"),
+                "{text}"
+            );
+            assert!(is_ephemeral(&callback.body["data"]));
+            assert_eq!(
+                callback.body["data"]["allowed_mentions"]["parse"],
+                json!([])
+            );
+        }
+    }
+    // A stranger cannot even list.
+    let list = bot.command(&stranger(), "jobs", json!([])).await;
+    assert!(bot.callback(list).await.body["data"]["content"]
+        .as_str()
+        .unwrap()
+        .contains("You need one of the roles"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        bot.sim.requests().is_empty(),
+        "WSC saw no call at all: {:?}",
+        bot.sim.requests()
+    );
+    assert_eq!(bot.sim.phase(SCANNING), Some(Phase::Scanning));
+    bot.assert_payloads_valid();
+}
+
+#[tokio::test]
+async fn a_stale_button_says_what_happened_and_refreshes_the_message() {
+    let bot = start_bot(settings(), 5).await;
+    let list = bot.command(&operator(), "jobs", json!([])).await;
+    let jobs_message = bot.original(list).await;
+    let jobs_message_id: u64 = jobs_message["id"].as_str().unwrap().parse().unwrap();
+    bot.sim.advance(Duration::from_secs(24 * 3600)); // every running job has finished
+    let ask = bot
+        .click(
+            &operator(),
+            &format!("wsc:v1:stop:{CRAWLING}"),
+            jobs_message,
+        )
+        .await;
+    let reply = bot.original(ask).await;
+    assert!(
+        reply["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("Nothing to stop: it is not running"),
+        "{reply:#}"
+    );
+    assert!(custom_ids(&reply).is_empty());
+    let edit_path = format!("/api/v10/channels/{CHANNEL_ID}/messages/{jobs_message_id}");
+    bot.call("refresh", |c| c.method == "PATCH" && c.path == edit_path)
+        .await;
+    assert!(!custom_ids(&bot.discord.message(jobs_message_id).unwrap())
+        .iter()
+        .any(|id| id.contains(":stop:")));
+    assert_eq!(bot.wsc_actions(), 0);
+}
+
+#[tokio::test]
+async fn bad_instance_ids_get_a_sentence_and_no_wsc_call() {
+    let bot = start_bot(settings(), 5).await;
+    let cases = [
+        ("abc", "is not a job number"),
+        ("-1", "is not a job number"),
+        ("1/../2", "is not a job number"),
+        ("12 34", "is not a job number"),
+        ("123456789012345678901234567890", "too long"),
+        ("0", "not a job number"),
+    ];
+    for (raw, expected) in cases {
+        let id = bot
+            .command(
+                &operator(),
+                "stop",
+                json!([{"name": "instance_id", "type": 3, "value": raw}]),
+            )
+            .await;
+        let callback = bot.callback(id).await;
+        assert_eq!(callback.body["type"], 4);
+        assert!(is_ephemeral(&callback.body["data"]));
+        let text = callback.body["data"]["content"].as_str().unwrap();
+        assert!(text.contains(expected), "{raw}: {text}");
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(bot.sim.requests().is_empty());
+    bot.assert_payloads_valid();
+}
+
+#[tokio::test]
+async fn a_slow_wsc_is_acknowledged_well_within_three_seconds() {
+    let mut settings = settings();
+    settings.faults = vec![(
+        Operation::List,
+        Fault {
+            latency_ms: 5_000,
+            ..Fault::default()
+        },
+    )];
+    let bot = start_bot(settings, 10).await;
+    let sent = Instant::now();
+    let id = bot.command(&viewer(), "jobs", json!([])).await;
+    let callback = bot.callback(id).await;
+    let acknowledged = callback.at.duration_since(sent);
+    assert!(
+        acknowledged < Duration::from_secs(1),
+        "acknowledged after {acknowledged:?}"
+    );
+    let message = bot.original(id).await;
+    assert_eq!(
+        message["embeds"].as_array().unwrap().len(),
+        5,
+        "the list arrives once WSC answers"
+    );
+}
+
+#[tokio::test]
+async fn each_wsc_error_kind_becomes_its_sentence() {
+    let bot = start_bot(settings(), 1).await;
+    let cases = [
+        (FaultError::Gateway(200), "refused the bot's API key"),
+        (FaultError::Gateway(210), "NCP_WEB_SECURITY_CHECKER_MANAGER"),
+        (FaultError::Wsc(169201), "NCP_WEB_SECURITY_CHECKER_MANAGER"),
+        (FaultError::Wsc(169202), "could not verify the account"),
+        (FaultError::RateLimited, "limiting requests"),
+        (FaultError::Gateway(500), "unavailable right now"),
+        (FaultError::Html, "unavailable right now"),
+        (FaultError::Gateway(510), "did not answer in time"),
+        (FaultError::Malformed, "could not read"),
+        (FaultError::Gateway(300), "rejected the bot's request"),
+    ];
+    for (fault, expected) in cases {
+        bot.sim.set_fault(
+            Operation::List,
+            Fault {
+                error: Some(fault.clone()),
+                ..Fault::default()
+            },
+        );
+        let id = bot.command(&viewer(), "jobs", json!([])).await;
+        let message = bot.original(id).await;
+        let text = message["content"].as_str().unwrap();
+        assert!(text.contains(expected), "{fault}: {text}");
+        assert!(text.contains("(ref `"), "a correlation id: {text}");
+        for internal in [
+            "Authentication Failed",
+            "API Call Fail",
+            "errorCode",
+            "<html",
+        ] {
+            assert!(
+                !text.contains(internal),
+                "{fault}: NCP's text leaked: {text}"
+            );
+        }
+    }
+    bot.sim.set_fault(
+        Operation::List,
+        Fault {
+            latency_ms: 3_000,
+            ..Fault::default()
+        },
+    );
+    let id = bot.command(&viewer(), "jobs", json!([])).await;
+    assert!(bot.original(id).await["content"]
+        .as_str()
+        .unwrap()
+        .contains("did not answer in time"));
+    bot.assert_payloads_valid();
+}
+
+#[tokio::test]
+async fn two_simultaneous_confirms_make_one_wsc_call() {
+    let mut settings = settings();
+    settings.faults = vec![(
+        Operation::Stop,
+        Fault {
+            latency_ms: 1_000,
+            ..Fault::default()
+        },
+    )];
+    let bot = start_bot(settings, 5).await;
+    let second = Member {
+        user_id: 800000000000000004,
+        username: "second".into(),
+        roles: vec![OPERATOR_ROLE],
+    };
+    let args = json!([{"name": "instance_id", "type": 3, "value": SCANNING.to_string()}]);
+    let mut confirmations = Vec::new();
+    for member in [operator(), second.clone()] {
+        let ask = bot.command(&member, "stop", args.clone()).await;
+        confirmations.push((member, bot.original(ask).await));
+    }
+    let confirm_id = format!("wsc:v1:confirm-stop:{SCANNING}");
+    let mut clicks = Vec::new();
+    for (member, confirmation) in confirmations {
+        clicks.push(bot.click(&member, &confirm_id, confirmation).await);
+    }
+    let mut texts = Vec::new();
+    for id in clicks {
+        texts.push(
+            bot.callback(id).await.body["data"]["content"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert!(
+        texts.iter().any(|t| t.contains("already stopping")),
+        "{texts:?}"
+    );
+    bot.call("public outcome", |c| {
+        c.method == "POST" && c.path.starts_with("/api/v10/webhooks/")
+    })
+    .await;
+    assert_eq!(
+        bot.sim.requests_for(Operation::Stop).len(),
+        1,
+        "exactly one stop reached WSC"
+    );
+}
+
+#[tokio::test]
+async fn long_and_hostile_job_text_stays_within_limits_and_inert() {
+    let mut settings = settings();
+    let hostile = |n: u64, url: String, memo: String| SeedJob {
+        instance_no: n,
+        start_url: url,
+        memo: Some(memo),
+        phase: Phase::Scanning,
+        phase_percent: 50,
+        starts_in_secs: 0,
+        crawl_secs: 60,
+        scan_secs: 60,
+        outcome: Default::default(),
+        crawled_urls: 9_999_999_999,
+        risk: [9_999_999_999, 1, 1],
+    };
+    settings.seed = vec![
+        hostile(
+            9999999999999999991,
+            format!("https://{}.example/{}", "a".repeat(60), "p/".repeat(2000)),
+            "메모 ".repeat(3000),
+        ),
+        hostile(
+            9999999999999999992,
+            "https://x.example/@everyone <@&1> **bold**\n# forged line".into(),
+            "@here ||spoiler|| `code`\n> quote".into(),
+        ),
+        hostile(
+            9999999999999999993,
+            "javascript:alert(1)".into(),
+            "𝕌𝕟𝕚𝕔𝕠𝕕𝕖 🚀".repeat(500),
+        ),
+        hostile(9999999999999999994, String::new(), String::new()),
+        hostile(
+            9999999999999999995,
+            "https://ok.example/".into(),
+            "x".repeat(5000),
+        ),
+    ];
+    let bot = start_bot(settings, 5).await;
+    let id = bot.command(&viewer(), "jobs", json!([])).await;
+    let message = bot.original(id).await;
+    bot.assert_payloads_valid();
+    let text = message.to_string();
+    assert!(
+        !text.contains("@everyone") && !text.contains("@here") && !text.contains("<@&1>"),
+        "{text}"
+    );
+    let ask = bot
+        .click(&operator(), "wsc:v1:stop:9999999999999999992", message)
+        .await;
+    let confirmation = bot.original(ask).await;
+    assert!(
+        !confirmation["content"].as_str().unwrap().contains('\n')
+            || confirmation["content"].as_str().unwrap().lines().count() == 2
+    );
+    bot.assert_payloads_valid();
+}
+
+#[tokio::test]
+async fn the_bot_resumes_after_a_reconnect_request() {
+    let bot = start_bot(settings(), 5).await;
+    bot.discord.request_reconnect();
+    let deadline = Instant::now() + WAIT;
+    while bot.discord.stats().resumes == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        bot.discord.stats().resumes,
+        1,
+        "serenity resumed the session"
+    );
+    let id = bot.command(&viewer(), "jobs", json!([])).await;
+    assert_eq!(
+        bot.original(id).await["embeds"].as_array().unwrap().len(),
+        5
+    );
+}
