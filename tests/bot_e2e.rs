@@ -441,6 +441,25 @@ async fn members_without_the_role_cannot_act_by_any_path() {
             );
         }
     }
+    // Every refused attempt is in the audit channel.
+    let audit_path = format!("/api/v10/channels/{AUDIT_CHANNEL}/messages");
+    let denied_lines = || {
+        bot.discord
+            .rest_calls()
+            .iter()
+            .filter(|c| {
+                c.path == audit_path
+                    && c.body["content"]
+                        .as_str()
+                        .is_some_and(|t| t.contains("**denied**"))
+            })
+            .count()
+    };
+    assert!(
+        bot.discord.wait_until(|_| denied_lines() == 8, WAIT).await,
+        "{} denied lines",
+        denied_lines()
+    );
     // A stranger cannot even list.
     let list = bot.command(&stranger(), "jobs", json!([])).await;
     assert!(bot.callback(list).await.body["data"]["content"]
@@ -728,5 +747,85 @@ async fn the_bot_resumes_after_a_reconnect_request() {
     assert_eq!(
         bot.original(id).await["embeds"].as_array().unwrap().len(),
         5
+    );
+}
+
+/// Confirms a stop of `instance` through the command path; returns the confirm's interaction id.
+async fn confirm_stop(bot: &Bot, instance: u64) -> u64 {
+    let args = json!([{"name": "instance_id", "type": 3, "value": instance.to_string()}]);
+    let ask = bot.command(&operator(), "stop", args).await;
+    let confirmation = bot.original(ask).await;
+    bot.click(
+        &operator(),
+        &format!("wsc:v1:confirm-stop:{instance}"),
+        confirmation,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn wsc_refusing_the_stop_is_explained_from_a_fresh_read() {
+    let mut settings = settings();
+    settings.faults = vec![(
+        Operation::Stop,
+        Fault {
+            error: Some(FaultError::Wsc(901)),
+            ..Fault::default()
+        },
+    )];
+    let bot = start_bot(settings, 5).await;
+    let confirm = confirm_stop(&bot, SCANNING).await;
+    let reply = bot.original(confirm).await;
+    let text = reply["content"].as_str().unwrap();
+    assert!(
+        text.contains("WSC refused") && text.contains("(ref `"),
+        "still running, so WSC's refusal is reported: {text}"
+    );
+    assert_eq!(
+        bot.sim.requests_for(Operation::Stop).len(),
+        1,
+        "never retried"
+    );
+    let audit_path = format!("/api/v10/channels/{AUDIT_CHANNEL}/messages");
+    let audit = bot.call("audit line", |c| c.path == audit_path).await;
+    assert!(audit.body["content"]
+        .as_str()
+        .unwrap()
+        .contains("NCP code 901"));
+    assert!(
+        bot.discord
+            .followups(&format!("token-{confirm}"))
+            .is_empty(),
+        "no public outcome for a failure"
+    );
+}
+
+#[tokio::test]
+async fn a_stop_that_times_out_is_judged_by_reading_the_job_again() {
+    let mut settings = settings();
+    settings.faults = vec![(
+        Operation::Stop,
+        Fault {
+            latency_ms: 2_500,
+            ..Fault::default()
+        },
+    )];
+    let bot = start_bot(settings, 1).await;
+    let confirm = confirm_stop(&bot, SCANNING).await;
+    let token = format!("token-{confirm}");
+    let reply = bot.original(confirm).await;
+    let text = reply["content"].as_str().unwrap().to_owned();
+    // Whatever WSC did with the late request, the reply matches the state read afterwards.
+    if bot.sim.phase(SCANNING) == Some(Phase::Stopping) {
+        assert!(text.contains("most likely went through"), "{text}");
+        bot.follow_up(confirm).await;
+    } else {
+        assert!(text.contains("did not answer in time"), "{text}");
+        assert!(bot.discord.followups(&token).is_empty());
+    }
+    assert_eq!(
+        bot.sim.requests_for(Operation::Stop).len(),
+        1,
+        "never retried"
     );
 }

@@ -346,17 +346,15 @@ impl<D: Discord> Turn<'_, D> {
             Err(error) if matches!(error.kind, ErrorKind::NotApplicable | ErrorKind::Timeout) => {
                 // Never retried: read the job again and say what state it is in.
                 let now = self.core.wsc.find_job(instance).await.ok().flatten();
-                let changed = now
-                    .as_ref()
-                    .is_some_and(|j| !j.state.allows(act.job_action()));
-                let outcome = match error.kind {
-                    ErrorKind::Timeout if changed => Outcome::Unconfirmed,
-                    ErrorKind::Timeout => Outcome::Failed(ErrorKind::Timeout),
-                    _ => Outcome::NotApplicable,
+                let moved_on = now.filter(|j| !j.state.allows(act.job_action()));
+                let outcome = match (error.kind, &moved_on) {
+                    (ErrorKind::Timeout, Some(_)) => Outcome::Unconfirmed,
+                    (ErrorKind::NotApplicable, Some(_)) => Outcome::NotApplicable,
+                    (kind, _) => Outcome::Failed(kind),
                 };
                 self.audit(&attempt, Some(&job), outcome, NcpRef::from(&error))
                     .await;
-                let reply = match (outcome, now) {
+                let reply = match (outcome, moved_on) {
                     (Outcome::Unconfirmed, Some(now)) => {
                         self.follow_up(view::public_outcome(actor.id, act, &job), false)
                             .await;
