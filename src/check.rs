@@ -32,10 +32,7 @@ pub struct CheckReport {
 
 impl CheckReport {
     fn add(&mut self, level: Level, text: impl Into<String>) {
-        self.findings.push(Finding {
-            level,
-            text: text.into(),
-        });
+        self.findings.push(Finding { level, text: text.into() });
     }
 
     /// All is well: nothing failed.
@@ -55,11 +52,7 @@ impl fmt::Display for CheckReport {
             };
             writeln!(f, "{mark}  {}", finding.text)?;
         }
-        let failures = self
-            .findings
-            .iter()
-            .filter(|f| f.level == Level::Fail)
-            .count();
+        let failures = self.findings.iter().filter(|f| f.level == Level::Fail).count();
         match failures {
             0 => writeln!(f, "All is well."),
             1 => writeln!(f, "1 problem to fix."),
@@ -98,14 +91,8 @@ pub async fn run(config: &Config, mut settings: ClientSettings) -> CheckReport {
                 1 => "1 job is visible".to_owned(),
                 n => format!("{n} jobs are visible"),
             };
-            let request = info
-                .request_id
-                .map(|id| format!(" (request {id})"))
-                .unwrap_or_default();
-            report.add(
-                Level::Ok,
-                format!("WSC at {base}: the keys were accepted and {visible}{request}."),
-            );
+            let request = info.request_id.map(|id| format!(" (request {id})")).unwrap_or_default();
+            report.add(Level::Ok, format!("WSC at {base}: the keys were accepted and {visible}{request}."));
         }
         Err(error) => {
             let text = match error.kind {
@@ -121,14 +108,8 @@ pub async fn run(config: &Config, mut settings: ClientSettings) -> CheckReport {
                 ErrorKind::Unreachable => format!("the WSC host {base} is unreachable: check WSC_API_BASE and the network ({}).", error.detail),
                 kind => kind.sentence().to_owned(),
             };
-            let code = error
-                .code
-                .map(|c| format!(" [NCP code {c}]"))
-                .unwrap_or_default();
-            let request = error
-                .request_id
-                .map(|id| format!(" (request {id})"))
-                .unwrap_or_default();
+            let code = error.code.map(|c| format!(" [NCP code {c}]")).unwrap_or_default();
+            let request = error.request_id.map(|id| format!(" (request {id})")).unwrap_or_default();
             report.add(Level::Fail, format!("{text}{code}{request}"));
         }
     }
@@ -136,28 +117,23 @@ pub async fn run(config: &Config, mut settings: ClientSettings) -> CheckReport {
 }
 
 /// Compares WSC's `Date` with this machine's clock; true when NCP would refuse the difference.
-fn check_clock(
-    server_time: Option<SystemTime>,
-    local: SystemTime,
-    report: &mut CheckReport,
-) -> bool {
+fn check_clock(server_time: Option<SystemTime>, local: SystemTime, report: &mut CheckReport) -> bool {
     let Some(server) = server_time else {
-        report.add(
-            Level::Info,
-            "clock: WSC sent no Date header, so the clocks could not be compared.",
-        );
+        report.add(Level::Info, "clock: WSC sent no Date header, so the clocks could not be compared.");
         return false;
     };
     let (offset, direction) = match server.duration_since(local) {
         Ok(ahead) => (ahead, "behind"),
         Err(behind) => (behind.duration(), "ahead of"),
     };
-    let phrase = format!(
-        "this machine's clock is {} {direction} WSC's",
-        human(offset)
-    );
+    let phrase = format!("this machine's clock is {} {direction} WSC's", human(offset));
     if offset >= SKEW_LIMIT {
-        report.add(Level::Fail, format!("clock: {phrase}; NCP refuses requests 5 minutes or more off: synchronise the clock (NTP)."));
+        report.add(
+            Level::Fail,
+            format!(
+                "clock: {phrase}; NCP refuses requests 5 minutes or more off: synchronise the clock (NTP)."
+            ),
+        );
         true
     } else if offset >= SKEW_WARNING {
         report.add(
@@ -172,39 +148,28 @@ fn check_clock(
 }
 
 fn check_roles(config: &Config, report: &mut CheckReport) {
-    let roles = |ids: &[u64]| {
-        ids.iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let roles = |ids: &[u64]| ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
     if config.viewer_role_ids.is_empty() {
-        report.add(Level::Info, "viewers: WSC_VIEWER_ROLE_IDS is empty, so every member of the guild may list and search jobs.");
-    } else {
         report.add(
-            Level::Ok,
-            format!("viewers: roles {}.", roles(&config.viewer_role_ids)),
+            Level::Info,
+            "viewers: WSC_VIEWER_ROLE_IDS is empty, so every member of the guild may list and search jobs.",
         );
+    } else {
+        report.add(Level::Ok, format!("viewers: roles {}.", roles(&config.viewer_role_ids)));
     }
     if config.operator_role_ids.is_empty() {
         report.add(Level::Fail, "operators: WSC_OPERATOR_ROLE_IDS is empty, so nobody can cancel or stop a scan: set it to the on-call role ids.");
     } else {
         report.add(
             Level::Ok,
-            format!(
-                "operators: roles {} may cancel and stop scans.",
-                roles(&config.operator_role_ids)
-            ),
+            format!("operators: roles {} may cancel and stop scans.", roles(&config.operator_role_ids)),
         );
     }
 }
 
 fn check_discord(config: &Config, report: &mut CheckReport) {
     if config.discord_token.is_none() {
-        report.add(
-            Level::Info,
-            "discord: DISCORD_TOKEN is not set; `run` and `register` need it.",
-        );
+        report.add(Level::Info, "discord: DISCORD_TOKEN is not set; `run` and `register` need it.");
     }
 }
 
@@ -225,30 +190,12 @@ mod tests {
     fn clock_skew_levels() {
         let now = SystemTime::now();
         let mut report = CheckReport::default();
-        assert!(!check_clock(
-            Some(now + Duration::from_secs(2)),
-            now,
-            &mut report
-        ));
-        assert!(!check_clock(
-            Some(now + Duration::from_secs(60)),
-            now,
-            &mut report
-        ));
-        assert!(check_clock(
-            Some(now - Duration::from_secs(432)),
-            now,
-            &mut report
-        ));
+        assert!(!check_clock(Some(now + Duration::from_secs(2)), now, &mut report));
+        assert!(!check_clock(Some(now + Duration::from_secs(60)), now, &mut report));
+        assert!(check_clock(Some(now - Duration::from_secs(432)), now, &mut report));
         let levels: Vec<Level> = report.findings.iter().map(|f| f.level).collect();
         assert_eq!(levels, [Level::Ok, Level::Warn, Level::Fail]);
-        assert!(
-            report.findings[2]
-                .text
-                .contains("7 min 12 s ahead of WSC's"),
-            "{}",
-            report.findings[2].text
-        );
+        assert!(report.findings[2].text.contains("7 min 12 s ahead of WSC's"), "{}", report.findings[2].text);
     }
 
     #[test]

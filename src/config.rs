@@ -18,10 +18,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(var: &'static str, problem: impl Into<String>) -> Self {
-        Self {
-            var,
-            problem: problem.into(),
-        }
+        Self { var, problem: problem.into() }
     }
 }
 
@@ -87,45 +84,29 @@ impl Config {
 
     /// Reads through `lookup`; an empty value counts as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let secret = |name: &str| get(name).map(SecretString::from);
         Ok(Self {
             discord_token: secret("DISCORD_TOKEN"),
             discord_application_id: get("DISCORD_APPLICATION_ID")
                 .map(|v| snowflake("DISCORD_APPLICATION_ID", &v))
                 .transpose()?,
-            discord_public_key: get("DISCORD_PUBLIC_KEY")
-                .map(|v| public_key(&v))
-                .transpose()?,
+            discord_public_key: get("DISCORD_PUBLIC_KEY").map(|v| public_key(&v)).transpose()?,
             discord_guild_id: get("DISCORD_GUILD_ID")
                 .map(|v| snowflake("DISCORD_GUILD_ID", &v))
                 .transpose()?,
             discord_api_base: base_url(
                 "DISCORD_API_BASE",
-                get("DISCORD_API_BASE")
-                    .as_deref()
-                    .unwrap_or(DEFAULT_DISCORD_API_BASE),
+                get("DISCORD_API_BASE").as_deref().unwrap_or(DEFAULT_DISCORD_API_BASE),
             )?,
             ncp_access_key: secret("NCP_ACCESS_KEY"),
             ncp_secret_key: secret("NCP_SECRET_KEY"),
             wsc_api_base: base_url(
                 "WSC_API_BASE",
-                get("WSC_API_BASE")
-                    .as_deref()
-                    .unwrap_or(DEFAULT_WSC_API_BASE),
+                get("WSC_API_BASE").as_deref().unwrap_or(DEFAULT_WSC_API_BASE),
             )?,
-            viewer_role_ids: role_ids(
-                "WSC_VIEWER_ROLE_IDS",
-                get("WSC_VIEWER_ROLE_IDS").as_deref(),
-            )?,
-            operator_role_ids: role_ids(
-                "WSC_OPERATOR_ROLE_IDS",
-                get("WSC_OPERATOR_ROLE_IDS").as_deref(),
-            )?,
+            viewer_role_ids: role_ids("WSC_VIEWER_ROLE_IDS", get("WSC_VIEWER_ROLE_IDS").as_deref())?,
+            operator_role_ids: role_ids("WSC_OPERATOR_ROLE_IDS", get("WSC_OPERATOR_ROLE_IDS").as_deref())?,
             audit_channel_id: get("WSC_AUDIT_CHANNEL_ID")
                 .map(|v| snowflake("WSC_AUDIT_CHANNEL_ID", &v))
                 .transpose()?,
@@ -169,22 +150,12 @@ impl Config {
 
     /// The WSC client's settings; both NCP keys are required.
     pub fn wsc_client_settings(&self) -> Result<ClientSettings, ConfigError> {
-        let missing = |var| {
-            ConfigError::new(
-                var,
-                "is not set: put the NCP API key pair in the environment or .env",
-            )
-        };
+        let missing =
+            |var| ConfigError::new(var, "is not set: put the NCP API key pair in the environment or .env");
         Ok(ClientSettings {
             base_url: self.wsc_api_base.clone(),
-            access_key: self
-                .ncp_access_key
-                .clone()
-                .ok_or_else(|| missing("NCP_ACCESS_KEY"))?,
-            secret_key: self
-                .ncp_secret_key
-                .clone()
-                .ok_or_else(|| missing("NCP_SECRET_KEY"))?,
+            access_key: self.ncp_access_key.clone().ok_or_else(|| missing("NCP_ACCESS_KEY"))?,
+            secret_key: self.ncp_secret_key.clone().ok_or_else(|| missing("NCP_SECRET_KEY"))?,
             timeout: self.request_timeout,
             retry: RetryPolicy::default(),
         })
@@ -192,21 +163,19 @@ impl Config {
 }
 
 fn snowflake(var: &'static str, value: &str) -> Result<u64, ConfigError> {
-    value
-        .parse::<u64>()
-        .ok()
-        .filter(|id| *id > 0 && value.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| ConfigError::new(var, format!("must be a Discord id, a positive number such as 123456789012345678 (got {value:?})")))
+    value.parse::<u64>().ok().filter(|id| *id > 0 && value.bytes().all(|b| b.is_ascii_digit())).ok_or_else(
+        || {
+            ConfigError::new(
+                var,
+                format!("must be a Discord id, a positive number such as 123456789012345678 (got {value:?})"),
+            )
+        },
+    )
 }
 
 fn role_ids(var: &'static str, value: Option<&str>) -> Result<Vec<u64>, ConfigError> {
     let mut ids = Vec::new();
-    for part in value
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
+    for part in value.unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let id = snowflake(var, part).map_err(|_| {
             ConfigError::new(var, format!("must be role ids separated by commas; {part:?} is not a role id (copy ids with Developer Mode, not names)"))
         })?;
@@ -218,8 +187,8 @@ fn role_ids(var: &'static str, value: Option<&str>) -> Result<Vec<u64>, ConfigEr
 }
 
 fn base_url(var: &'static str, value: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(value)
-        .map_err(|e| ConfigError::new(var, format!("is not a URL ({e}): {value:?}")))?;
+    let url =
+        Url::parse(value).map_err(|e| ConfigError::new(var, format!("is not a URL ({e}): {value:?}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(ConfigError::new(
             var,
@@ -227,10 +196,7 @@ fn base_url(var: &'static str, value: &str) -> Result<Url, ConfigError> {
         ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(ConfigError::new(
-            var,
-            format!("must not have a query or fragment (got {value:?})"),
-        ));
+        return Err(ConfigError::new(var, format!("must not have a query or fragment (got {value:?})")));
     }
     Ok(url)
 }
@@ -247,8 +213,7 @@ fn public_key(value: &str) -> Result<[u8; 32], ConfigError> {
     }
     let mut key = [0u8; 32];
     for (i, byte) in key.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(value.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16)
-            .map_err(|_| bad())?;
+        *byte = u8::from_str_radix(value.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16).map_err(|_| bad())?;
     }
     Ok(key)
 }
@@ -262,21 +227,16 @@ fn seconds(
     let Some(value) = value else {
         return Ok(Duration::from_secs(default));
     };
-    value
-        .parse::<u64>()
-        .ok()
-        .filter(|secs| range.contains(secs))
-        .map(Duration::from_secs)
-        .ok_or_else(|| {
-            ConfigError::new(
-                var,
-                format!(
-                    "must be a whole number of seconds from {} to {} (got {value:?})",
-                    range.start(),
-                    range.end()
-                ),
-            )
-        })
+    value.parse::<u64>().ok().filter(|secs| range.contains(secs)).map(Duration::from_secs).ok_or_else(|| {
+        ConfigError::new(
+            var,
+            format!(
+                "must be a whole number of seconds from {} to {} (got {value:?})",
+                range.start(),
+                range.end()
+            ),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -285,37 +245,25 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|name| map.get(name).cloned())
     }
 
     #[test]
     fn defaults_when_nothing_is_set() {
         let config = load(&[]).unwrap();
-        assert_eq!(
-            config.wsc_api_base.as_str(),
-            "https://wsc.apigw.ntruss.com/"
-        );
+        assert_eq!(config.wsc_api_base.as_str(), "https://wsc.apigw.ntruss.com/");
         assert_eq!(config.request_timeout, Duration::from_secs(10));
         assert_eq!(config.watch_interval, Duration::from_secs(60));
         assert!(config.operator_role_ids.is_empty() && config.viewer_role_ids.is_empty());
         assert_eq!(config.log_format, LogFormat::Text);
-        assert_eq!(
-            config.wsc_client_settings().unwrap_err().var,
-            "NCP_ACCESS_KEY"
-        );
+        assert_eq!(config.wsc_client_settings().unwrap_err().var, "NCP_ACCESS_KEY");
     }
 
     #[test]
     fn role_ids_are_parsed_and_deduplicated() {
-        let config = load(&[
-            ("WSC_OPERATOR_ROLE_IDS", " 111, 222,,111 "),
-            ("WSC_VIEWER_ROLE_IDS", ""),
-        ])
-        .unwrap();
+        let config =
+            load(&[("WSC_OPERATOR_ROLE_IDS", " 111, 222,,111 "), ("WSC_VIEWER_ROLE_IDS", "")]).unwrap();
         assert_eq!(config.operator_role_ids, [111, 222]);
         assert!(config.viewer_role_ids.is_empty());
     }
@@ -356,11 +304,7 @@ mod tests {
         ])
         .unwrap();
         let shown = format!("{config:?} {:?}", config.wsc_client_settings().unwrap());
-        for secret in [
-            "discord-token-value-123",
-            "ncp-access-key-value-456",
-            "ncp-secret-key-value-789",
-        ] {
+        for secret in ["discord-token-value-123", "ncp-access-key-value-456", "ncp-secret-key-value-789"] {
             assert!(!shown.contains(secret), "{secret} leaked: {shown}");
         }
         assert_eq!(config.discord_public_key, Some([0xab; 32]));

@@ -137,10 +137,8 @@ async fn run(config: &Config) -> ExitCode {
     if config.operator_role_ids.is_empty() {
         tracing::warn!("WSC_OPERATOR_ROLE_IDS is empty: nobody can cancel or stop scans");
     }
-    let roles = Roles {
-        viewers: config.viewer_role_ids.clone(),
-        operators: config.operator_role_ids.clone(),
-    };
+    let roles =
+        Roles { viewers: config.viewer_role_ids.clone(), operators: config.operator_role_ids.clone() };
     let core = Core::new(wsc, roles, config.audit_channel_id);
     match gateway::run(config, core).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -160,7 +158,9 @@ async fn register(config: &Config) -> ExitCode {
         match http.get_current_application_info().await {
             Ok(application) => http.set_application_id(application.id),
             Err(error) => {
-                eprintln!("error: could not read the application from Discord (is DISCORD_TOKEN right?): {error}");
+                eprintln!(
+                    "error: could not read the application from Discord (is DISCORD_TOKEN right?): {error}"
+                );
                 return ExitCode::FAILURE;
             }
         }
@@ -169,9 +169,7 @@ async fn register(config: &Config) -> ExitCode {
         Ok(count) => {
             let scope = config
                 .discord_guild_id
-                .map_or("globally (may take a while to appear)".to_owned(), |g| {
-                    format!("in guild {g}")
-                });
+                .map_or("globally (may take a while to appear)".to_owned(), |g| format!("in guild {g}"));
             println!("Registered {count} command(s) {scope}.");
             ExitCode::SUCCESS
         }
@@ -194,34 +192,26 @@ fn load_dotenv() -> Result<(), String> {
                 .and_then(|text| text.lines().position(|l| l.trim() == line.trim()))
                 .map(|i| format!(" on line {}", i + 1))
                 .unwrap_or_default();
-            Err(format!(
-                ".env has a malformed line{number}: write it as NAME=value"
-            ))
+            Err(format!(".env has a malformed line{number}: write it as NAME=value"))
         }
         Err(error) => Err(format!(".env could not be read: {error}")),
     }
 }
 
 async fn simulate(config: &Config, args: SimulateArgs) -> ExitCode {
-    let (Some(access_key), Some(secret_key)) = (&config.ncp_access_key, &config.ncp_secret_key)
-    else {
-        let var = if config.ncp_access_key.is_none() {
-            "NCP_ACCESS_KEY"
-        } else {
-            "NCP_SECRET_KEY"
-        };
+    let (Some(access_key), Some(secret_key)) = (&config.ncp_access_key, &config.ncp_secret_key) else {
+        let var = if config.ncp_access_key.is_none() { "NCP_ACCESS_KEY" } else { "NCP_SECRET_KEY" };
         return config_failure(&ConfigError {
             var,
-            problem: "is not set: the simulator accepts the key pair in NCP_ACCESS_KEY and NCP_SECRET_KEY".into(),
+            problem: "is not set: the simulator accepts the key pair in NCP_ACCESS_KEY and NCP_SECRET_KEY"
+                .into(),
         });
     };
     let mut settings = SimSettings::new(access_key.expose_secret(), secret_key.expose_secret());
     if let Some(path) = &args.seed_file {
         let seed = std::fs::read_to_string(path)
             .map_err(|e| e.to_string())
-            .and_then(|text| {
-                serde_json::from_str::<Vec<jobs::SeedJob>>(&text).map_err(|e| e.to_string())
-            });
+            .and_then(|text| serde_json::from_str::<Vec<jobs::SeedJob>>(&text).map_err(|e| e.to_string()));
         match seed {
             Ok(seed) => settings.seed = seed,
             Err(error) => {
@@ -230,16 +220,8 @@ async fn simulate(config: &Config, args: SimulateArgs) -> ExitCode {
             }
         }
     }
-    let next_id = settings
-        .seed
-        .iter()
-        .map(|j| j.instance_no)
-        .max()
-        .unwrap_or(0)
-        + 1;
-    settings
-        .seed
-        .extend(jobs::generated_seed(args.extra_jobs, next_id));
+    let next_id = settings.seed.iter().map(|j| j.instance_no).max().unwrap_or(0) + 1;
+    settings.seed.extend(jobs::generated_seed(args.extra_jobs, next_id));
     settings.speed = args.speed;
     settings.clock_offset_ms = args.clock_offset_secs.saturating_mul(1000);
     settings.wsc_error_status = args.wsc_error_status;

@@ -41,37 +41,22 @@ impl Drop for Bot {
 }
 
 fn operator() -> Member {
-    Member {
-        user_id: 800000000000000001,
-        username: "oncall".into(),
-        roles: vec![OPERATOR_ROLE],
-    }
+    Member { user_id: 800000000000000001, username: "oncall".into(), roles: vec![OPERATOR_ROLE] }
 }
 
 fn viewer() -> Member {
-    Member {
-        user_id: 800000000000000002,
-        username: "viewer".into(),
-        roles: vec![VIEWER_ROLE],
-    }
+    Member { user_id: 800000000000000002, username: "viewer".into(), roles: vec![VIEWER_ROLE] }
 }
 
 fn stranger() -> Member {
-    Member {
-        user_id: 800000000000000003,
-        username: "stranger".into(),
-        roles: vec![],
-    }
+    Member { user_id: 800000000000000003, username: "stranger".into(), roles: vec![] }
 }
 
 async fn start_bot(sim_settings: SimSettings, timeout_secs: u64) -> Bot {
     let sim = start_sim(sim_settings).await;
     let discord = FakeDiscord::start().await;
     let vars: HashMap<&str, String> = HashMap::from([
-        (
-            "DISCORD_TOKEN",
-            "fake-discord-token-never-logged".to_owned(),
-        ),
+        ("DISCORD_TOKEN", "fake-discord-token-never-logged".to_owned()),
         ("DISCORD_API_BASE", discord.api_base()),
         ("DISCORD_GUILD_ID", GUILD_ID.to_string()),
         ("NCP_ACCESS_KEY", ACCESS_KEY.to_owned()),
@@ -84,49 +69,34 @@ async fn start_bot(sim_settings: SimSettings, timeout_secs: u64) -> Bot {
     ]);
     let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
     let wsc = WscClient::new(config.wsc_client_settings().unwrap()).unwrap();
-    let roles = Roles {
-        viewers: config.viewer_role_ids.clone(),
-        operators: config.operator_role_ids.clone(),
-    };
+    let roles =
+        Roles { viewers: config.viewer_role_ids.clone(), operators: config.operator_role_ids.clone() };
     let core = Core::new(wsc, roles, config.audit_channel_id);
     let task = tokio::spawn(async move {
         if let Err(error) = wsc_bot::discord::gateway::run(&config, core).await {
             panic!("the bot stopped: {error}");
         }
     });
-    assert!(
-        discord.wait_ready(WAIT).await,
-        "the bot connected to the fake gateway"
-    );
-    Bot {
-        discord,
-        sim,
-        task,
-        next_id: std::sync::atomic::AtomicU64::new(1),
-    }
+    assert!(discord.wait_ready(WAIT).await, "the bot connected to the fake gateway");
+    Bot { discord, sim, task, next_id: std::sync::atomic::AtomicU64::new(1) }
 }
 
 impl Bot {
     fn id(&self) -> u64 {
-        self.next_id
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        self.next_id.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Dispatches `/wsc <sub> [options]` and returns its interaction id.
     async fn command(&self, member: &Member, sub: &str, options: Value) -> u64 {
         let id = self.id();
         let data = json!({"id": "1", "name": "wsc", "type": 1, "options": [{"name": sub, "type": 1, "options": options}]});
-        self.discord
-            .dispatch(slash_command(id, member, "en-US", data))
-            .await;
+        self.discord.dispatch(slash_command(id, member, "en-US", data)).await;
         id
     }
 
     async fn click(&self, member: &Member, custom_id: &str, message: Value) -> u64 {
         let id = self.id();
-        self.discord
-            .dispatch(component_click(id, member, "en-US", custom_id, message))
-            .await;
+        self.discord.dispatch(component_click(id, member, "en-US", custom_id, message)).await;
         id
     }
 
@@ -139,31 +109,22 @@ impl Bot {
 
     async fn callback(&self, id: u64) -> RestCall {
         let prefix = format!("/api/v10/interactions/{id}/token-{id}/callback");
-        self.call("callback", |c| c.method == "POST" && c.path == prefix)
-            .await
+        self.call("callback", |c| c.method == "POST" && c.path == prefix).await
     }
 
     /// The response as it ends up: the @original message once the bot edited it.
     async fn original(&self, id: u64) -> Value {
         let token = format!("/token-{id}/");
         self.call("edit of the original", |c| {
-            c.method == "PATCH"
-                && c.path.contains(&token)
-                && c.path.ends_with("/messages/@original")
+            c.method == "PATCH" && c.path.contains(&token) && c.path.ends_with("/messages/@original")
         })
         .await;
-        self.discord
-            .original(&format!("token-{id}"))
-            .expect("the original message is stored")
+        self.discord.original(&format!("token-{id}")).expect("the original message is stored")
     }
 
     async fn follow_up(&self, id: u64) -> RestCall {
-        let path = format!(
-            "/api/v10/webhooks/{}/token-{id}",
-            fake_discord::APPLICATION_ID
-        );
-        self.call("follow-up", |c| c.method == "POST" && c.path == path)
-            .await
+        let path = format!("/api/v10/webhooks/{}/token-{id}", fake_discord::APPLICATION_ID);
+        self.call("follow-up", |c| c.method == "POST" && c.path == path).await
     }
 
     /// Every payload sent so far obeys Discord's schema and limits.
@@ -173,13 +134,7 @@ impl Bot {
                 continue;
             }
             let violations = check_request(&call.method, &call.path, &call.body);
-            assert!(
-                violations.is_empty(),
-                "{} {}: {violations:#?}\n{:#}",
-                call.method,
-                call.path,
-                call.body
-            );
+            assert!(violations.is_empty(), "{} {}: {violations:#?}\n{:#}", call.method, call.path, call.body);
         }
     }
 
@@ -209,22 +164,13 @@ fn is_ephemeral(data: &Value) -> bool {
 #[tokio::test]
 async fn registers_a_valid_guild_only_command() {
     let bot = start_bot(settings(), 5).await;
-    let path = format!(
-        "/api/v10/applications/{}/guilds/{GUILD_ID}/commands",
-        fake_discord::APPLICATION_ID
-    );
-    let call = bot
-        .call("registration", |c| c.method == "PUT" && c.path == path)
-        .await;
+    let path = format!("/api/v10/applications/{}/guilds/{GUILD_ID}/commands", fake_discord::APPLICATION_ID);
+    let call = bot.call("registration", |c| c.method == "PUT" && c.path == path).await;
     let wsc = &call.body[0];
     assert_eq!(wsc["name"], "wsc");
     assert_eq!(wsc["contexts"], json!([0]));
-    let subs: Vec<&str> = wsc["options"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["name"].as_str().unwrap())
-        .collect();
+    let subs: Vec<&str> =
+        wsc["options"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
     assert_eq!(subs, ["jobs", "cancel", "stop"]);
     bot.assert_payloads_valid();
 }
@@ -235,21 +181,12 @@ async fn a_viewer_lists_jobs_with_the_right_buttons() {
     let sent = Instant::now();
     let id = bot.command(&viewer(), "jobs", json!([])).await;
     let callback = bot.callback(id).await;
-    assert!(
-        callback.at.duration_since(sent) < Duration::from_secs(3),
-        "acknowledged in time"
-    );
+    assert!(callback.at.duration_since(sent) < Duration::from_secs(3), "acknowledged in time");
     assert_eq!(callback.body["type"], 5, "deferred before WSC is called");
-    assert!(
-        !is_ephemeral(&callback.body["data"]),
-        "the channel sees the list"
-    );
+    assert!(!is_ephemeral(&callback.body["data"]), "the channel sees the list");
 
     let message = bot.original(id).await;
-    assert!(
-        message["content"].as_str().unwrap().contains("page 1 of 2"),
-        "{message:#}"
-    );
+    assert!(message["content"].as_str().unwrap().contains("page 1 of 2"), "{message:#}");
     let embeds = message["embeds"].as_array().unwrap();
     assert_eq!(embeds.len(), 5);
     assert_eq!(embeds[0]["title"], "https://shop.example.com/");
@@ -272,10 +209,7 @@ async fn a_viewer_lists_jobs_with_the_right_buttons() {
     let next = bot.click(&viewer(), "wsc:v1:page:2", message.clone()).await;
     assert_eq!(bot.callback(next).await.body["type"], 6);
     let page_two = bot.original(next).await;
-    assert!(page_two["content"]
-        .as_str()
-        .unwrap()
-        .contains("page 2 of 2"));
+    assert!(page_two["content"].as_str().unwrap().contains("page 2 of 2"));
     assert_eq!(custom_ids(&page_two), ["wsc:v1:page:1", "wsc:v1:refresh:2"]);
     bot.assert_payloads_valid();
 }
@@ -288,71 +222,41 @@ async fn an_operator_stops_a_scan_in_two_taps() {
     let jobs_message_id: u64 = jobs_message["id"].as_str().unwrap().parse().unwrap();
 
     // Tap 1: Stop on the running job → an ephemeral confirmation with the target in view.
-    let ask = bot
-        .click(
-            &operator(),
-            &format!("wsc:v1:stop:{SCANNING}"),
-            jobs_message.clone(),
-        )
-        .await;
+    let ask = bot.click(&operator(), &format!("wsc:v1:stop:{SCANNING}"), jobs_message.clone()).await;
     let callback = bot.callback(ask).await;
     assert_eq!(callback.body["type"], 5);
     assert!(is_ephemeral(&callback.body["data"]));
     let confirmation = bot.original(ask).await;
-    assert!(confirmation["content"]
-        .as_str()
-        .unwrap()
-        .contains("https://www.example.com/"));
+    assert!(confirmation["content"].as_str().unwrap().contains("https://www.example.com/"));
     let confirm_id = format!("wsc:v1:confirm-stop:{SCANNING}:{jobs_message_id}");
-    assert_eq!(
-        custom_ids(&confirmation),
-        [confirm_id.clone(), format!("wsc:v1:keep:{SCANNING}")]
-    );
-    assert_eq!(
-        bot.wsc_actions(),
-        0,
-        "nothing is stopped before the confirmation"
-    );
+    assert_eq!(custom_ids(&confirmation), [confirm_id.clone(), format!("wsc:v1:keep:{SCANNING}")]);
+    assert_eq!(bot.wsc_actions(), 0, "nothing is stopped before the confirmation");
 
     // Tap 2: confirm → exactly one stop at WSC.
     let confirm = bot.click(&operator(), &confirm_id, confirmation).await;
-    assert_eq!(
-        bot.callback(confirm).await.body["type"],
-        7,
-        "the confirmation is replaced at once"
-    );
+    assert_eq!(bot.callback(confirm).await.body["type"], 7, "the confirmation is replaced at once");
     let outcome = bot.follow_up(confirm).await;
     assert!(!is_ephemeral(&outcome.body), "the team sees the outcome");
     let text = outcome.body["content"].as_str().unwrap();
     assert!(
-        text.contains(&format!("<@{}>", operator().user_id))
-            && text.contains("stopped the scan of"),
+        text.contains(&format!("<@{}>", operator().user_id)) && text.contains("stopped the scan of"),
         "{text}"
     );
     assert!(text.contains("https://www.example.com/") && text.contains(&SCANNING.to_string()));
-    assert_eq!(
-        outcome.body["allowed_mentions"]["parse"],
-        json!([]),
-        "pings nobody"
-    );
+    assert_eq!(outcome.body["allowed_mentions"]["parse"], json!([]), "pings nobody");
     assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 1);
     assert_eq!(bot.sim.phase(SCANNING), Some(Phase::Stopping));
 
     // The jobs message is refreshed: the stopped job has lost its Stop button.
     let edit_path = format!("/api/v10/channels/{CHANNEL_ID}/messages/{jobs_message_id}");
-    bot.call("refresh of the jobs message", |c| {
-        c.method == "PATCH" && c.path == edit_path
-    })
-    .await;
+    bot.call("refresh of the jobs message", |c| c.method == "PATCH" && c.path == edit_path).await;
     let refreshed = bot.discord.message(jobs_message_id).unwrap();
     assert!(!custom_ids(&refreshed).contains(&format!("wsc:v1:stop:{SCANNING}")));
     assert!(custom_ids(&refreshed).contains(&format!("wsc:v1:stop:{CRAWLING}")));
 
     // The audit channel has one line for it.
     let audit_path = format!("/api/v10/channels/{AUDIT_CHANNEL}/messages");
-    let audit = bot
-        .call("audit line", |c| c.method == "POST" && c.path == audit_path)
-        .await;
+    let audit = bot.call("audit line", |c| c.method == "POST" && c.path == audit_path).await;
     let line = audit.body["content"].as_str().unwrap();
     assert!(
         line.contains("**done**") && line.contains(&SCANNING.to_string()) && !line.contains('\n'),
@@ -373,17 +277,10 @@ async fn an_operator_cancels_by_command() {
         .await;
     let confirmation = bot.original(ask).await;
     let confirm_id = format!("wsc:v1:confirm-cancel:{SCHEDULED}");
-    assert_eq!(
-        custom_ids(&confirmation)[0],
-        confirm_id,
-        "a command has no jobs message to refresh"
-    );
+    assert_eq!(custom_ids(&confirmation)[0], confirm_id, "a command has no jobs message to refresh");
     let confirm = bot.click(&operator(), &confirm_id, confirmation).await;
     let outcome = bot.follow_up(confirm).await;
-    assert!(outcome.body["content"]
-        .as_str()
-        .unwrap()
-        .contains("cancelled the scan of"));
+    assert!(outcome.body["content"].as_str().unwrap().contains("cancelled the scan of"));
     assert_eq!(bot.sim.requests_for(Operation::Cancel).len(), 1);
     assert_eq!(bot.sim.phase(SCHEDULED), Some(Phase::Cancelled));
     bot.assert_payloads_valid();
@@ -403,42 +300,20 @@ async fn members_without_the_role_cannot_act_by_any_path() {
                 json!([{"name": "instance_id", "type": 3, "value": SCANNING.to_string()}]),
             )
             .await;
-        let by_button = bot
-            .click(
-                &member,
-                &format!("wsc:v1:stop:{SCANNING}"),
-                jobs_message.clone(),
-            )
-            .await;
-        let by_confirm = bot
-            .click(
-                &member,
-                &format!("wsc:v1:confirm-stop:{SCANNING}"),
-                jobs_message.clone(),
-            )
-            .await;
-        let by_cancel = bot
-            .click(
-                &member,
-                &format!("wsc:v1:confirm-cancel:{SCHEDULED}"),
-                jobs_message.clone(),
-            )
-            .await;
+        let by_button = bot.click(&member, &format!("wsc:v1:stop:{SCANNING}"), jobs_message.clone()).await;
+        let by_confirm =
+            bot.click(&member, &format!("wsc:v1:confirm-stop:{SCANNING}"), jobs_message.clone()).await;
+        let by_cancel =
+            bot.click(&member, &format!("wsc:v1:confirm-cancel:{SCHEDULED}"), jobs_message.clone()).await;
         for id in [by_command, by_button, by_confirm, by_cancel] {
             let callback = bot.callback(id).await;
-            let text = callback.body["data"]["content"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
+            let text = callback.body["data"]["content"].as_str().unwrap_or_default().to_owned();
             assert!(
                 text.contains(&format!("<@&{OPERATOR_ROLE}>")) && text.contains("Nothing was done"),
                 "{text}"
             );
             assert!(is_ephemeral(&callback.body["data"]));
-            assert_eq!(
-                callback.body["data"]["allowed_mentions"]["parse"],
-                json!([])
-            );
+            assert_eq!(callback.body["data"]["allowed_mentions"]["parse"], json!([]));
         }
     }
     // Every refused attempt is in the audit channel.
@@ -448,18 +323,11 @@ async fn members_without_the_role_cannot_act_by_any_path() {
             .rest_calls()
             .iter()
             .filter(|c| {
-                c.path == audit_path
-                    && c.body["content"]
-                        .as_str()
-                        .is_some_and(|t| t.contains("**denied**"))
+                c.path == audit_path && c.body["content"].as_str().is_some_and(|t| t.contains("**denied**"))
             })
             .count()
     };
-    assert!(
-        bot.discord.wait_until(|_| denied_lines() == 8, WAIT).await,
-        "{} denied lines",
-        denied_lines()
-    );
+    assert!(bot.discord.wait_until(|_| denied_lines() == 8, WAIT).await, "{} denied lines", denied_lines());
     // A stranger cannot even list.
     let list = bot.command(&stranger(), "jobs", json!([])).await;
     assert!(bot.callback(list).await.body["data"]["content"]
@@ -467,11 +335,7 @@ async fn members_without_the_role_cannot_act_by_any_path() {
         .unwrap()
         .contains("You need one of the roles"));
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        bot.sim.requests().is_empty(),
-        "WSC saw no call at all: {:?}",
-        bot.sim.requests()
-    );
+    assert!(bot.sim.requests().is_empty(), "WSC saw no call at all: {:?}", bot.sim.requests());
     assert_eq!(bot.sim.phase(SCANNING), Some(Phase::Scanning));
     bot.assert_payloads_valid();
 }
@@ -483,25 +347,15 @@ async fn a_stale_button_says_what_happened_and_refreshes_the_message() {
     let jobs_message = bot.original(list).await;
     let jobs_message_id: u64 = jobs_message["id"].as_str().unwrap().parse().unwrap();
     bot.sim.advance(Duration::from_secs(24 * 3600)); // every running job has finished
-    let ask = bot
-        .click(
-            &operator(),
-            &format!("wsc:v1:stop:{CRAWLING}"),
-            jobs_message,
-        )
-        .await;
+    let ask = bot.click(&operator(), &format!("wsc:v1:stop:{CRAWLING}"), jobs_message).await;
     let reply = bot.original(ask).await;
     assert!(
-        reply["content"]
-            .as_str()
-            .unwrap()
-            .starts_with("Nothing to stop: it is not running"),
+        reply["content"].as_str().unwrap().starts_with("Nothing to stop: it is not running"),
         "{reply:#}"
     );
     assert!(custom_ids(&reply).is_empty());
     let edit_path = format!("/api/v10/channels/{CHANNEL_ID}/messages/{jobs_message_id}");
-    bot.call("refresh", |c| c.method == "PATCH" && c.path == edit_path)
-        .await;
+    bot.call("refresh", |c| c.method == "PATCH" && c.path == edit_path).await;
     assert!(!custom_ids(&bot.discord.message(jobs_message_id).unwrap())
         .iter()
         .any(|id| id.contains(":stop:")));
@@ -520,13 +374,8 @@ async fn bad_instance_ids_get_a_sentence_and_no_wsc_call() {
         ("0", "not a job number"),
     ];
     for (raw, expected) in cases {
-        let id = bot
-            .command(
-                &operator(),
-                "stop",
-                json!([{"name": "instance_id", "type": 3, "value": raw}]),
-            )
-            .await;
+        let id =
+            bot.command(&operator(), "stop", json!([{"name": "instance_id", "type": 3, "value": raw}])).await;
         let callback = bot.callback(id).await;
         assert_eq!(callback.body["type"], 4);
         assert!(is_ephemeral(&callback.body["data"]));
@@ -541,28 +390,15 @@ async fn bad_instance_ids_get_a_sentence_and_no_wsc_call() {
 #[tokio::test]
 async fn a_slow_wsc_is_acknowledged_well_within_three_seconds() {
     let mut settings = settings();
-    settings.faults = vec![(
-        Operation::List,
-        Fault {
-            latency_ms: 5_000,
-            ..Fault::default()
-        },
-    )];
+    settings.faults = vec![(Operation::List, Fault { latency_ms: 5_000, ..Fault::default() })];
     let bot = start_bot(settings, 10).await;
     let sent = Instant::now();
     let id = bot.command(&viewer(), "jobs", json!([])).await;
     let callback = bot.callback(id).await;
     let acknowledged = callback.at.duration_since(sent);
-    assert!(
-        acknowledged < Duration::from_secs(1),
-        "acknowledged after {acknowledged:?}"
-    );
+    assert!(acknowledged < Duration::from_secs(1), "acknowledged after {acknowledged:?}");
     let message = bot.original(id).await;
-    assert_eq!(
-        message["embeds"].as_array().unwrap().len(),
-        5,
-        "the list arrives once WSC answers"
-    );
+    assert_eq!(message["embeds"].as_array().unwrap().len(), 5, "the list arrives once WSC answers");
 }
 
 #[tokio::test]
@@ -581,61 +417,29 @@ async fn each_wsc_error_kind_becomes_its_sentence() {
         (FaultError::Gateway(300), "rejected the bot's request"),
     ];
     for (fault, expected) in cases {
-        bot.sim.set_fault(
-            Operation::List,
-            Fault {
-                error: Some(fault.clone()),
-                ..Fault::default()
-            },
-        );
+        bot.sim.set_fault(Operation::List, Fault { error: Some(fault.clone()), ..Fault::default() });
         let id = bot.command(&viewer(), "jobs", json!([])).await;
         let message = bot.original(id).await;
         let text = message["content"].as_str().unwrap();
         assert!(text.contains(expected), "{fault}: {text}");
         assert!(text.contains("(ref `"), "a correlation id: {text}");
-        for internal in [
-            "Authentication Failed",
-            "API Call Fail",
-            "errorCode",
-            "<html",
-        ] {
-            assert!(
-                !text.contains(internal),
-                "{fault}: NCP's text leaked: {text}"
-            );
+        for internal in ["Authentication Failed", "API Call Fail", "errorCode", "<html"] {
+            assert!(!text.contains(internal), "{fault}: NCP's text leaked: {text}");
         }
     }
-    bot.sim.set_fault(
-        Operation::List,
-        Fault {
-            latency_ms: 3_000,
-            ..Fault::default()
-        },
-    );
+    bot.sim.set_fault(Operation::List, Fault { latency_ms: 3_000, ..Fault::default() });
     let id = bot.command(&viewer(), "jobs", json!([])).await;
-    assert!(bot.original(id).await["content"]
-        .as_str()
-        .unwrap()
-        .contains("did not answer in time"));
+    assert!(bot.original(id).await["content"].as_str().unwrap().contains("did not answer in time"));
     bot.assert_payloads_valid();
 }
 
 #[tokio::test]
 async fn two_simultaneous_confirms_make_one_wsc_call() {
     let mut settings = settings();
-    settings.faults = vec![(
-        Operation::Stop,
-        Fault {
-            latency_ms: 1_000,
-            ..Fault::default()
-        },
-    )];
+    settings.faults = vec![(Operation::Stop, Fault { latency_ms: 1_000, ..Fault::default() })];
     let bot = start_bot(settings, 5).await;
-    let second = Member {
-        user_id: 800000000000000004,
-        username: "second".into(),
-        roles: vec![OPERATOR_ROLE],
-    };
+    let second =
+        Member { user_id: 800000000000000004, username: "second".into(), roles: vec![OPERATOR_ROLE] };
     let args = json!([{"name": "instance_id", "type": 3, "value": SCANNING.to_string()}]);
     let mut confirmations = Vec::new();
     for member in [operator(), second.clone()] {
@@ -649,26 +453,11 @@ async fn two_simultaneous_confirms_make_one_wsc_call() {
     }
     let mut texts = Vec::new();
     for id in clicks {
-        texts.push(
-            bot.callback(id).await.body["data"]["content"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        texts.push(bot.callback(id).await.body["data"]["content"].as_str().unwrap().to_owned());
     }
-    assert!(
-        texts.iter().any(|t| t.contains("already stopping")),
-        "{texts:?}"
-    );
-    bot.call("public outcome", |c| {
-        c.method == "POST" && c.path.starts_with("/api/v10/webhooks/")
-    })
-    .await;
-    assert_eq!(
-        bot.sim.requests_for(Operation::Stop).len(),
-        1,
-        "exactly one stop reached WSC"
-    );
+    assert!(texts.iter().any(|t| t.contains("already stopping")), "{texts:?}");
+    bot.call("public outcome", |c| c.method == "POST" && c.path.starts_with("/api/v10/webhooks/")).await;
+    assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 1, "exactly one stop reached WSC");
 }
 
 #[tokio::test]
@@ -698,30 +487,17 @@ async fn long_and_hostile_job_text_stays_within_limits_and_inert() {
             "https://x.example/@everyone <@&1> **bold**\n# forged line".into(),
             "@here ||spoiler|| `code`\n> quote".into(),
         ),
-        hostile(
-            9999999999999999993,
-            "javascript:alert(1)".into(),
-            "𝕌𝕟𝕚𝕔𝕠𝕕𝕖 🚀".repeat(500),
-        ),
+        hostile(9999999999999999993, "javascript:alert(1)".into(), "𝕌𝕟𝕚𝕔𝕠𝕕𝕖 🚀".repeat(500)),
         hostile(9999999999999999994, String::new(), String::new()),
-        hostile(
-            9999999999999999995,
-            "https://ok.example/".into(),
-            "x".repeat(5000),
-        ),
+        hostile(9999999999999999995, "https://ok.example/".into(), "x".repeat(5000)),
     ];
     let bot = start_bot(settings, 5).await;
     let id = bot.command(&viewer(), "jobs", json!([])).await;
     let message = bot.original(id).await;
     bot.assert_payloads_valid();
     let text = message.to_string();
-    assert!(
-        !text.contains("@everyone") && !text.contains("@here") && !text.contains("<@&1>"),
-        "{text}"
-    );
-    let ask = bot
-        .click(&operator(), "wsc:v1:stop:9999999999999999992", message)
-        .await;
+    assert!(!text.contains("@everyone") && !text.contains("@here") && !text.contains("<@&1>"), "{text}");
+    let ask = bot.click(&operator(), "wsc:v1:stop:9999999999999999992", message).await;
     let confirmation = bot.original(ask).await;
     assert!(
         !confirmation["content"].as_str().unwrap().contains('\n')
@@ -738,16 +514,9 @@ async fn the_bot_resumes_after_a_reconnect_request() {
     while bot.discord.stats().resumes == 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(
-        bot.discord.stats().resumes,
-        1,
-        "serenity resumed the session"
-    );
+    assert_eq!(bot.discord.stats().resumes, 1, "serenity resumed the session");
     let id = bot.command(&viewer(), "jobs", json!([])).await;
-    assert_eq!(
-        bot.original(id).await["embeds"].as_array().unwrap().len(),
-        5
-    );
+    assert_eq!(bot.original(id).await["embeds"].as_array().unwrap().len(), 5);
 }
 
 /// Confirms a stop of `instance` through the command path; returns the confirm's interaction id.
@@ -755,24 +524,14 @@ async fn confirm_stop(bot: &Bot, instance: u64) -> u64 {
     let args = json!([{"name": "instance_id", "type": 3, "value": instance.to_string()}]);
     let ask = bot.command(&operator(), "stop", args).await;
     let confirmation = bot.original(ask).await;
-    bot.click(
-        &operator(),
-        &format!("wsc:v1:confirm-stop:{instance}"),
-        confirmation,
-    )
-    .await
+    bot.click(&operator(), &format!("wsc:v1:confirm-stop:{instance}"), confirmation).await
 }
 
 #[tokio::test]
 async fn wsc_refusing_the_stop_is_explained_from_a_fresh_read() {
     let mut settings = settings();
-    settings.faults = vec![(
-        Operation::Stop,
-        Fault {
-            error: Some(FaultError::Wsc(901)),
-            ..Fault::default()
-        },
-    )];
+    settings.faults =
+        vec![(Operation::Stop, Fault { error: Some(FaultError::Wsc(901)), ..Fault::default() })];
     let bot = start_bot(settings, 5).await;
     let confirm = confirm_stop(&bot, SCANNING).await;
     let reply = bot.original(confirm).await;
@@ -781,35 +540,17 @@ async fn wsc_refusing_the_stop_is_explained_from_a_fresh_read() {
         text.contains("WSC refused") && text.contains("(ref `"),
         "still running, so WSC's refusal is reported: {text}"
     );
-    assert_eq!(
-        bot.sim.requests_for(Operation::Stop).len(),
-        1,
-        "never retried"
-    );
+    assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 1, "never retried");
     let audit_path = format!("/api/v10/channels/{AUDIT_CHANNEL}/messages");
     let audit = bot.call("audit line", |c| c.path == audit_path).await;
-    assert!(audit.body["content"]
-        .as_str()
-        .unwrap()
-        .contains("NCP code 901"));
-    assert!(
-        bot.discord
-            .followups(&format!("token-{confirm}"))
-            .is_empty(),
-        "no public outcome for a failure"
-    );
+    assert!(audit.body["content"].as_str().unwrap().contains("NCP code 901"));
+    assert!(bot.discord.followups(&format!("token-{confirm}")).is_empty(), "no public outcome for a failure");
 }
 
 #[tokio::test]
 async fn a_stop_that_times_out_is_judged_by_reading_the_job_again() {
     let mut settings = settings();
-    settings.faults = vec![(
-        Operation::Stop,
-        Fault {
-            latency_ms: 2_500,
-            ..Fault::default()
-        },
-    )];
+    settings.faults = vec![(Operation::Stop, Fault { latency_ms: 2_500, ..Fault::default() })];
     let bot = start_bot(settings, 1).await;
     let confirm = confirm_stop(&bot, SCANNING).await;
     let token = format!("token-{confirm}");
@@ -823,9 +564,5 @@ async fn a_stop_that_times_out_is_judged_by_reading_the_job_again() {
         assert!(text.contains("did not answer in time"), "{text}");
         assert!(bot.discord.followups(&token).is_empty());
     }
-    assert_eq!(
-        bot.sim.requests_for(Operation::Stop).len(),
-        1,
-        "never retried"
-    );
+    assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 1, "never retried");
 }

@@ -14,11 +14,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_wsc-bot");
 /// Runs the binary with only `vars` in its environment, away from any `.env`.
 fn wsc_bot(args: &[&str], vars: &[(&str, &str)]) -> Command {
     let mut command = Command::new(BIN);
-    command
-        .args(args)
-        .env_clear()
-        .current_dir(std::env::temp_dir())
-        .envs(vars.iter().copied());
+    command.args(args).env_clear().current_dir(std::env::temp_dir()).envs(vars.iter().copied());
     command
 }
 
@@ -51,10 +47,7 @@ async fn check_reports_success_against_the_simulator() {
     let sim = start_sim(settings()).await;
     let (code, out, _) = check(vars(&sim.base_url(), ACCESS_KEY, SECRET_KEY)).await;
     assert_eq!(code, 0, "{out}");
-    assert!(
-        out.contains("the keys were accepted and 8 jobs are visible"),
-        "{out}"
-    );
+    assert!(out.contains("the keys were accepted and 8 jobs are visible"), "{out}");
     assert!(out.contains("clock: within a few seconds"), "{out}");
     assert!(out.contains("operators: roles 111111111111111111"), "{out}");
     assert!(out.trim_end().ends_with("All is well."), "{out}");
@@ -75,11 +68,7 @@ async fn check_says_the_credentials_were_refused() {
 #[tokio::test]
 async fn check_names_the_clock_offset() {
     let sim = start_sim(settings()).await;
-    sim.update(SettingsPatch {
-        clock_offset_secs: Some(400),
-        ..Default::default()
-    })
-    .unwrap();
+    sim.update(SettingsPatch { clock_offset_secs: Some(400), ..Default::default() }).unwrap();
     let (code, out, _) = check(vars(&sim.base_url(), ACCESS_KEY, SECRET_KEY)).await;
     assert_eq!(code, 1, "{out}");
     // 400 s, read from a Date header of one-second resolution.
@@ -88,14 +77,8 @@ async fn check_names_the_clock_offset() {
             || out.contains("this machine's clock is 6 min 40 s"),
         "{out}"
     );
-    assert!(
-        out.contains("behind WSC's") && out.contains("5 minutes or more"),
-        "{out}"
-    );
-    assert!(
-        out.contains("most likely because of the clock difference"),
-        "{out}"
-    );
+    assert!(out.contains("behind WSC's") && out.contains("5 minutes or more"), "{out}");
+    assert!(out.contains("most likely because of the clock difference"), "{out}");
 }
 
 #[tokio::test]
@@ -110,32 +93,15 @@ async fn check_says_the_policy_seems_missing() {
     );
     let (code, out, _) = check(vars(&sim.base_url(), ACCESS_KEY, SECRET_KEY)).await;
     assert_eq!(code, 1);
-    assert!(
-        out.contains("NCP_WEB_SECURITY_CHECKER_MANAGER seems missing"),
-        "{out}"
-    );
+    assert!(out.contains("NCP_WEB_SECURITY_CHECKER_MANAGER seems missing"), "{out}");
 }
 
 #[tokio::test]
 async fn check_says_a_dead_host_is_unreachable() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let (code, out, _) = check(vars(
-        &format!("http://127.0.0.1:{port}"),
-        ACCESS_KEY,
-        SECRET_KEY,
-    ))
-    .await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (code, out, _) = check(vars(&format!("http://127.0.0.1:{port}"), ACCESS_KEY, SECRET_KEY)).await;
     assert_eq!(code, 1);
-    assert!(
-        out.contains(&format!(
-            "the WSC host http://127.0.0.1:{port}/ is unreachable"
-        )),
-        "{out}"
-    );
+    assert!(out.contains(&format!("the WSC host http://127.0.0.1:{port}/ is unreachable")), "{out}");
 }
 
 #[tokio::test]
@@ -153,30 +119,15 @@ fn bad_configuration_is_one_line_naming_the_variable() {
     type Vars<'a> = &'a [(&'a str, &'a str)];
     let cases: [(&str, Vars, &str); 5] = [
         ("check", &[("NCP_ACCESS_KEY", "a")], "NCP_SECRET_KEY"),
-        (
-            "check",
-            &[("WSC_REQUEST_TIMEOUT_SECS", "soon")],
-            "WSC_REQUEST_TIMEOUT_SECS",
-        ),
-        (
-            "check",
-            &[("WSC_OPERATOR_ROLE_IDS", "On-call")],
-            "WSC_OPERATOR_ROLE_IDS",
-        ),
+        ("check", &[("WSC_REQUEST_TIMEOUT_SECS", "soon")], "WSC_REQUEST_TIMEOUT_SECS"),
+        ("check", &[("WSC_OPERATOR_ROLE_IDS", "On-call")], "WSC_OPERATOR_ROLE_IDS"),
         ("check", &[("RUST_LOG", "wsc_bot=loud")], "RUST_LOG"),
         ("simulate", &[("NCP_SECRET_KEY", "b")], "NCP_ACCESS_KEY"),
     ];
     for (command, vars, var) in cases {
-        let output = wsc_bot(&[command], vars)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let output = wsc_bot(&[command], vars).stdin(Stdio::null()).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{command} {vars:?}: {stderr}"
-        );
+        assert_eq!(output.status.code(), Some(2), "{command} {vars:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(stderr.starts_with(&format!("error: {var} ")), "{stderr}");
     }
@@ -195,20 +146,12 @@ fn simulate(extra: &[&str]) -> Simulator {
     let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/seed.json");
     let mut args = vec!["simulate", "--listen", "127.0.0.1:0", "--seed-file", seed];
     args.extend_from_slice(extra);
-    let mut child = wsc_bot(
-        &args,
-        &[
-            ("NCP_ACCESS_KEY", ACCESS_KEY),
-            ("NCP_SECRET_KEY", SECRET_KEY),
-        ],
-    )
-    .stdout(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
+    let mut child = wsc_bot(&args, &[("NCP_ACCESS_KEY", ACCESS_KEY), ("NCP_SECRET_KEY", SECRET_KEY)])
+        .stdout(Stdio::piped())
+        .spawn()
         .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let base = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
@@ -229,38 +172,19 @@ async fn simulate_serves_a_seed_file_with_flags_and_control_routes() {
         "--extra-jobs",
         "20",
     ]);
-    let wsc = common::client_with(
-        &sim.1,
-        ACCESS_KEY,
-        SECRET_KEY,
-        std::time::Duration::from_secs(5),
-    );
+    let wsc = common::client_with(&sim.1, ACCESS_KEY, SECRET_KEY, std::time::Duration::from_secs(5));
     let page = wsc.list_jobs(1, 100).await.unwrap();
     assert_eq!(page.total, 23);
     let seeded = page.jobs.iter().find(|j| j.instance_no == 501).unwrap();
-    assert_eq!(
-        (seeded.status_label.as_str(), seeded.memo.as_deref()),
-        ("진단 진행 중", Some("seeded scan"))
-    );
+    assert_eq!((seeded.status_label.as_str(), seeded.memo.as_deref()), ("진단 진행 중", Some("seeded scan")));
 
     let error = wsc.stop_job(501).await.unwrap_err();
-    assert_eq!(
-        (error.kind, error.http_status),
-        (ErrorKind::NotApplicable, Some(400)),
-        "the --fault flag"
-    );
+    assert_eq!((error.kind, error.http_status), (ErrorKind::NotApplicable, Some(400)), "the --fault flag");
 
     let http = reqwest::Client::new();
-    let status = http
-        .delete(format!("{}/_sim/faults", sim.1))
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let status = http.delete(format!("{}/_sim/faults", sim.1)).send().await.unwrap().status();
     assert_eq!(status, 204);
-    wsc.stop_job(501)
-        .await
-        .expect("stops once the fault is cleared");
+    wsc.stop_job(501).await.expect("stops once the fault is cleared");
     let put = http
         .put(format!("{}/_sim/faults/list", sim.1))
         .json(&serde_json::json!({"error": "gateway:420"}))
@@ -268,56 +192,19 @@ async fn simulate_serves_a_seed_file_with_flags_and_control_routes() {
         .await
         .unwrap();
     assert_eq!(put.status(), 204);
-    assert_eq!(
-        wsc.list_jobs(1, 1).await.unwrap_err().kind,
-        ErrorKind::RateLimited
-    );
-    http.delete(format!("{}/_sim/faults", sim.1))
-        .send()
-        .await
-        .unwrap();
-    http.post(format!("{}/_sim/advance", sim.1))
-        .json(&serde_json::json!({"secs": 60}))
-        .send()
-        .await
-        .unwrap();
-    let jobs: serde_json::Value = http
-        .get(format!("{}/_sim/jobs", sim.1))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let phase = |id: u64| {
-        jobs.as_array()
-            .unwrap()
-            .iter()
-            .find(|j| j["instance_no"] == id)
-            .unwrap()["phase"]
-            .clone()
-    };
+    assert_eq!(wsc.list_jobs(1, 1).await.unwrap_err().kind, ErrorKind::RateLimited);
+    http.delete(format!("{}/_sim/faults", sim.1)).send().await.unwrap();
+    http.post(format!("{}/_sim/advance", sim.1)).json(&serde_json::json!({"secs": 60})).send().await.unwrap();
+    let jobs: serde_json::Value =
+        http.get(format!("{}/_sim/jobs", sim.1)).send().await.unwrap().json().await.unwrap();
+    let phase =
+        |id: u64| jobs.as_array().unwrap().iter().find(|j| j["instance_no"] == id).unwrap()["phase"].clone();
     assert_eq!(phase(501), "stopped");
-    assert_eq!(
-        phase(502),
-        "crawl-pending",
-        "the scheduled job started after 60 s"
-    );
+    assert_eq!(phase(502), "crawl-pending", "the scheduled job started after 60 s");
 
-    let requests: serde_json::Value = http
-        .get(format!("{}/_sim/requests", sim.1))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let stops = requests
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["operation"] == "stop")
-        .count();
+    let requests: serde_json::Value =
+        http.get(format!("{}/_sim/requests", sim.1)).send().await.unwrap().json().await.unwrap();
+    let stops = requests.as_array().unwrap().iter().filter(|r| r["operation"] == "stop").count();
     assert_eq!(stops, 2);
     let bad = http
         .put(format!("{}/_sim/settings", sim.1))
@@ -348,9 +235,7 @@ fn simulate_refuses_a_bad_seed_file_and_bad_flags() {
     .unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--seed-file"));
-    let bad_fault = wsc_bot(&["simulate", "--fault", "stop=error=boom"], &[])
-        .output()
-        .unwrap();
+    let bad_fault = wsc_bot(&["simulate", "--fault", "stop=error=boom"], &[]).output().unwrap();
     assert_eq!(bad_fault.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_fault.stderr).contains("is not a fault"));
 }

@@ -26,9 +26,7 @@ fn assert_clean(method: &str, path: &str, body: &Value) {
 fn assert_caught(method: &str, path: &str, body: &Value, needles: &[&str]) -> Vec<String> {
     let violations = check_request(method, path, body);
     assert!(
-        violations
-            .iter()
-            .any(|v| needles.iter().all(|n| v.contains(n))),
+        violations.iter().any(|v| needles.iter().all(|n| v.contains(n))),
         "{method} {path}: expected a violation containing {needles:?}, got:\n{}",
         violations.join("\n")
     );
@@ -143,8 +141,7 @@ fn routes_resolve_with_literals_winning_over_params() {
         "/webhooks/{webhook_id}/{webhook_token}/messages/@original"
     );
     assert_eq!(
-        spec.route_template("PATCH", "/api/v10/webhooks/900/tok-1/messages/55")
-            .unwrap(),
+        spec.route_template("PATCH", "/api/v10/webhooks/900/tok-1/messages/55").unwrap(),
         "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}"
     );
     assert_eq!(
@@ -152,36 +149,21 @@ fn routes_resolve_with_literals_winning_over_params() {
         "/interactions/{interaction_id}/{interaction_token}/callback"
     );
     assert_eq!(
-        spec.route_template("POST", "/api/v10/webhooks/900/tok-1?wait=true")
-            .unwrap(),
+        spec.route_template("POST", "/api/v10/webhooks/900/tok-1?wait=true").unwrap(),
         "/webhooks/{webhook_id}/{webhook_token}"
     );
     assert_eq!(
-        spec.route_template(
-            "PUT",
-            "http://127.0.0.1:4000/api/v10/applications/900/commands"
-        )
-        .unwrap(),
+        spec.route_template("PUT", "http://127.0.0.1:4000/api/v10/applications/900/commands").unwrap(),
         "/applications/{application_id}/commands"
     );
 }
 
 #[test]
 fn unknown_route_is_a_violation() {
-    let v = assert_caught(
-        "POST",
-        "/api/v10/no/such/route",
-        &json!({}),
-        &["unknown route"],
-    );
+    let v = assert_caught("POST", "/api/v10/no/such/route", &json!({}), &["unknown route"]);
     assert_eq!(v.len(), 1, "{v:?}");
     // A known path with a method the spec lacks.
-    assert_caught(
-        "DELETE",
-        CHANNEL_MESSAGES,
-        &Value::Null,
-        &["unknown route", "no DELETE operation"],
-    );
+    assert_caught("DELETE", CHANNEL_MESSAGES, &Value::Null, &["unknown route", "no DELETE operation"]);
 }
 
 #[test]
@@ -261,11 +243,7 @@ fn follow_up_and_channel_messages_are_valid() {
         CHANNEL_MESSAGES,
         &json!({"content": "Scan 1234567890 finished", "allowed_mentions": {"parse": []}}),
     );
-    assert_clean(
-        "PATCH",
-        CHANNEL_MESSAGE,
-        &json!({"embeds": [status_embed()], "components": []}),
-    );
+    assert_clean("PATCH", CHANNEL_MESSAGE, &json!({"embeds": [status_embed()], "components": []}));
 }
 
 #[test]
@@ -278,14 +256,10 @@ fn bulk_command_registration_is_valid() {
 fn snowflakes_may_be_integers_and_int64_may_be_strings() {
     let spec = DiscordSpec::get();
     let body = json!({"content": "hi", "allowed_mentions": {"parse": [], "users": [111, "222"]}});
-    assert!(spec
-        .validate_request("POST", CHANNEL_MESSAGES, &body)
-        .is_empty());
+    assert!(spec.validate_request("POST", CHANNEL_MESSAGES, &body).is_empty());
     let mut cmds = command_registration();
     cmds[0]["default_member_permissions"] = json!(8);
-    assert!(spec
-        .validate_request("PUT", GUILD_COMMANDS, &cmds)
-        .is_empty());
+    assert!(spec.validate_request("PUT", GUILD_COMMANDS, &cmds).is_empty());
 }
 
 // ----- violations ------------------------------------------------------------------------------
@@ -298,10 +272,7 @@ fn embed_title_257_is_caught_with_its_json_path() {
     let v = check_request("POST", CALLBACK, &body);
     // The schema (picking the type-4 branch) and the rules agree: one violation, not noise from
     // other callback types.
-    assert_eq!(
-        v,
-        vec!["$.data.embeds[0].title: length 257 > maxLength 256".to_owned()]
-    );
+    assert_eq!(v, vec!["$.data.embeds[0].title: length 257 > maxLength 256".to_owned()]);
     let spec_only = DiscordSpec::get().validate_request("POST", CALLBACK, &body);
     assert_eq!(spec_only, v);
 }
@@ -313,10 +284,7 @@ fn button_label_81_is_caught() {
         "POST",
         CALLBACK,
         &body,
-        &[
-            "$.data.components[0].components[0].label",
-            "81 > maxLength 80",
-        ],
+        &["$.data.components[0].components[0].label", "81 > maxLength 80"],
     );
 }
 
@@ -327,10 +295,7 @@ fn custom_id_101_is_caught() {
         "PATCH",
         ORIGINAL,
         &body,
-        &[
-            "$.components[0].components[0].custom_id",
-            "101 > maxLength 100",
-        ],
+        &["$.components[0].components[0].custom_id", "101 > maxLength 100"],
     );
 }
 
@@ -344,22 +309,14 @@ fn duplicate_custom_ids_are_caught() {
         "PATCH",
         ORIGINAL,
         &body,
-        &[
-            "$.components[1].components[0].custom_id",
-            "duplicate custom_id",
-        ],
+        &["$.components[1].components[0].custom_id", "duplicate custom_id"],
     );
-    assert!(
-        v[0].contains("$.components[0].components[0].custom_id"),
-        "{v:?}"
-    );
+    assert!(v[0].contains("$.components[0].components[0].custom_id"), "{v:?}");
 }
 
 #[test]
 fn six_action_rows_are_caught() {
-    let rows: Vec<Value> = (0..6)
-        .map(|i| row(vec![button(&format!("b{i}"), "B", 1)]))
-        .collect();
+    let rows: Vec<Value> = (0..6).map(|i| row(vec![button(&format!("b{i}"), "B", 1)])).collect();
     assert_caught(
         "POST",
         CHANNEL_MESSAGES,
@@ -373,52 +330,29 @@ fn six_buttons_in_a_row_are_caught() {
     let buttons: Vec<Value> = (0..6).map(|i| button(&format!("b{i}"), "B", 1)).collect();
     let body = json!({"type": 7, "data": {"components": [row(buttons)]}});
     // The spec says maxItems 5 as well; the rules add the plain-words version.
-    assert_caught(
-        "POST",
-        CALLBACK,
-        &body,
-        &["$.data.components[0].components", "6 items > maxItems 5"],
-    );
-    assert_caught(
-        "POST",
-        CALLBACK,
-        &body,
-        &["6 buttons in one action row > 5"],
-    );
+    assert_caught("POST", CALLBACK, &body, &["$.data.components[0].components", "6 items > maxItems 5"]);
+    assert_caught("POST", CALLBACK, &body, &["6 buttons in one action row > 5"]);
 }
 
 #[test]
 fn select_must_be_alone_and_have_at_most_25_options() {
-    let options: Vec<Value> = (0..26)
-        .map(|i| json!({"label": format!("o{i}"), "value": format!("v{i}")}))
-        .collect();
+    let options: Vec<Value> =
+        (0..26).map(|i| json!({"label": format!("o{i}"), "value": format!("v{i}")})).collect();
     let select = json!({"type": 3, "custom_id": "pick", "options": options});
     let body = json!({"components": [row(vec![select, button("b", "B", 1)])]});
     let v = assert_caught(
         "PATCH",
         ORIGINAL,
         &body,
-        &[
-            "$.components[0].components[0].options",
-            "26 items > maxItems 25",
-        ],
+        &["$.components[0].components[0].options", "26 items > maxItems 25"],
     );
-    assert!(
-        v.iter().any(|m| m.contains("must be alone")),
-        "{}",
-        v.join("\n")
-    );
+    assert!(v.iter().any(|m| m.contains("must be alone")), "{}", v.join("\n"));
 }
 
 #[test]
 fn eleven_embeds_are_caught() {
     let embeds: Vec<Value> = (0..11).map(|i| json!({"title": format!("e{i}")})).collect();
-    assert_caught(
-        "POST",
-        FOLLOWUP,
-        &json!({"embeds": embeds}),
-        &["$.embeds", "11 items > maxItems 10"],
-    );
+    assert_caught("POST", FOLLOWUP, &json!({"embeds": embeds}), &["$.embeds", "11 items > maxItems 10"]);
 }
 
 #[test]
@@ -430,10 +364,7 @@ fn total_embed_text_6001_is_caught() {
     ]});
     let v = message_rules(&body);
     assert_eq!(v.len(), 1, "{v:?}");
-    assert!(
-        v[0].starts_with("$.embeds: total embed text 6001 chars > 6000"),
-        "{v:?}"
-    );
+    assert!(v[0].starts_with("$.embeds: total embed text 6001 chars > 6000"), "{v:?}");
     assert_caught("PATCH", ORIGINAL, &body, &["total embed text 6001"]);
     // 6000 exactly is fine; characters, not bytes, count.
     let ok = json!({"embeds": [{"description": "한".repeat(4096)}, {"title": "é".repeat(256), "description": text(1648)}]});
@@ -444,15 +375,8 @@ fn total_embed_text_6001_is_caught() {
 fn content_2001_is_caught_even_where_the_spec_allows_4000() {
     let body = json!({"content": text(2001)});
     // The spec says maxLength 4000 for channel messages; Discord's documented limit is 2000.
-    assert!(DiscordSpec::get()
-        .validate_request("POST", CHANNEL_MESSAGES, &body)
-        .is_empty());
-    assert_caught(
-        "POST",
-        CHANNEL_MESSAGES,
-        &body,
-        &["$.content: length 2001 > maxLength 2000"],
-    );
+    assert!(DiscordSpec::get().validate_request("POST", CHANNEL_MESSAGES, &body).is_empty());
+    assert_caught("POST", CHANNEL_MESSAGES, &body, &["$.content: length 2001 > maxLength 2000"]);
     assert_caught(
         "POST",
         CALLBACK,
@@ -497,19 +421,11 @@ fn command_description_101_is_caught() {
         "PUT",
         GUILD_COMMANDS,
         &cmds,
-        &[
-            "$[0].options[1].options[0].description",
-            "101 > maxLength 100",
-        ],
+        &["$[0].options[1].options[0].description", "101 > maxLength 100"],
     );
     let mut top = command_registration();
     top[0]["description"] = json!(text(101));
-    assert_caught(
-        "PUT",
-        GUILD_COMMANDS,
-        &top,
-        &["$[0].description", "101 > maxLength 100"],
-    );
+    assert_caught("PUT", GUILD_COMMANDS, &top, &["$[0].description", "101 > maxLength 100"]);
 }
 
 #[test]
@@ -520,94 +436,50 @@ fn command_names_and_localizations_are_checked() {
 
     let mut cmds = command_registration();
     cmds[0]["name_localizations"] = json!({"ko": "웹 점검"});
-    assert_caught(
-        "PUT",
-        GUILD_COMMANDS,
-        &cmds,
-        &["$[0].name_localizations.ko", "' '"],
-    );
+    assert_caught("PUT", GUILD_COMMANDS, &cmds, &["$[0].name_localizations.ko", "' '"]);
 
     let mut cmds = command_registration();
     cmds[0]["description_localizations"] = json!({"kr": "스캔"});
-    assert_caught(
-        "PUT",
-        GUILD_COMMANDS,
-        &cmds,
-        &["$[0].description_localizations.kr", "unknown locale"],
-    );
+    assert_caught("PUT", GUILD_COMMANDS, &cmds, &["$[0].description_localizations.kr", "unknown locale"]);
 
     let mut cmds = command_registration();
-    cmds[0]["options"][1]["options"][0]["description_localizations"] =
-        json!({"ko": "가".repeat(101)});
-    assert_caught(
-        "PUT",
-        GUILD_COMMANDS,
-        &cmds,
-        &["description_localizations.ko", "101 > maxLength 100"],
-    );
+    cmds[0]["options"][1]["options"][0]["description_localizations"] = json!({"ko": "가".repeat(101)});
+    assert_caught("PUT", GUILD_COMMANDS, &cmds, &["description_localizations.ko", "101 > maxLength 100"]);
 }
 
 #[test]
 fn command_option_structure_is_checked() {
     let mut cmds = command_registration();
-    let many: Vec<Value> = (0..26)
-        .map(|i| json!({"type": 1, "name": format!("s{i}"), "description": "d"}))
-        .collect();
+    let many: Vec<Value> =
+        (0..26).map(|i| json!({"type": 1, "name": format!("s{i}"), "description": "d"})).collect();
     cmds[0]["options"] = json!(many);
-    assert_caught(
-        "PUT",
-        GUILD_COMMANDS,
-        &cmds,
-        &["$[0].options", "26 items > maxItems 25"],
-    );
+    assert_caught("PUT", GUILD_COMMANDS, &cmds, &["$[0].options", "26 items > maxItems 25"]);
 
     let mut cmds = command_registration();
     cmds[0]["options"][1]["options"] = json!([
         {"type": 3, "name": "profile", "description": "p", "required": false},
         {"type": 3, "name": "target", "description": "t", "required": true}
     ]);
-    assert_caught(
-        "PUT",
-        GUILD_COMMANDS,
-        &cmds,
-        &["required options must come before optional ones"],
-    );
+    assert_caught("PUT", GUILD_COMMANDS, &cmds, &["required options must come before optional ones"]);
 
     let mut cmds = command_registration();
-    cmds.as_array_mut()
-        .unwrap()
-        .push(json!({"name": "wsc", "description": "again"}));
-    assert_caught(
-        "PUT",
-        GUILD_COMMANDS,
-        &cmds,
-        &["$[1].name", "duplicate command"],
-    );
+    cmds.as_array_mut().unwrap().push(json!({"name": "wsc", "description": "again"}));
+    assert_caught("PUT", GUILD_COMMANDS, &cmds, &["$[1].name", "duplicate command"]);
 }
 
 #[test]
 fn bad_callback_type_is_reported_plainly() {
     // Every callback branch is ruled out by `type`: one violation listing what is accepted.
     let v = check_request("POST", CALLBACK, &json!({"type": 99}));
-    assert_eq!(
-        v,
-        vec!["$.type: value 99 not one of [1, 4, 5, 6, 7, 8, 9, 12, 13]".to_owned()]
-    );
+    assert_eq!(v, vec!["$.type: value 99 not one of [1, 4, 5, 6, 7, 8, 9, 12, 13]".to_owned()]);
 }
 
 #[test]
 fn union_errors_point_at_the_meant_branch() {
     // A type-7 callback with a wrongly typed field: the UPDATE_MESSAGE branch is reported, not
     // "type is not 8" from the autocomplete branch.
-    let v = check_request(
-        "POST",
-        CALLBACK,
-        &json!({"type": 7, "data": {"content": 5}}),
-    );
-    assert_eq!(
-        v,
-        vec!["$.data.content: expected string or null, got number 5".to_owned()]
-    );
+    let v = check_request("POST", CALLBACK, &json!({"type": 7, "data": {"content": 5}}));
+    assert_eq!(v, vec!["$.data.content: expected string or null, got number 5".to_owned()]);
     // A button missing its style inside a row: the button branch is reported, not the selects.
     let v = check_request(
         "POST",
@@ -617,8 +489,7 @@ fn union_errors_point_at_the_meant_branch() {
         ]}]}}),
     );
     assert!(
-        v.iter().any(|m| m
-            == "$.data.components[0].components[0]: missing required property \"style\""),
+        v.iter().any(|m| m == "$.data.components[0].components[0]: missing required property \"style\""),
         "{v:?}"
     );
     assert!(!v.iter().any(|m| m.contains(".type:")), "{v:?}");
@@ -631,11 +502,7 @@ fn components_v2_need_the_flag_and_are_checked_too() {
         {"type": 9, "components": [{"type": 10, "content": "Report"}],
          "accessory": {"type": 2, "style": 1, "custom_id": "wsc:v1:report:1", "label": "Open"}}
     ]});
-    assert_clean(
-        "PATCH",
-        ORIGINAL,
-        &json!({"flags": 1 << 15, "components": [container.clone()]}),
-    );
+    assert_clean("PATCH", ORIGINAL, &json!({"flags": 1 << 15, "components": [container.clone()]}));
     assert_caught(
         "PATCH",
         ORIGINAL,
@@ -646,10 +513,7 @@ fn components_v2_need_the_flag_and_are_checked_too() {
         "PATCH",
         ORIGINAL,
         &json!({"flags": 1 << 15, "components": [container, row(vec![button("wsc:v1:report:1", "Again", 1)])]}),
-        &[
-            "$.components[1].components[0].custom_id",
-            "duplicate custom_id",
-        ],
+        &["$.components[1].components[0].custom_id", "duplicate custom_id"],
     );
 }
 
@@ -661,14 +525,10 @@ fn link_buttons_and_autocomplete_results_are_checked() {
     ])]});
     let v = check_request("PATCH", ORIGINAL, &body);
     assert!(v.iter().any(|m| m.contains("needs a url")), "{v:?}");
-    assert!(
-        v.iter().any(|m| m.contains("cannot have a custom_id")),
-        "{v:?}"
-    );
+    assert!(v.iter().any(|m| m.contains("cannot have a custom_id")), "{v:?}");
 
-    let choices: Vec<Value> = (0..26)
-        .map(|i| json!({"name": format!("scan {i}"), "value": format!("{i}")}))
-        .collect();
+    let choices: Vec<Value> =
+        (0..26).map(|i| json!({"name": format!("scan {i}"), "value": format!("{i}")})).collect();
     assert_caught(
         "POST",
         CALLBACK,

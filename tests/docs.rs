@@ -11,15 +11,10 @@ const CI: &str = include_str!("../.ci/run");
 fn every_variable_is_in_env_example_and_readme() {
     for var in VARIABLES {
         assert!(
-            ENV_EXAMPLE
-                .lines()
-                .any(|l| l.starts_with(&format!("{var}="))),
+            ENV_EXAMPLE.lines().any(|l| l.starts_with(&format!("{var}="))),
             "{var} missing from .env.example"
         );
-        assert!(
-            README.contains(&format!("`{var}`")),
-            "{var} missing from the README"
-        );
+        assert!(README.contains(&format!("`{var}`")), "{var} missing from the README");
     }
 }
 
@@ -31,8 +26,5 @@ fn ci_runs_the_readme_test_command() {
         .flat_map(str::lines)
         .find(|line| line.starts_with("cargo fmt --check"))
         .expect("the README gives the test command");
-    assert!(
-        CI.lines().any(|line| line == command),
-        ".ci/run must run `{command}`"
-    );
+    assert!(CI.lines().any(|line| line == command), ".ci/run must run `{command}`");
 }

@@ -11,9 +11,9 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use serenity::all::{
     AutocompleteChoice, ButtonStyle, Client, ClientBuilder, Context, CreateActionRow,
-    CreateAutocompleteResponse, CreateButton, CreateInteractionResponse,
-    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, EditInteractionResponse,
-    EventHandler, GatewayIntents, HttpBuilder, Interaction, ShardManager,
+    CreateAutocompleteResponse, CreateButton, CreateInteractionResponse, CreateInteractionResponseFollowup,
+    CreateInteractionResponseMessage, EditInteractionResponse, EventHandler, GatewayIntents, HttpBuilder,
+    Interaction, ShardManager,
 };
 
 use common::fake_discord::{self as fake, FakeDiscord, Member, RestCall};
@@ -30,16 +30,11 @@ impl EventHandler for Handler {
                 // Defer ephemerally, edit the original, then a follow-up.
                 async {
                     cmd.defer_ephemeral(&ctx.http).await?;
-                    cmd.edit_response(
-                        &ctx.http,
-                        EditInteractionResponse::new().content("done slowly"),
-                    )
-                    .await?;
+                    cmd.edit_response(&ctx.http, EditInteractionResponse::new().content("done slowly"))
+                        .await?;
                     cmd.create_followup(
                         &ctx.http,
-                        CreateInteractionResponseFollowup::new()
-                            .content("follow-up")
-                            .ephemeral(true),
+                        CreateInteractionResponseFollowup::new().content("follow-up").ephemeral(true),
                     )
                     .await?;
                     Ok::<(), serenity::Error>(())
@@ -52,17 +47,16 @@ impl EventHandler for Handler {
                     .options
                     .first()
                     .and_then(|sub| match &sub.value {
-                        serenity::all::CommandDataOptionValue::SubCommand(opts) => opts
-                            .first()
-                            .and_then(|o| o.value.as_str().map(str::to_owned)),
+                        serenity::all::CommandDataOptionValue::SubCommand(opts) => {
+                            opts.first().and_then(|o| o.value.as_str().map(str::to_owned))
+                        }
                         _ => None,
                     })
                     .unwrap_or_default();
-                let row = CreateActionRow::Buttons(vec![CreateButton::new(format!(
-                    "wsc:v1:stop:{instance}"
-                ))
-                .label("Stop")
-                .style(ButtonStyle::Danger)]);
+                let row =
+                    CreateActionRow::Buttons(vec![CreateButton::new(format!("wsc:v1:stop:{instance}"))
+                        .label("Stop")
+                        .style(ButtonStyle::Danger)]);
                 cmd.create_response(
                     &ctx.http,
                     CreateInteractionResponse::Message(
@@ -94,18 +88,12 @@ impl EventHandler for Handler {
                     .await
             }
             Interaction::Autocomplete(ac) => {
-                let typed = ac
-                    .data
-                    .autocomplete()
-                    .map(|o| o.value.to_owned())
-                    .unwrap_or_default();
+                let typed = ac.data.autocomplete().map(|o| o.value.to_owned()).unwrap_or_default();
                 ac.create_response(
                     &ctx.http,
-                    CreateInteractionResponse::Autocomplete(
-                        CreateAutocompleteResponse::new().set_choices(vec![
-                            AutocompleteChoice::new(format!("{typed}1"), format!("{typed}1")),
-                        ]),
-                    ),
+                    CreateInteractionResponse::Autocomplete(CreateAutocompleteResponse::new().set_choices(
+                        vec![AutocompleteChoice::new(format!("{typed}1"), format!("{typed}1"))],
+                    )),
                 )
                 .await
             }
@@ -135,10 +123,8 @@ impl Bot {
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
             .try_init();
-        let http = HttpBuilder::new("fake-bot-token")
-            .proxy(fake.api_base())
-            .ratelimiter_disabled(true)
-            .build();
+        let http =
+            HttpBuilder::new("fake-bot-token").proxy(fake.api_base()).ratelimiter_disabled(true).build();
         let mut client: Client = ClientBuilder::new_with_http(http, GatewayIntents::empty())
             .event_handler(Handler)
             .await
@@ -147,10 +133,7 @@ impl Bot {
         let task = tokio::spawn(async move {
             let _ = client.start().await;
         });
-        Bot {
-            shard_manager,
-            task,
-        }
+        Bot { shard_manager, task }
     }
 
     async fn stop(self) {
@@ -186,11 +169,8 @@ async fn command_then_button_round_trip() {
     let bot = Bot::start(&fake).await;
 
     // At start serenity only asks for the gateway URL.
-    let start_calls: Vec<String> = fake
-        .rest_calls()
-        .iter()
-        .map(|c| format!("{} {}", c.method, c.path))
-        .collect();
+    let start_calls: Vec<String> =
+        fake.rest_calls().iter().map(|c| format!("{} {}", c.method, c.path)).collect();
     assert_eq!(start_calls, vec!["GET /api/v10/gateway"]);
     let stats = fake.stats();
     assert_eq!((stats.connections, stats.identifies), (1, 1));
@@ -198,45 +178,22 @@ async fn command_then_button_round_trip() {
     assert_eq!(identify["token"], json!("Bot fake-bot-token"));
 
     // Slash command → type 4 with a button.
-    fake.dispatch(fake::slash_command(1, &alice(), "ko", wsc_stop("123")))
-        .await;
-    let call = fake
-        .wait_for_call(callback_of(1), T)
-        .await
-        .expect("type 4 callback");
+    fake.dispatch(fake::slash_command(1, &alice(), "ko", wsc_stop("123"))).await;
+    let call = fake.wait_for_call(callback_of(1), T).await.expect("type 4 callback");
     assert_eq!(call.status, 204);
     assert_eq!(call.body["type"], json!(4));
-    assert_eq!(
-        call.body["data"]["content"],
-        json!("hello alice (ko) roles=1")
-    );
-    assert_eq!(
-        call.body["data"]["components"][0]["components"][0]["custom_id"],
-        json!("wsc:v1:stop:123")
-    );
+    assert_eq!(call.body["data"]["content"], json!("hello alice (ko) roles=1"));
+    assert_eq!(call.body["data"]["components"][0]["components"][0]["custom_id"], json!("wsc:v1:stop:123"));
     let original = fake.original("token-1").expect("original created");
     assert_eq!(original["content"], json!("hello alice (ko) roles=1"));
     assert_eq!(original["type"], json!(20));
-    assert_eq!(
-        original["components"][0]["components"][0]["custom_id"],
-        json!("wsc:v1:stop:123")
-    );
+    assert_eq!(original["components"][0]["components"][0]["custom_id"], json!("wsc:v1:stop:123"));
     let message_id: u64 = original["id"].as_str().unwrap().parse().unwrap();
     assert_eq!(fake.message(message_id), Some(original.clone()));
 
     // Button click by someone else on that message → type 7 updates it in place.
-    fake.dispatch(fake::component_click(
-        2,
-        &bob(),
-        "en-US",
-        "wsc:v1:stop:123",
-        original,
-    ))
-    .await;
-    let call = fake
-        .wait_for_call(callback_of(2), T)
-        .await
-        .expect("type 7 callback");
+    fake.dispatch(fake::component_click(2, &bob(), "en-US", "wsc:v1:stop:123", original)).await;
+    let call = fake.wait_for_call(callback_of(2), T).await.expect("type 7 callback");
     assert_eq!(call.body["type"], json!(7));
     let expected = format!("bob clicked wsc:v1:stop:123 on {message_id}");
     assert_eq!(call.body["data"]["content"], json!(expected));
@@ -247,25 +204,12 @@ async fn command_then_button_round_trip() {
     assert_eq!(fake.original("token-2").unwrap()["id"], updated["id"]);
 
     // Deferred (ephemeral) → edit original → follow-up: needs the application id from READY.
-    fake.dispatch(fake::slash_command(
-        3,
-        &alice(),
-        "en-US",
-        json!({"name": "slow"}),
-    ))
-    .await;
+    fake.dispatch(fake::slash_command(3, &alice(), "en-US", json!({"name": "slow"}))).await;
     let followup = fake
-        .wait_for_call(
-            |c| c.method == "POST" && c.path.starts_with("/api/v10/webhooks/"),
-            T,
-        )
+        .wait_for_call(|c| c.method == "POST" && c.path.starts_with("/api/v10/webhooks/"), T)
         .await
         .expect("follow-up");
-    let calls: Vec<_> = fake
-        .rest_calls()
-        .into_iter()
-        .filter(|c| c.path.contains("token-3"))
-        .collect();
+    let calls: Vec<_> = fake.rest_calls().into_iter().filter(|c| c.path.contains("token-3")).collect();
     assert_eq!(calls.len(), 3, "{calls:#?}");
     // serenity sends {"type":5,"data":{"attachments":[],"flags":64}}.
     assert_eq!(calls[0].body["type"], json!(5));
@@ -273,10 +217,7 @@ async fn command_then_button_round_trip() {
     assert_eq!(calls[1].method, "PATCH");
     assert_eq!(
         calls[1].path,
-        format!(
-            "/api/v10/webhooks/{}/token-3/messages/@original",
-            fake::APPLICATION_ID
-        )
+        format!("/api/v10/webhooks/{}/token-3/messages/@original", fake::APPLICATION_ID)
     );
     assert_eq!(followup.status, 200);
     let original = fake.original("token-3").unwrap();
@@ -298,10 +239,7 @@ async fn command_then_button_round_trip() {
     ))
     .await;
     let call = fake.wait_for_call(callback_of(4), T).await.expect("type 8");
-    assert_eq!(
-        call.body,
-        json!({"type": 8, "data": {"choices": [{"name": "121", "value": "121"}]}})
-    );
+    assert_eq!(call.body, json!({"type": 8, "data": {"choices": [{"name": "121", "value": "121"}]}}));
 
     bot.stop().await;
 }
@@ -311,8 +249,7 @@ async fn reconnect_resumes_and_still_answers() {
     let fake = FakeDiscord::start().await;
     let bot = Bot::start(&fake).await;
 
-    fake.dispatch(fake::slash_command(10, &alice(), "en-US", wsc_stop("1")))
-        .await;
+    fake.dispatch(fake::slash_command(10, &alice(), "en-US", wsc_stop("1"))).await;
     assert!(fake.wait_for_call(callback_of(10), T).await.is_some());
 
     fake.request_reconnect();
@@ -320,21 +257,11 @@ async fn reconnect_resumes_and_still_answers() {
     assert!(fake.wait_stats(|s| s.resumes == 1, T).await, "no RESUME");
     assert!(fake.wait_ready(T).await);
     let stats = fake.stats();
-    assert_eq!(
-        (stats.connections, stats.identifies, stats.resumes),
-        (2, 1, 1)
-    );
+    assert_eq!((stats.connections, stats.identifies, stats.resumes), (2, 1, 1));
 
-    fake.dispatch(fake::slash_command(11, &bob(), "en-US", wsc_stop("2")))
-        .await;
-    let call = fake
-        .wait_for_call(callback_of(11), T)
-        .await
-        .expect("answered after resume");
-    assert_eq!(
-        call.body["data"]["content"],
-        json!("hello bob (en-US) roles=0")
-    );
+    fake.dispatch(fake::slash_command(11, &bob(), "en-US", wsc_stop("2"))).await;
+    let call = fake.wait_for_call(callback_of(11), T).await.expect("answered after resume");
+    assert_eq!(call.body["data"]["content"], json!("hello bob (en-US) roles=0"));
 
     bot.stop().await;
 }
@@ -346,13 +273,9 @@ async fn abrupt_close_resumes_and_replays_missed_events() {
 
     fake.close_abruptly();
     // Dispatched while the client is away: replayed on RESUME.
-    fake.dispatch(fake::slash_command(20, &alice(), "en-US", wsc_stop("7")))
-        .await;
+    fake.dispatch(fake::slash_command(20, &alice(), "en-US", wsc_stop("7"))).await;
     assert!(fake.wait_stats(|s| s.resumes == 1, T).await, "no RESUME");
-    let call = fake
-        .wait_for_call(callback_of(20), T)
-        .await
-        .expect("replayed interaction answered");
+    let call = fake.wait_for_call(callback_of(20), T).await.expect("replayed interaction answered");
     assert_eq!(call.status, 204);
     assert_eq!(fake.stats().identifies, 1);
 
@@ -369,10 +292,7 @@ async fn rest_rules_and_fault_injection() {
     // Unknown routes: 404, recorded.
     let r = http.get(format!("{base}/nope")).send().await.unwrap();
     assert_eq!(r.status(), 404);
-    assert_eq!(
-        r.json::<Value>().await.unwrap(),
-        json!({"message": "404: Not Found", "code": 0})
-    );
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"message": "404: Not Found", "code": 0}));
     assert!(fake.rest_calls().iter().any(|c| c.path == "/api/v10/nope"));
 
     // fail_next: 429 twice, then normal.
@@ -386,23 +306,18 @@ async fn rest_rules_and_fault_injection() {
     }
     let r = http.get(format!("{base}/gateway")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["url"],
-        json!(fake.ws_url())
-    );
+    assert_eq!(r.json::<Value>().await.unwrap()["url"], json!(fake.ws_url()));
 
     // A failed callback is seen by serenity as an error; the interaction stays unanswered.
     fake.fail_next("POST", "/interactions/30/", 500, 1);
-    fake.dispatch(fake::slash_command(30, &alice(), "en-US", wsc_stop("1")))
-        .await;
+    fake.dispatch(fake::slash_command(30, &alice(), "en-US", wsc_stop("1"))).await;
     let call = fake.wait_for_call(callback_of(30), T).await.unwrap();
     assert_eq!(call.status, 500);
     assert!(!fake.acknowledged(30));
     assert!(fake.original("token-30").is_none());
 
     // Discord's interaction rules.
-    fake.dispatch(fake::slash_command(31, &alice(), "en-US", wsc_stop("1")))
-        .await;
+    fake.dispatch(fake::slash_command(31, &alice(), "en-US", wsc_stop("1"))).await;
     assert!(fake.wait_for_call(callback_of(31), T).await.is_some());
     let again = http
         .post(format!("{base}/interactions/31/token-31/callback"))
@@ -420,25 +335,14 @@ async fn rest_rules_and_fault_injection() {
         .unwrap();
     assert_eq!(unknown.status(), 404);
     assert_eq!(unknown.json::<Value>().await.unwrap()["code"], json!(10062));
-    let wrong_app = http
-        .post(format!("{base}/webhooks/1/token-31"))
-        .json(&json!({"content": "x"}))
-        .send()
-        .await
-        .unwrap();
+    let wrong_app =
+        http.post(format!("{base}/webhooks/1/token-31")).json(&json!({"content": "x"})).send().await.unwrap();
     assert_eq!(wrong_app.status(), 404);
 
     // Late ack: Discord forgets the interaction after 3 s.
     // (The handler ignores modal submits; answer it late by hand.)
     fake.set_ack_deadline(Some(Duration::from_millis(50)));
-    fake.dispatch(fake::modal_submit(
-        32,
-        &alice(),
-        "en-US",
-        "wsc:v1:m",
-        json!([]),
-    ))
-    .await;
+    fake.dispatch(fake::modal_submit(32, &alice(), "en-US", "wsc:v1:m", json!([]))).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     let late = http
         .post(format!("{base}/interactions/32/token-32/callback"))
@@ -452,11 +356,7 @@ async fn rest_rules_and_fault_injection() {
     // Bulk overwrite echoes Command objects.
     fake.set_ack_deadline(None);
     let cmds = http
-        .put(format!(
-            "{base}/applications/{}/guilds/{}/commands",
-            fake::APPLICATION_ID,
-            fake::GUILD_ID
-        ))
+        .put(format!("{base}/applications/{}/guilds/{}/commands", fake::APPLICATION_ID, fake::GUILD_ID))
         .header("authorization", "Bot fake-bot-token")
         .json(&json!([{"name": "wsc", "description": "WSC scans", "options": []}]))
         .send()
@@ -464,10 +364,7 @@ async fn rest_rules_and_fault_injection() {
         .unwrap();
     assert_eq!(cmds.status(), 200);
     let cmds: Vec<Value> = cmds.json().await.unwrap();
-    assert_eq!(
-        cmds[0]["application_id"],
-        json!(fake::APPLICATION_ID.to_string())
-    );
+    assert_eq!(cmds[0]["application_id"], json!(fake::APPLICATION_ID.to_string()));
     assert_eq!(fake.commands(Some(fake::GUILD_ID)), cmds);
 
     // Channel messages.
@@ -482,10 +379,7 @@ async fn rest_rules_and_fault_injection() {
         .unwrap();
     let id = posted["id"].as_str().unwrap();
     let edited: Value = http
-        .patch(format!(
-            "{base}/channels/{}/messages/{id}",
-            fake::CHANNEL_ID
-        ))
+        .patch(format!("{base}/channels/{}/messages/{id}", fake::CHANNEL_ID))
         .json(&json!({"embeds": [{"title": "t"}]}))
         .send()
         .await
@@ -514,18 +408,13 @@ async fn validator_hook() {
     fake.set_validator(common::discord_spec::check_request);
     let bot = Bot::start(&fake).await;
 
-    fake.dispatch(fake::slash_command(40, &alice(), "ko", wsc_stop("5")))
-        .await;
+    fake.dispatch(fake::slash_command(40, &alice(), "ko", wsc_stop("5"))).await;
     let call = fake.wait_for_call(callback_of(40), T).await.unwrap();
     assert_eq!(call.status, 204, "{call:#?}");
 
     let too_long = "x".repeat(2001);
     let r = reqwest::Client::new()
-        .post(format!(
-            "{}/api/v10/channels/{}/messages",
-            fake.api_base(),
-            fake::CHANNEL_ID
-        ))
+        .post(format!("{}/api/v10/channels/{}/messages", fake.api_base(), fake::CHANNEL_ID))
         .json(&json!({ "content": too_long }))
         .send()
         .await
@@ -564,24 +453,13 @@ async fn heartbeats_are_acked() {
 async fn early_dispatch_waits_for_ready_and_partial_messages_are_completed() {
     let fake = FakeDiscord::start().await;
     let bot = Bot::spawn(&fake).await;
-    fake.dispatch(fake::slash_command(60, &alice(), "en-US", wsc_stop("1")))
-        .await;
+    fake.dispatch(fake::slash_command(60, &alice(), "en-US", wsc_stop("1"))).await;
     assert!(fake.wait_for_call(callback_of(60), T).await.is_some());
 
     let partial = json!({"id": "42", "components": []});
-    fake.dispatch(fake::component_click(
-        61,
-        &bob(),
-        "en-US",
-        "wsc:v1:x",
-        partial,
-    ))
-    .await;
+    fake.dispatch(fake::component_click(61, &bob(), "en-US", "wsc:v1:x", partial)).await;
     let call = fake.wait_for_call(callback_of(61), T).await.unwrap();
-    assert_eq!(
-        call.body["data"]["content"],
-        json!("bob clicked wsc:v1:x on 42")
-    );
+    assert_eq!(call.body["data"]["content"], json!("bob clicked wsc:v1:x on 42"));
 
     bot.stop().await;
 }

@@ -38,53 +38,25 @@ async fn no_key_appears_in_trace_logs() {
     let captured = Captured::default();
     let subscriber = tracing_subscriber::registry()
         .with(tracing_subscriber::filter::LevelFilter::TRACE)
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(captured.clone())
-                .with_ansi(false),
-        )
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_writer(captured.clone()),
-        );
+        .with(tracing_subscriber::fmt::layer().with_writer(captured.clone()).with_ansi(false))
+        .with(tracing_subscriber::fmt::layer().json().with_writer(captured.clone()));
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
     let sim = start_sim(settings()).await;
     let wsc = client(&sim);
     wsc.list_jobs(1, 5).await.unwrap();
-    wsc.search_jobs(&SearchQuery {
-        keyword: "example".into(),
-        page: 1,
-        limit: 5,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    wsc.search_jobs(&SearchQuery { keyword: "example".into(), page: 1, limit: 5, ..Default::default() })
+        .await
+        .unwrap();
     wsc.stop_job(1000000006).await.unwrap();
     wsc.report(1000000005).await.unwrap();
     wsc.cancel_job(1000000006).await.unwrap_err();
-    client_with(
-        &sim.base_url(),
-        ACCESS_KEY,
-        "wrong-secret",
-        Duration::from_secs(2),
-    )
-    .list_jobs(1, 1)
-    .await
-    .unwrap_err();
-    for error in [
-        FaultError::Drop,
-        FaultError::Truncated,
-        FaultError::Gateway(500),
-    ] {
-        sim.set_fault(
-            Operation::List,
-            Fault {
-                error: Some(error),
-                ..Fault::default()
-            },
-        );
+    client_with(&sim.base_url(), ACCESS_KEY, "wrong-secret", Duration::from_secs(2))
+        .list_jobs(1, 1)
+        .await
+        .unwrap_err();
+    for error in [FaultError::Drop, FaultError::Truncated, FaultError::Gateway(500)] {
+        sim.set_fault(Operation::List, Fault { error: Some(error), ..Fault::default() });
         wsc.list_jobs(1, 5).await.unwrap_err();
     }
     tracing::info!(client = ?wsc, "the client's Debug output");
@@ -94,14 +66,8 @@ async fn no_key_appears_in_trace_logs() {
         logs.contains("wsc call failed") && logs.contains(r#""message":"wsc call failed""#),
         "text and JSON were captured"
     );
-    assert!(
-        logs.contains("TRACE"),
-        "dependencies' trace events were captured"
-    );
-    assert!(
-        logs.contains("REDACTED"),
-        "the client's Debug output was captured, redacted"
-    );
+    assert!(logs.contains("TRACE"), "dependencies' trace events were captured");
+    assert!(logs.contains("REDACTED"), "the client's Debug output was captured, redacted");
     for secret in [SECRET_KEY, ACCESS_KEY] {
         assert!(!logs.contains(secret), "{secret} appears in the logs");
     }

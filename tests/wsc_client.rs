@@ -9,10 +9,7 @@ use wsc_bot::wsc::sim::{Fault, FaultError, Phase, SettingsPatch};
 use wsc_bot::wsc::{ErrorKind, JobState, Operation, SearchField, SearchQuery};
 
 fn fault(error: FaultError) -> Fault {
-    Fault {
-        error: Some(error),
-        ..Fault::default()
-    }
+    Fault { error: Some(error), ..Fault::default() }
 }
 
 #[tokio::test]
@@ -20,16 +17,10 @@ async fn lists_every_seeded_state_with_paging() {
     let sim = start_sim(settings()).await;
     let wsc = client(&sim);
     let page = wsc.list_jobs(1, 100).await.unwrap();
-    assert_eq!(
-        (page.total, page.total_pages, page.jobs.len(), page.skipped),
-        (8, 1, 8, 0)
-    );
+    assert_eq!((page.total, page.total_pages, page.jobs.len(), page.skipped), (8, 1, 8, 0));
     let states: Vec<JobState> = page.jobs.iter().map(|j| j.state.clone()).collect();
     use JobState::*;
-    assert_eq!(
-        states,
-        [NotStarted, Running, Running, Finished, Failed, NoAction, NoAction, Expired]
-    );
+    assert_eq!(states, [NotStarted, Running, Running, Finished, Failed, NoAction, NoAction, Expired]);
     let running = &page.jobs[2];
     assert_eq!(running.status_label, "Scan in progress");
     assert!(running.progress.is_some_and(|p| p > 30 && p < 100));
@@ -38,14 +29,8 @@ async fn lists_every_seeded_state_with_paging() {
     let first = wsc.list_jobs(1, 3).await.unwrap();
     let last = wsc.list_jobs(3, 3).await.unwrap();
     let beyond = wsc.list_jobs(4, 3).await.unwrap();
-    assert_eq!(
-        (first.total_pages, first.jobs.len(), last.jobs.len()),
-        (3, 3, 2)
-    );
-    assert!(
-        beyond.jobs.is_empty(),
-        "record_data: null decodes as no jobs"
-    );
+    assert_eq!((first.total_pages, first.jobs.len(), last.jobs.len()), (3, 3, 2));
+    assert!(beyond.jobs.is_empty(), "record_data: null decodes as no jobs");
     assert_eq!(first.jobs[0].instance_no, 1000000008);
     assert_eq!(last.jobs[1].instance_no, 1000000001);
 }
@@ -71,50 +56,20 @@ async fn searches_by_url_memo_any_field_and_status() {
         page: 1,
         limit: 20,
     };
-    let ids =
-        |page: wsc_bot::wsc::JobPage| page.jobs.iter().map(|j| j.instance_no).collect::<Vec<_>>();
+    let ids = |page: wsc_bot::wsc::JobPage| page.jobs.iter().map(|j| j.instance_no).collect::<Vec<_>>();
 
     assert_eq!(
-        ids(wsc
-            .search_jobs(&search(SearchField::Url, "API.example", None))
-            .await
-            .unwrap()),
+        ids(wsc.search_jobs(&search(SearchField::Url, "API.example", None)).await.unwrap()),
         [1000000007]
     );
     assert_eq!(
-        ids(wsc
-            .search_jobs(&search(SearchField::Memo, "production", None))
-            .await
-            .unwrap()),
+        ids(wsc.search_jobs(&search(SearchField::Memo, "production", None)).await.unwrap()),
         [1000000006]
     );
-    assert!(wsc
-        .search_jobs(&search(SearchField::Url, "production", None))
-        .await
-        .unwrap()
-        .jobs
-        .is_empty());
-    assert_eq!(
-        ids(wsc
-            .search_jobs(&search(SearchField::Any, "audit", None))
-            .await
-            .unwrap()),
-        [1000000001]
-    );
-    assert_eq!(
-        ids(wsc
-            .search_jobs(&search(SearchField::Any, "", Some(3)))
-            .await
-            .unwrap()),
-        [1000000006]
-    );
-    assert_eq!(
-        ids(wsc
-            .search_jobs(&search(SearchField::Any, "", Some(91)))
-            .await
-            .unwrap()),
-        [1000000003]
-    );
+    assert!(wsc.search_jobs(&search(SearchField::Url, "production", None)).await.unwrap().jobs.is_empty());
+    assert_eq!(ids(wsc.search_jobs(&search(SearchField::Any, "audit", None)).await.unwrap()), [1000000001]);
+    assert_eq!(ids(wsc.search_jobs(&search(SearchField::Any, "", Some(3))).await.unwrap()), [1000000006]);
+    assert_eq!(ids(wsc.search_jobs(&search(SearchField::Any, "", Some(91))).await.unwrap()), [1000000003]);
     let mut paged = search(SearchField::Url, "example.com", None);
     paged.limit = 5;
     paged.page = 2;
@@ -142,23 +97,12 @@ async fn cancel_only_before_start_stop_only_while_running() {
         let error = result.expect_err(what);
         assert_eq!(error.kind, ErrorKind::NotApplicable, "{what}");
         assert_eq!(error.code.as_deref(), Some("901"));
-        assert_eq!(
-            error.http_status,
-            Some(200),
-            "901 comes with HTTP 200 by default"
-        );
+        assert_eq!(error.http_status, Some(200), "901 comes with HTTP 200 by default");
         assert!(error.request_id.is_some());
     }
-    sim.update(SettingsPatch {
-        wsc_error_status: Some(400),
-        ..Default::default()
-    })
-    .unwrap();
+    sim.update(SettingsPatch { wsc_error_status: Some(400), ..Default::default() }).unwrap();
     let error = wsc.stop_job(1000000005).await.unwrap_err();
-    assert_eq!(
-        (error.kind, error.http_status),
-        (ErrorKind::NotApplicable, Some(400))
-    );
+    assert_eq!((error.kind, error.http_status), (ErrorKind::NotApplicable, Some(400)));
 }
 
 #[tokio::test]
@@ -168,11 +112,7 @@ async fn jobs_advance_with_the_simulated_clock() {
     sim.advance(Duration::from_secs(3610));
     let job = wsc.list_jobs(1, 1).await.unwrap().jobs.remove(0);
     assert_eq!(job.instance_no, 1000000008);
-    assert_eq!(
-        job.state,
-        JobState::Running,
-        "the scheduled job has started"
-    );
+    assert_eq!(job.state, JobState::Running, "the scheduled job has started");
     sim.advance(Duration::from_secs(3600));
     let job = wsc.list_jobs(1, 1).await.unwrap().jobs.remove(0);
     assert_eq!((job.state, job.progress), (JobState::Finished, Some(100)));
@@ -186,23 +126,14 @@ async fn report_present_expired_and_absent() {
     let report = wsc.report(1000000005).await.unwrap();
     assert_eq!(report.target.as_deref(), Some("https://blog.example.com/"));
     assert_eq!(
-        (
-            report.risk.total,
-            report.risk.high,
-            report.risk.medium,
-            report.risk.low
-        ),
+        (report.risk.total, report.risk.high, report.risk.medium, report.risk.low),
         (Some(14), Some(1), Some(4), Some(9))
     );
     assert_eq!(report.scanned_domains, ["blog.example.com"]);
     assert_eq!(report.categories.len(), 3);
     assert_eq!(report.scan_time.as_deref(), Some("00:10:00"));
     for id in [1000000001, 1000000006, 999] {
-        assert_eq!(
-            wsc.report(id).await.unwrap_err().kind,
-            ErrorKind::NotApplicable,
-            "{id}"
-        );
+        assert_eq!(wsc.report(id).await.unwrap_err().kind, ErrorKind::NotApplicable, "{id}");
     }
 }
 
@@ -227,22 +158,11 @@ async fn every_gateway_error_code_becomes_its_kind() {
     for (code, status, kind) in cases {
         sim.set_fault(Operation::Cancel, fault(FaultError::Gateway(code)));
         let error = wsc.cancel_job(1000000008).await.unwrap_err();
-        assert_eq!(
-            (error.kind, error.http_status),
-            (kind, Some(status)),
-            "gateway {code}"
-        );
+        assert_eq!((error.kind, error.http_status), (kind, Some(status)), "gateway {code}");
         assert_eq!(error.code, Some(code.to_string()));
-        assert!(
-            error.request_id.is_some(),
-            "x-ncp-request-id is kept for the log"
-        );
+        assert!(error.request_id.is_some(), "x-ncp-request-id is kept for the log");
     }
-    assert_eq!(
-        sim.phase(1000000008),
-        Some(Phase::Scheduled),
-        "no fault changed the job"
-    );
+    assert_eq!(sim.phase(1000000008), Some(Phase::Scheduled), "no fault changed the job");
 }
 
 #[tokio::test]
@@ -250,11 +170,7 @@ async fn wsc_error_codes_with_200_and_400() {
     let sim = start_sim(settings()).await;
     let wsc = client(&sim);
     for status in [200, 400] {
-        sim.update(SettingsPatch {
-            wsc_error_status: Some(status),
-            ..Default::default()
-        })
-        .unwrap();
+        sim.update(SettingsPatch { wsc_error_status: Some(status), ..Default::default() }).unwrap();
         for (code, kind) in [
             (901, ErrorKind::NotApplicable),
             (169201, ErrorKind::Permission),
@@ -263,11 +179,7 @@ async fn wsc_error_codes_with_200_and_400() {
         ] {
             sim.set_fault(Operation::List, fault(FaultError::Wsc(code)));
             let error = wsc.list_jobs(1, 10).await.unwrap_err();
-            assert_eq!(
-                (error.kind, error.http_status),
-                (kind, Some(status)),
-                "wsc {code} with {status}"
-            );
+            assert_eq!((error.kind, error.http_status), (kind, Some(status)), "wsc {code} with {status}");
         }
     }
 }
@@ -286,16 +198,8 @@ async fn bodies_that_cannot_be_read() {
         for op in [Operation::List, Operation::Report] {
             sim.set_fault(op, fault(error.clone()));
         }
-        assert_eq!(
-            wsc.list_jobs(1, 10).await.unwrap_err().kind,
-            kind,
-            "list with {error}"
-        );
-        assert_eq!(
-            wsc.report(1000000005).await.unwrap_err().kind,
-            kind,
-            "report with {error}"
-        );
+        assert_eq!(wsc.list_jobs(1, 10).await.unwrap_err().kind, kind, "list with {error}");
+        assert_eq!(wsc.report(1000000005).await.unwrap_err().kind, kind, "report with {error}");
     }
 }
 
@@ -306,88 +210,36 @@ async fn reads_are_retried_and_actions_never_are() {
     for op in Operation::ALL {
         sim.set_fault(op, fault(FaultError::Gateway(500)));
     }
-    assert_eq!(
-        wsc.list_jobs(1, 10).await.unwrap_err().kind,
-        ErrorKind::Unavailable
-    );
-    assert_eq!(
-        wsc.stop_job(1000000006).await.unwrap_err().kind,
-        ErrorKind::Unavailable
-    );
-    assert_eq!(
-        wsc.cancel_job(1000000008).await.unwrap_err().kind,
-        ErrorKind::Unavailable
-    );
-    assert_eq!(
-        sim.requests_for(Operation::List).len(),
-        3,
-        "a read is tried three times"
-    );
-    assert_eq!(
-        sim.requests_for(Operation::Stop).len(),
-        1,
-        "stop is never retried"
-    );
-    assert_eq!(
-        sim.requests_for(Operation::Cancel).len(),
-        1,
-        "cancel is never retried"
-    );
+    assert_eq!(wsc.list_jobs(1, 10).await.unwrap_err().kind, ErrorKind::Unavailable);
+    assert_eq!(wsc.stop_job(1000000006).await.unwrap_err().kind, ErrorKind::Unavailable);
+    assert_eq!(wsc.cancel_job(1000000008).await.unwrap_err().kind, ErrorKind::Unavailable);
+    assert_eq!(sim.requests_for(Operation::List).len(), 3, "a read is tried three times");
+    assert_eq!(sim.requests_for(Operation::Stop).len(), 1, "stop is never retried");
+    assert_eq!(sim.requests_for(Operation::Cancel).len(), 1, "cancel is never retried");
 
     // A read that fails once and then succeeds.
     sim.clear_requests();
     sim.set_fault(
         Operation::List,
-        Fault {
-            error: Some(FaultError::RateLimited),
-            rate: 0.0,
-            ..Fault::default()
-        },
+        Fault { error: Some(FaultError::RateLimited), rate: 0.0, ..Fault::default() },
     );
     assert!(wsc.list_jobs(1, 10).await.is_ok());
     sim.set_fault(Operation::List, fault(FaultError::Wsc(901)));
-    assert_eq!(
-        wsc.list_jobs(1, 10).await.unwrap_err().kind,
-        ErrorKind::NotApplicable
-    );
-    assert_eq!(
-        sim.requests_for(Operation::List).len(),
-        2,
-        "a permanent error is not retried"
-    );
+    assert_eq!(wsc.list_jobs(1, 10).await.unwrap_err().kind, ErrorKind::NotApplicable);
+    assert_eq!(sim.requests_for(Operation::List).len(), 2, "a permanent error is not retried");
 }
 
 #[tokio::test]
 async fn timeouts_for_reads_and_actions() {
     let sim = start_sim(settings()).await;
-    let wsc = client_with(
-        &sim.base_url(),
-        ACCESS_KEY,
-        SECRET_KEY,
-        Duration::from_millis(300),
-    );
+    let wsc = client_with(&sim.base_url(), ACCESS_KEY, SECRET_KEY, Duration::from_millis(300));
     for op in [Operation::List, Operation::Stop] {
-        sim.set_fault(
-            op,
-            Fault {
-                latency_ms: 2_000,
-                ..Fault::default()
-            },
-        );
+        sim.set_fault(op, Fault { latency_ms: 2_000, ..Fault::default() });
     }
     let started = std::time::Instant::now();
-    assert_eq!(
-        wsc.stop_job(1000000006).await.unwrap_err().kind,
-        ErrorKind::Timeout
-    );
-    assert!(
-        started.elapsed() < Duration::from_millis(1500),
-        "the timeout holds"
-    );
-    assert_eq!(
-        wsc.list_jobs(1, 10).await.unwrap_err().kind,
-        ErrorKind::Timeout
-    );
+    assert_eq!(wsc.stop_job(1000000006).await.unwrap_err().kind, ErrorKind::Timeout);
+    assert!(started.elapsed() < Duration::from_millis(1500), "the timeout holds");
+    assert_eq!(wsc.list_jobs(1, 10).await.unwrap_err().kind, ErrorKind::Timeout);
     assert_eq!(sim.requests_for(Operation::List).len(), 3);
     assert_eq!(sim.requests_for(Operation::Stop).len(), 1);
 }
@@ -398,12 +250,8 @@ async fn connection_refused_is_unreachable() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let wsc = client_with(
-        &format!("http://127.0.0.1:{port}"),
-        ACCESS_KEY,
-        SECRET_KEY,
-        Duration::from_secs(2),
-    );
+    let wsc =
+        client_with(&format!("http://127.0.0.1:{port}"), ACCESS_KEY, SECRET_KEY, Duration::from_secs(2));
     let error = wsc.list_jobs(1, 10).await.unwrap_err();
     assert_eq!(error.kind, ErrorKind::Unreachable);
     assert!(!error.kind.sentence().is_empty());
@@ -421,35 +269,15 @@ async fn wrong_keys_and_skewed_clocks_are_refused() {
             (ErrorKind::Credentials, Some("200"), Some(401))
         );
     }
-    sim.update(SettingsPatch {
-        clock_offset_secs: Some(-301),
-        ..Default::default()
-    })
-    .unwrap();
+    sim.update(SettingsPatch { clock_offset_secs: Some(-301), ..Default::default() }).unwrap();
     let error = client(&sim).list_jobs(1, 1).await.unwrap_err();
     assert_eq!(error.kind, ErrorKind::Credentials);
     let server = error.server_time.expect("the Date header is read");
     let behind = std::time::SystemTime::now().duration_since(server).unwrap();
-    assert!(
-        behind >= Duration::from_secs(299) && behind <= Duration::from_secs(303),
-        "{behind:?}"
-    );
-    sim.update(SettingsPatch {
-        clock_offset_secs: Some(290),
-        ..Default::default()
-    })
-    .unwrap();
-    assert!(
-        client(&sim).list_jobs(1, 1).await.is_ok(),
-        "under five minutes is accepted"
-    );
-    assert_eq!(
-        sim.requests_for(Operation::Stop)
-            .iter()
-            .filter(|r| r.signature_valid)
-            .count(),
-        0
-    );
+    assert!(behind >= Duration::from_secs(299) && behind <= Duration::from_secs(303), "{behind:?}");
+    sim.update(SettingsPatch { clock_offset_secs: Some(290), ..Default::default() }).unwrap();
+    assert!(client(&sim).list_jobs(1, 1).await.is_ok(), "under five minutes is accepted");
+    assert_eq!(sim.requests_for(Operation::Stop).iter().filter(|r| r.signature_valid).count(), 0);
     assert_eq!(sim.phase(1000000006), Some(Phase::Scanning));
 }
 
@@ -467,11 +295,8 @@ async fn the_client_signs_what_it_sends() {
     };
     wsc.search_jobs(&query).await.unwrap();
     wsc.report(1000000005).await.unwrap();
-    let seen: Vec<(String, String, bool)> = sim
-        .requests()
-        .into_iter()
-        .map(|r| (r.method, r.path_and_query, r.signature_valid))
-        .collect();
+    let seen: Vec<(String, String, bool)> =
+        sim.requests().into_iter().map(|r| (r.method, r.path_and_query, r.signature_valid)).collect();
     assert_eq!(
         seen,
         [

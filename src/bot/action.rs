@@ -41,11 +41,7 @@ pub enum ButtonId {
     /// Cancel or Stop on a job: opens the confirmation.
     Ask { act: Act, instance: u64 },
     /// The confirmation's danger button. `origin` is the public jobs message to refresh afterwards.
-    Confirm {
-        act: Act,
-        instance: u64,
-        origin: Option<u64>,
-    },
+    Confirm { act: Act, instance: u64, origin: Option<u64> },
     /// "Keep running": closes the confirmation, changes nothing.
     Keep { instance: u64 },
     /// ◀ ▶ on the jobs view.
@@ -83,34 +79,19 @@ impl ButtonId {
         let instance = |text: &str| parse_instance_id(text).map_err(|_| CustomIdError::Malformed);
         let page = |text: &str| parse_page(text).ok_or(CustomIdError::Malformed);
         Ok(match (verb, args.as_slice()) {
-            ("cancel", [id]) => Self::Ask {
-                act: Act::Cancel,
+            ("cancel", [id]) => Self::Ask { act: Act::Cancel, instance: instance(id)? },
+            ("stop", [id]) => Self::Ask { act: Act::Stop, instance: instance(id)? },
+            ("confirm-cancel" | "confirm-stop", [id, rest @ ..]) if rest.len() <= 1 => Self::Confirm {
+                act: if verb == "confirm-stop" { Act::Stop } else { Act::Cancel },
                 instance: instance(id)?,
+                origin: rest.first().map(|m| instance(m)).transpose()?,
             },
-            ("stop", [id]) => Self::Ask {
-                act: Act::Stop,
-                instance: instance(id)?,
-            },
-            ("confirm-cancel" | "confirm-stop", [id, rest @ ..]) if rest.len() <= 1 => {
-                Self::Confirm {
-                    act: if verb == "confirm-stop" {
-                        Act::Stop
-                    } else {
-                        Act::Cancel
-                    },
-                    instance: instance(id)?,
-                    origin: rest.first().map(|m| instance(m)).transpose()?,
-                }
-            }
-            ("keep", [id]) => Self::Keep {
-                instance: instance(id)?,
-            },
+            ("keep", [id]) => Self::Keep { instance: instance(id)? },
             ("page", [p]) => Self::Page { page: page(p)? },
             ("refresh", [p]) => Self::Refresh { page: page(p)? },
-            (
-                "cancel" | "stop" | "confirm-cancel" | "confirm-stop" | "keep" | "page" | "refresh",
-                _,
-            ) => return Err(CustomIdError::Malformed),
+            ("cancel" | "stop" | "confirm-cancel" | "confirm-stop" | "keep" | "page" | "refresh", _) => {
+                return Err(CustomIdError::Malformed)
+            }
             _ => return Err(CustomIdError::UnknownVerb),
         })
     }
@@ -120,16 +101,10 @@ impl fmt::Display for ButtonId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Ask { act, instance } => write!(f, "{PREFIX}{}:{instance}", act.verb()),
-            Self::Confirm {
-                act,
-                instance,
-                origin: None,
-            } => write!(f, "{PREFIX}confirm-{}:{instance}", act.verb()),
-            Self::Confirm {
-                act,
-                instance,
-                origin: Some(message),
-            } => {
+            Self::Confirm { act, instance, origin: None } => {
+                write!(f, "{PREFIX}confirm-{}:{instance}", act.verb())
+            }
+            Self::Confirm { act, instance, origin: Some(message) } => {
                 write!(f, "{PREFIX}confirm-{}:{instance}:{message}", act.verb())
             }
             Self::Keep { instance } => write!(f, "{PREFIX}keep:{instance}"),
@@ -194,11 +169,8 @@ pub fn parse_command(data: &CommandData) -> CommandRequest {
     if data.name != "wsc" {
         return CommandRequest::Unknown;
     }
-    let Some(CommandDataOption {
-        name,
-        value: CommandDataOptionValue::SubCommand(options),
-        ..
-    }) = data.options.first()
+    let Some(CommandDataOption { name, value: CommandDataOptionValue::SubCommand(options), .. }) =
+        data.options.first()
     else {
         return CommandRequest::Unknown;
     };
@@ -206,31 +178,19 @@ pub fn parse_command(data: &CommandData) -> CommandRequest {
     match name.as_str() {
         "jobs" => CommandRequest::Jobs {
             page: match option("page") {
-                Some(CommandDataOptionValue::Integer(p)) => {
-                    (*p).clamp(1, i64::from(MAX_PAGE)) as u32
-                }
+                Some(CommandDataOptionValue::Integer(p)) => (*p).clamp(1, i64::from(MAX_PAGE)) as u32,
                 _ => 1,
             },
-            private: matches!(
-                option("private"),
-                Some(CommandDataOptionValue::Boolean(true))
-            ),
+            private: matches!(option("private"), Some(CommandDataOptionValue::Boolean(true))),
         },
         "cancel" | "stop" => {
-            let act = if name == "stop" {
-                Act::Stop
-            } else {
-                Act::Cancel
-            };
+            let act = if name == "stop" { Act::Stop } else { Act::Cancel };
             let raw = match option("instance_id") {
                 Some(CommandDataOptionValue::String(text)) => text.clone(),
                 Some(CommandDataOptionValue::Integer(n)) => n.to_string(),
                 _ => String::new(),
             };
-            CommandRequest::Act {
-                act,
-                instance: parse_instance_id(&raw).map_err(|e| (raw, e)),
-            }
+            CommandRequest::Act { act, instance: parse_instance_id(&raw).map_err(|e| (raw, e)) }
         }
         _ => CommandRequest::Unknown,
     }
@@ -243,24 +203,14 @@ mod tests {
     #[test]
     fn custom_ids_round_trip() {
         let ids = [
-            ButtonId::Ask {
-                act: Act::Stop,
-                instance: 1234567890,
-            },
-            ButtonId::Ask {
-                act: Act::Cancel,
-                instance: 1,
-            },
+            ButtonId::Ask { act: Act::Stop, instance: 1234567890 },
+            ButtonId::Ask { act: Act::Cancel, instance: 1 },
             ButtonId::Confirm {
                 act: Act::Stop,
                 instance: 9999999999999999999,
                 origin: Some(9999999999999999999),
             },
-            ButtonId::Confirm {
-                act: Act::Cancel,
-                instance: 5,
-                origin: None,
-            },
+            ButtonId::Confirm { act: Act::Cancel, instance: 5, origin: None },
             ButtonId::Keep { instance: 7 },
             ButtonId::Page { page: 3 },
             ButtonId::Refresh { page: MAX_PAGE },
@@ -270,12 +220,7 @@ mod tests {
             assert!(text.len() <= 100, "{text}");
             assert_eq!(ButtonId::parse(&text), Ok(id));
         }
-        assert_eq!(
-            ButtonId::parse("wsc:v1:stop:1234567890")
-                .unwrap()
-                .to_string(),
-            "wsc:v1:stop:1234567890"
-        );
+        assert_eq!(ButtonId::parse("wsc:v1:stop:1234567890").unwrap().to_string(), "wsc:v1:stop:1234567890");
     }
 
     #[test]
@@ -304,37 +249,21 @@ mod tests {
         for (text, error) in cases {
             assert_eq!(ButtonId::parse(text), Err(error), "{text:?}");
         }
-        assert_eq!(
-            ButtonId::parse(&format!("wsc:v1:stop:{}", "1".repeat(120))),
-            Err(Malformed)
-        );
+        assert_eq!(ButtonId::parse(&format!("wsc:v1:stop:{}", "1".repeat(120))), Err(Malformed));
     }
 
     #[test]
     fn instance_ids() {
         assert_eq!(parse_instance_id("1234567890"), Ok(1234567890));
         assert_eq!(parse_instance_id(" 42 "), Ok(42));
-        assert_eq!(
-            parse_instance_id("9999999999999999999"),
-            Ok(9999999999999999999)
-        );
+        assert_eq!(parse_instance_id("9999999999999999999"), Ok(9999999999999999999));
         assert_eq!(parse_instance_id("abc"), Err(InstanceIdError::NotDigits));
         assert_eq!(parse_instance_id("-1"), Err(InstanceIdError::NotDigits));
         assert_eq!(parse_instance_id("1/../2"), Err(InstanceIdError::NotDigits));
         assert_eq!(parse_instance_id("12 34"), Err(InstanceIdError::NotDigits));
-        assert_eq!(
-            parse_instance_id("１２"),
-            Err(InstanceIdError::NotDigits),
-            "full-width digits"
-        );
-        assert_eq!(
-            parse_instance_id(&"1".repeat(30)),
-            Err(InstanceIdError::TooLong)
-        );
-        assert_eq!(
-            parse_instance_id("00000000000000000000001"),
-            Err(InstanceIdError::TooLong)
-        );
+        assert_eq!(parse_instance_id("１２"), Err(InstanceIdError::NotDigits), "full-width digits");
+        assert_eq!(parse_instance_id(&"1".repeat(30)), Err(InstanceIdError::TooLong));
+        assert_eq!(parse_instance_id("00000000000000000000001"), Err(InstanceIdError::TooLong));
         assert_eq!(parse_instance_id("0"), Err(InstanceIdError::Zero));
         assert_eq!(parse_instance_id(""), Err(InstanceIdError::Empty));
     }

@@ -72,20 +72,11 @@ impl AuditEvent {
 
     /// One line for the audit channel; mentions render but the message pings nobody.
     pub fn line(&self) -> String {
-        let target = self
-            .target_url
-            .as_deref()
-            .map(|url| format!(" {}", safe_code(url, 200)))
-            .unwrap_or_default();
-        let role = self
-            .matched_role
-            .map(|r| format!(" as <@&{r}>"))
-            .unwrap_or_default();
-        let code = self
-            .wsc_code
-            .as_deref()
-            .map(|c| format!(" · NCP code {}", safe(c, 20)))
-            .unwrap_or_default();
+        let target =
+            self.target_url.as_deref().map(|url| format!(" {}", safe_code(url, 200))).unwrap_or_default();
+        let role = self.matched_role.map(|r| format!(" as <@&{r}>")).unwrap_or_default();
+        let code =
+            self.wsc_code.as_deref().map(|c| format!(" · NCP code {}", safe(c, 20))).unwrap_or_default();
         let request = self
             .request_id
             .as_deref()
@@ -125,10 +116,7 @@ mod tests {
         };
         let line = event.line();
         assert!(!line.contains('\n'));
-        assert!(
-            line.contains("`https://x.example/ˋ @everyone <@&1>`"),
-            "inert inside a code span: {line}"
-        );
+        assert!(line.contains("`https://x.example/ˋ @everyone <@&1>`"), "inert inside a code span: {line}");
         assert!(!line.contains("<@1>"), "{line}");
         assert!(line.contains("<@42>") && line.contains("<@&7>"));
         assert!(line.starts_with("`stop` **done** job 1000000006"));

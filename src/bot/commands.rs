@@ -26,13 +26,9 @@ pub fn definitions() -> Vec<CreateCommand> {
                 "List scan jobs, newest first, for the whole channel",
             )
             .add_sub_option(
-                CreateCommandOption::new(
-                    CommandOptionType::Integer,
-                    "page",
-                    "Page number (5 jobs a page)",
-                )
-                .min_int_value(1)
-                .max_int_value(u64::from(MAX_PAGE)),
+                CreateCommandOption::new(CommandOptionType::Integer, "page", "Page number (5 jobs a page)")
+                    .min_int_value(1)
+                    .max_int_value(u64::from(MAX_PAGE)),
             )
             .add_sub_option(CreateCommandOption::new(
                 CommandOptionType::Boolean,

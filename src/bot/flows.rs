@@ -40,10 +40,7 @@ struct NcpRef {
 
 impl From<&WscError> for NcpRef {
     fn from(error: &WscError) -> Self {
-        Self {
-            code: error.code.clone(),
-            request_id: error.request_id.clone(),
-        }
+        Self { code: error.code.clone(), request_id: error.request_id.clone() }
     }
 }
 
@@ -55,11 +52,7 @@ struct InFlight<'a> {
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.core
-            .in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.instance);
+        self.core.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.instance);
     }
 }
 
@@ -67,26 +60,14 @@ impl Core {
     pub async fn handle<D: Discord>(&self, discord: &D, incoming: Incoming) {
         let correlation = correlation_id();
         let span = tracing::info_span!("interaction", id = incoming.id, correlation = %correlation);
-        let turn = Turn {
-            core: self,
-            discord,
-            incoming: &incoming,
-            correlation,
-        };
+        let turn = Turn { core: self, discord, incoming: &incoming, correlation };
         turn.run().instrument(span).await;
     }
 
     fn claim(&self, instance: u64) -> Option<InFlight<'_>> {
-        let claimed = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(instance);
+        let claimed = self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(instance);
         // The guard is made after the lock is released: its Drop takes the same lock.
-        claimed.then(|| InFlight {
-            core: self,
-            instance,
-        })
+        claimed.then(|| InFlight { core: self, instance })
     }
 }
 
@@ -94,58 +75,39 @@ impl<D: Discord> Turn<'_, D> {
     async fn run(&self) {
         let Some(actor) = &self.incoming.actor else {
             if self.incoming.kind != Kind::Autocomplete {
-                self.respond(CreateInteractionResponse::Message(
-                    view::guild_only().response(true),
-                ))
-                .await;
+                self.respond(CreateInteractionResponse::Message(view::guild_only().response(true))).await;
             }
             return;
         };
         match &self.incoming.kind {
-            Kind::Command(CommandRequest::Jobs { page, private }) => {
-                self.jobs(actor, *page, *private).await
-            }
-            Kind::Command(CommandRequest::Act {
-                instance: Err((raw, error)),
-                ..
-            }) => {
+            Kind::Command(CommandRequest::Jobs { page, private }) => self.jobs(actor, *page, *private).await,
+            Kind::Command(CommandRequest::Act { instance: Err((raw, error)), .. }) => {
                 self.respond(CreateInteractionResponse::Message(
                     view::invalid_instance(raw, *error).response(true),
                 ))
                 .await;
             }
-            Kind::Command(CommandRequest::Act {
-                act,
-                instance: Ok(instance),
-            }) => self.ask(actor, *act, *instance, None, None).await,
-            Kind::Command(CommandRequest::Unknown) => {
-                self.respond(CreateInteractionResponse::Message(
-                    view::unknown_command().response(true),
-                ))
-                .await;
+            Kind::Command(CommandRequest::Act { act, instance: Ok(instance) }) => {
+                self.ask(actor, *act, *instance, None, None).await
             }
-            Kind::Button {
-                custom_id,
-                origin,
-                shown_page,
-            } => match ButtonId::parse(custom_id) {
+            Kind::Command(CommandRequest::Unknown) => {
+                self.respond(CreateInteractionResponse::Message(view::unknown_command().response(true)))
+                    .await;
+            }
+            Kind::Button { custom_id, origin, shown_page } => match ButtonId::parse(custom_id) {
                 Ok(ButtonId::Ask { act, instance }) => {
                     self.ask(actor, act, instance, *origin, *shown_page).await
                 }
-                Ok(ButtonId::Confirm {
-                    act,
-                    instance,
-                    origin,
-                }) => self.confirm(actor, act, instance, origin).await,
+                Ok(ButtonId::Confirm { act, instance, origin }) => {
+                    self.confirm(actor, act, instance, origin).await
+                }
                 Ok(ButtonId::Keep { instance }) => {
                     self.respond(CreateInteractionResponse::UpdateMessage(
                         view::kept(instance).response(true),
                     ))
                     .await;
                 }
-                Ok(ButtonId::Page { page } | ButtonId::Refresh { page }) => {
-                    self.page(actor, page).await
-                }
+                Ok(ButtonId::Page { page } | ButtonId::Refresh { page }) => self.page(actor, page).await,
                 Err(error) => {
                     tracing::warn!(custom_id = %custom_id.escape_debug(), %error, "refused a button");
                     self.respond(CreateInteractionResponse::Message(
@@ -155,21 +117,17 @@ impl<D: Discord> Turn<'_, D> {
                 }
             },
             Kind::Autocomplete => {
-                self.respond(CreateInteractionResponse::Autocomplete(
-                    CreateAutocompleteResponse::new(),
-                ))
-                .await;
+                self.respond(CreateInteractionResponse::Autocomplete(CreateAutocompleteResponse::new()))
+                    .await;
             }
         }
     }
 
     /// `/wsc jobs`: everyone in the channel sees one status, unless asked privately.
     async fn jobs(&self, actor: &Actor, page: u32, private: bool) {
-        if let Decision::Denied { needed } = self.core.roles.decide(&actor.roles, Permission::View)
-        {
+        if let Decision::Denied { needed } = self.core.roles.decide(&actor.roles, Permission::View) {
             let reply = view::denied(&needed, "see scan jobs");
-            self.respond(CreateInteractionResponse::Message(reply.response(true)))
-                .await;
+            self.respond(CreateInteractionResponse::Message(reply.response(true))).await;
             return;
         }
         if !self.defer(private).await {
@@ -184,11 +142,9 @@ impl<D: Discord> Turn<'_, D> {
 
     /// ◀ ▶ and Refresh: the message the buttons are on is updated in place.
     async fn page(&self, actor: &Actor, page: u32) {
-        if let Decision::Denied { needed } = self.core.roles.decide(&actor.roles, Permission::View)
-        {
+        if let Decision::Denied { needed } = self.core.roles.decide(&actor.roles, Permission::View) {
             let reply = view::denied(&needed, "see scan jobs");
-            self.respond(CreateInteractionResponse::Message(reply.response(true)))
-                .await;
+            self.respond(CreateInteractionResponse::Message(reply.response(true))).await;
             return;
         }
         if !self.respond(CreateInteractionResponse::Acknowledge).await {
@@ -209,18 +165,9 @@ impl<D: Discord> Turn<'_, D> {
         origin: Option<u64>,
         shown_page: Option<u32>,
     ) {
-        if let Decision::Denied { needed } =
-            self.core.roles.decide(&actor.roles, Permission::Act(act))
-        {
-            let attempt = Attempt {
-                actor,
-                matched_role: None,
-                act,
-                instance,
-                started: Instant::now(),
-            };
-            self.audit(&attempt, None, Outcome::Denied, NcpRef::default())
-                .await;
+        if let Decision::Denied { needed } = self.core.roles.decide(&actor.roles, Permission::Act(act)) {
+            let attempt = Attempt { actor, matched_role: None, act, instance, started: Instant::now() };
+            self.audit(&attempt, None, Outcome::Denied, NcpRef::default()).await;
             self.respond(CreateInteractionResponse::Message(
                 view::denied(&needed, view::action_phrase(act)).response(true),
             ))
@@ -249,81 +196,39 @@ impl<D: Discord> Turn<'_, D> {
         let matched_role = match self.core.roles.decide(&actor.roles, Permission::Act(act)) {
             Decision::Allowed { matched_role } => matched_role,
             Decision::Denied { needed } => {
-                let attempt = Attempt {
-                    actor,
-                    matched_role: None,
-                    act,
-                    instance,
-                    started,
-                };
-                self.audit(&attempt, None, Outcome::Denied, NcpRef::default())
-                    .await;
+                let attempt = Attempt { actor, matched_role: None, act, instance, started };
+                self.audit(&attempt, None, Outcome::Denied, NcpRef::default()).await;
                 let reply = view::denied(&needed, view::action_phrase(act));
-                self.respond(CreateInteractionResponse::UpdateMessage(
-                    reply.response(true),
-                ))
-                .await;
+                self.respond(CreateInteractionResponse::UpdateMessage(reply.response(true))).await;
                 return;
             }
         };
-        let attempt = Attempt {
-            actor,
-            matched_role,
-            act,
-            instance,
-            started,
-        };
+        let attempt = Attempt { actor, matched_role, act, instance, started };
         let Some(_claim) = self.core.claim(instance) else {
-            self.audit(
-                &attempt,
-                None,
-                Outcome::AlreadyInProgress,
-                NcpRef::default(),
-            )
-            .await;
-            self.respond(CreateInteractionResponse::UpdateMessage(
-                view::in_progress(act).response(true),
-            ))
-            .await;
+            self.audit(&attempt, None, Outcome::AlreadyInProgress, NcpRef::default()).await;
+            self.respond(CreateInteractionResponse::UpdateMessage(view::in_progress(act).response(true)))
+                .await;
             return;
         };
         // Acknowledge, and take the buttons away so the same person cannot confirm twice.
-        if !self
-            .respond(CreateInteractionResponse::UpdateMessage(
-                view::working(act).response(true),
-            ))
-            .await
-        {
+        if !self.respond(CreateInteractionResponse::UpdateMessage(view::working(act).response(true))).await {
             return;
         }
         let job = match self.core.wsc.find_job(instance).await {
             Ok(Some(job)) => job,
             Ok(None) => {
-                self.audit(&attempt, None, Outcome::NotFound, NcpRef::default())
-                    .await;
+                self.audit(&attempt, None, Outcome::NotFound, NcpRef::default()).await;
                 self.edit_original(view::no_such_job(instance)).await;
                 return;
             }
             Err(error) => {
-                self.audit(
-                    &attempt,
-                    None,
-                    Outcome::Failed(error.kind),
-                    NcpRef::from(&error),
-                )
-                .await;
+                self.audit(&attempt, None, Outcome::Failed(error.kind), NcpRef::from(&error)).await;
                 self.edit_original(self.failure(&error)).await;
                 return;
             }
         };
         if !job.state.allows(act.job_action()) {
-            self.audit(
-                &attempt,
-                Some(&job),
-                Outcome::NotApplicable,
-                NcpRef::default(),
-            )
-            .await;
+            self.audit(&attempt, Some(&job), Outcome::NotApplicable, NcpRef::default()).await;
             self.edit_original(view::not_applicable(&job, act)).await;
             self.refresh(origin, None).await;
             return;
@@ -334,14 +239,10 @@ impl<D: Discord> Turn<'_, D> {
         };
         match result {
             Ok(info) => {
-                let ncp = NcpRef {
-                    code: None,
-                    request_id: info.request_id,
-                };
+                let ncp = NcpRef { code: None, request_id: info.request_id };
                 self.audit(&attempt, Some(&job), Outcome::Done, ncp).await;
                 self.edit_original(view::done_privately(act, &job)).await;
-                self.follow_up(view::public_outcome(actor.id, act, &job), false)
-                    .await;
+                self.follow_up(view::public_outcome(actor.id, act, &job), false).await;
             }
             Err(error) if matches!(error.kind, ErrorKind::NotApplicable | ErrorKind::Timeout) => {
                 // Never retried: read the job again and say what state it is in.
@@ -352,12 +253,10 @@ impl<D: Discord> Turn<'_, D> {
                     (ErrorKind::NotApplicable, Some(_)) => Outcome::NotApplicable,
                     (kind, _) => Outcome::Failed(kind),
                 };
-                self.audit(&attempt, Some(&job), outcome, NcpRef::from(&error))
-                    .await;
+                self.audit(&attempt, Some(&job), outcome, NcpRef::from(&error)).await;
                 let reply = match (outcome, moved_on) {
                     (Outcome::Unconfirmed, Some(now)) => {
-                        self.follow_up(view::public_outcome(actor.id, act, &job), false)
-                            .await;
+                        self.follow_up(view::public_outcome(actor.id, act, &job), false).await;
                         view::unconfirmed(act, &now)
                     }
                     (Outcome::NotApplicable, Some(now)) => view::not_applicable(&now, act),
@@ -366,13 +265,7 @@ impl<D: Discord> Turn<'_, D> {
                 self.edit_original(reply).await;
             }
             Err(error) => {
-                self.audit(
-                    &attempt,
-                    Some(&job),
-                    Outcome::Failed(error.kind),
-                    NcpRef::from(&error),
-                )
-                .await;
+                self.audit(&attempt, Some(&job), Outcome::Failed(error.kind), NcpRef::from(&error)).await;
                 self.edit_original(self.failure(&error)).await;
                 return;
             }
@@ -399,11 +292,7 @@ impl<D: Discord> Turn<'_, D> {
             Ok(jobs) => {
                 if let Err(error) = self
                     .discord
-                    .edit_message(
-                        channel,
-                        message_id,
-                        view::jobs_page(&jobs, page).edit_message(),
-                    )
+                    .edit_message(channel, message_id, view::jobs_page(&jobs, page).edit_message())
                     .await
                 {
                     tracing::warn!(message_id, %error, "could not refresh the jobs message");
@@ -444,10 +333,7 @@ impl<D: Discord> Turn<'_, D> {
         };
         event.emit();
         if let Some(channel) = self.core.audit_channel {
-            if let Err(error) = self
-                .discord
-                .send_message(channel, Reply::text(event.line()).message())
-                .await
+            if let Err(error) = self.discord.send_message(channel, Reply::text(event.line()).message()).await
             {
                 tracing::warn!(channel, %error, "could not post to the audit channel");
             }
@@ -456,17 +342,12 @@ impl<D: Discord> Turn<'_, D> {
 
     async fn defer(&self, ephemeral: bool) -> bool {
         let message = serenity::all::CreateInteractionResponseMessage::new().ephemeral(ephemeral);
-        self.respond(CreateInteractionResponse::Defer(message))
-            .await
+        self.respond(CreateInteractionResponse::Defer(message)).await
     }
 
     /// The first answer; `false` when Discord did not take it (the interaction is then dead).
     async fn respond(&self, response: CreateInteractionResponse) -> bool {
-        match self
-            .discord
-            .respond(self.incoming.id, &self.incoming.token, response)
-            .await
-        {
+        match self.discord.respond(self.incoming.id, &self.incoming.token, response).await {
             Ok(()) => true,
             Err(error) => {
                 tracing::warn!(%error, "could not answer the interaction");
@@ -476,21 +357,13 @@ impl<D: Discord> Turn<'_, D> {
     }
 
     async fn edit_original(&self, reply: Reply) {
-        if let Err(error) = self
-            .discord
-            .edit_original(&self.incoming.token, reply.edit())
-            .await
-        {
+        if let Err(error) = self.discord.edit_original(&self.incoming.token, reply.edit()).await {
             tracing::warn!(%error, "could not edit the response");
         }
     }
 
     async fn follow_up(&self, reply: Reply, ephemeral: bool) {
-        if let Err(error) = self
-            .discord
-            .follow_up(&self.incoming.token, reply.follow_up(ephemeral))
-            .await
-        {
+        if let Err(error) = self.discord.follow_up(&self.incoming.token, reply.follow_up(ephemeral)).await {
             tracing::warn!(%error, "could not send a follow-up");
         }
     }

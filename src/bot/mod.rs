@@ -16,8 +16,7 @@ use std::sync::Mutex;
 
 use serenity::all::{
     ActionRowComponent, ButtonKind, CreateInteractionResponse, CreateInteractionResponseFollowup,
-    CreateMessage, EditInteractionResponse, EditMessage, Interaction, Member, Message,
-    MessageFlags,
+    CreateMessage, EditInteractionResponse, EditMessage, Interaction, Member, Message, MessageFlags,
 };
 
 use crate::wsc::WscClient;
@@ -107,32 +106,17 @@ impl Incoming {
                 Kind::Command(parse_command(&c.data)),
             ),
             Interaction::Component(c) => {
-                let ephemeral = c
-                    .message
-                    .flags
-                    .is_some_and(|f| f.contains(MessageFlags::EPHEMERAL));
+                let ephemeral = c.message.flags.is_some_and(|f| f.contains(MessageFlags::EPHEMERAL));
                 let kind = Kind::Button {
                     custom_id: c.data.custom_id.clone(),
                     origin: (!ephemeral).then_some(c.message.id.get()),
                     shown_page: shown_page(&c.message),
                 };
-                (
-                    c.id,
-                    &c.token,
-                    c.channel_id,
-                    &c.locale,
-                    c.member.as_ref(),
-                    kind,
-                )
+                (c.id, &c.token, c.channel_id, &c.locale, c.member.as_ref(), kind)
             }
-            Interaction::Autocomplete(a) => (
-                a.id,
-                &a.token,
-                a.channel_id,
-                &a.locale,
-                a.member.as_deref(),
-                Kind::Autocomplete,
-            ),
+            Interaction::Autocomplete(a) => {
+                (a.id, &a.token, a.channel_id, &a.locale, a.member.as_deref(), Kind::Autocomplete)
+            }
             _ => return None,
         };
         Some(Self {
@@ -156,20 +140,16 @@ fn actor(member: &Member) -> Actor {
 
 /// The page a jobs message shows, from the custom id of its Refresh button.
 pub fn shown_page(message: &Message) -> Option<u32> {
-    message
-        .components
-        .iter()
-        .flat_map(|row| &row.components)
-        .find_map(|component| match component {
-            ActionRowComponent::Button(button) => match &button.data {
-                ButtonKind::NonLink { custom_id, .. } => match ButtonId::parse(custom_id) {
-                    Ok(ButtonId::Refresh { page }) => Some(page),
-                    _ => None,
-                },
+    message.components.iter().flat_map(|row| &row.components).find_map(|component| match component {
+        ActionRowComponent::Button(button) => match &button.data {
+            ButtonKind::NonLink { custom_id, .. } => match ButtonId::parse(custom_id) {
+                Ok(ButtonId::Refresh { page }) => Some(page),
                 _ => None,
             },
             _ => None,
-        })
+        },
+        _ => None,
+    })
 }
 
 pub struct Core {
@@ -182,11 +162,6 @@ pub struct Core {
 
 impl Core {
     pub fn new(wsc: WscClient, roles: Roles, audit_channel: Option<u64>) -> Self {
-        Self {
-            wsc,
-            roles,
-            audit_channel,
-            in_flight: Mutex::new(HashSet::new()),
-        }
+        Self { wsc, roles, audit_channel, in_flight: Mutex::new(HashSet::new()) }
     }
 }

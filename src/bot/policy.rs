@@ -30,26 +30,15 @@ impl Roles {
         match permission {
             // Operators may always view.
             Permission::View => match (matched(&self.operators), matched(&self.viewers)) {
-                (Some(role), _) | (None, Some(role)) => Decision::Allowed {
-                    matched_role: Some(role),
-                },
+                (Some(role), _) | (None, Some(role)) => Decision::Allowed { matched_role: Some(role) },
                 (None, None) if self.viewers.is_empty() => Decision::Allowed { matched_role: None },
-                (None, None) => Decision::Denied {
-                    needed: self
-                        .viewers
-                        .iter()
-                        .chain(&self.operators)
-                        .copied()
-                        .collect(),
-                },
+                (None, None) => {
+                    Decision::Denied { needed: self.viewers.iter().chain(&self.operators).copied().collect() }
+                }
             },
             Permission::Act(Act::Cancel | Act::Stop) => match matched(&self.operators) {
-                Some(role) => Decision::Allowed {
-                    matched_role: Some(role),
-                },
-                None => Decision::Denied {
-                    needed: self.operators.clone(),
-                },
+                Some(role) => Decision::Allowed { matched_role: Some(role) },
+                None => Decision::Denied { needed: self.operators.clone() },
             },
         }
     }
@@ -65,13 +54,8 @@ mod tests {
 
     #[test]
     fn every_role_and_permission() {
-        let roles = Roles {
-            viewers: vec![VIEWER],
-            operators: vec![OPERATOR],
-        };
-        let allowed = |role| Decision::Allowed {
-            matched_role: Some(role),
-        };
+        let roles = Roles { viewers: vec![VIEWER], operators: vec![OPERATOR] };
+        let allowed = |role| Decision::Allowed { matched_role: Some(role) };
         assert_eq!(roles.decide(&[VIEWER], Permission::View), allowed(VIEWER));
         assert_eq!(
             roles.decide(&[OPERATOR], Permission::View),
@@ -80,26 +64,14 @@ mod tests {
         );
         assert_eq!(
             roles.decide(&[OTHER], Permission::View),
-            Decision::Denied {
-                needed: vec![VIEWER, OPERATOR]
-            }
+            Decision::Denied { needed: vec![VIEWER, OPERATOR] }
         );
-        assert_eq!(
-            roles.decide(&[], Permission::View),
-            Decision::Denied {
-                needed: vec![VIEWER, OPERATOR]
-            }
-        );
+        assert_eq!(roles.decide(&[], Permission::View), Decision::Denied { needed: vec![VIEWER, OPERATOR] });
         for act in [Act::Cancel, Act::Stop] {
-            assert_eq!(
-                roles.decide(&[OTHER, OPERATOR], Permission::Act(act)),
-                allowed(OPERATOR)
-            );
+            assert_eq!(roles.decide(&[OTHER, OPERATOR], Permission::Act(act)), allowed(OPERATOR));
             assert_eq!(
                 roles.decide(&[VIEWER], Permission::Act(act)),
-                Decision::Denied {
-                    needed: vec![OPERATOR]
-                }
+                Decision::Denied { needed: vec![OPERATOR] }
             );
         }
     }
@@ -107,13 +79,7 @@ mod tests {
     #[test]
     fn empty_lists_mean_everyone_views_and_nobody_acts() {
         let roles = Roles::default();
-        assert_eq!(
-            roles.decide(&[OTHER], Permission::View),
-            Decision::Allowed { matched_role: None }
-        );
-        assert_eq!(
-            roles.decide(&[OTHER], Permission::Act(Act::Stop)),
-            Decision::Denied { needed: vec![] }
-        );
+        assert_eq!(roles.decide(&[OTHER], Permission::View), Decision::Allowed { matched_role: None });
+        assert_eq!(roles.decide(&[OTHER], Permission::Act(Act::Stop)), Decision::Denied { needed: vec![] });
     }
 }

@@ -39,13 +39,7 @@ pub fn code(text: &str) -> String {
 /// Control characters and line breaks become spaces, so no text can start a line of its own.
 pub fn one_line(text: &str) -> String {
     text.chars()
-        .map(|c| {
-            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}') {
-                ' '
-            } else {
-                c
-            }
-        })
+        .map(|c| if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}') { ' ' } else { c })
         .collect()
 }
 
@@ -89,9 +83,7 @@ pub fn host(url: &str) -> String {
 /// A short id that links what a person sees to the log lines about it.
 pub fn correlation_id() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    (0..6)
-        .map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char)
-        .collect()
+    (0..6).map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char).collect()
 }
 
 #[cfg(test)]
@@ -100,7 +92,8 @@ mod tests {
 
     #[test]
     fn mentions_markdown_and_lines_are_neutralised() {
-        let hostile = "@everyone <@123> <@&456> **bold** [link](http://x)\n> quote\r\n# head `code` ||spoiler||";
+        let hostile =
+            "@everyone <@123> <@&456> **bold** [link](http://x)\n> quote\r\n# head `code` ||spoiler||";
         let safe = escape(hostile);
         assert!(!safe.contains('\n') && !safe.contains('\r'));
         assert!(!safe.contains("@everyone"));

@@ -1,9 +1,9 @@
 //! What people see: embeds, buttons and sentences, always within Discord's limits.
 
 use serenity::all::{
-    ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed,
-    CreateEmbedFooter, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
-    CreateMessage, EditInteractionResponse, EditMessage, ReactionType,
+    ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed, CreateEmbedFooter,
+    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage,
+    EditInteractionResponse, EditMessage, ReactionType,
 };
 
 use super::action::{Act, ButtonId, InstanceIdError};
@@ -28,10 +28,7 @@ fn no_pings() -> CreateAllowedMentions {
 
 impl Reply {
     pub fn text(content: impl Into<String>) -> Self {
-        Self {
-            content: truncate(&content.into(), 2000),
-            ..Self::default()
-        }
+        Self { content: truncate(&content.into(), 2000), ..Self::default() }
     }
 
     pub fn response(self, ephemeral: bool) -> CreateInteractionResponseMessage {
@@ -82,7 +79,9 @@ pub fn jobs_page(page: &JobPage, current: u32) -> Reply {
     let last = u32::try_from(page.total_pages).unwrap_or(u32::MAX).max(1);
     if page.jobs.is_empty() {
         let content = if current > 1 && page.total > 0 {
-            format!("Page {current} is past the last page ({last}). Use ◀ or ask for `/wsc jobs page:{last}`.")
+            format!(
+                "Page {current} is past the last page ({last}). Use ◀ or ask for `/wsc jobs page:{last}`."
+            )
         } else {
             "No scan jobs yet. Jobs started in the NCP console show up here.".to_owned()
         };
@@ -103,23 +102,11 @@ pub fn jobs_page(page: &JobPage, current: u32) -> Reply {
     let mut components = Vec::new();
     while !buttons.is_empty() {
         let rest = buttons.split_off(buttons.len().min(5));
-        components.push(CreateActionRow::Buttons(std::mem::replace(
-            &mut buttons,
-            rest,
-        )));
+        components.push(CreateActionRow::Buttons(std::mem::replace(&mut buttons, rest)));
     }
     components.truncate(4);
     components.push(navigation(current, last));
-    Reply {
-        content,
-        embeds: page
-            .jobs
-            .iter()
-            .take(PAGE_SIZE as usize)
-            .map(job_embed)
-            .collect(),
-        components,
-    }
+    Reply { content, embeds: page.jobs.iter().take(PAGE_SIZE as usize).map(job_embed).collect(), components }
 }
 
 fn navigation(current: u32, last: u32) -> CreateActionRow {
@@ -158,16 +145,10 @@ fn action_button(job: &Job) -> Option<CreateButton> {
     };
     let label = format!("{} {}", act_label(act), host(&job.start_url));
     Some(
-        CreateButton::new(
-            ButtonId::Ask {
-                act,
-                instance: job.instance_no,
-            }
-            .to_string(),
-        )
-        .label(truncate(&label, 80))
-        .emoji(ReactionType::Unicode(emoji.into()))
-        .style(ButtonStyle::Danger),
+        CreateButton::new(ButtonId::Ask { act, instance: job.instance_no }.to_string())
+            .label(truncate(&label, 80))
+            .emoji(ReactionType::Unicode(emoji.into()))
+            .style(ButtonStyle::Danger),
     )
 }
 
@@ -181,22 +162,11 @@ fn act_label(act: Act) -> &'static str {
 /// One job: URL as title, colour by state, short inline fields. At most about 1,100
 /// characters, so five fit in Discord's 6,000 per message.
 pub fn job_embed(job: &Job) -> CreateEmbed {
-    let label = if job.status_label.trim().is_empty() {
-        "—".to_owned()
-    } else {
-        safe(&job.status_label, 60)
-    };
+    let label =
+        if job.status_label.trim().is_empty() { "—".to_owned() } else { safe(&job.status_label, 60) };
     let mut fields = vec![
-        (
-            "Status",
-            format!("{label}\n*{}*", safe(state_name(&job.state), 40)),
-            true,
-        ),
-        (
-            "Progress",
-            job.progress.map(progress_bar).unwrap_or_else(|| "—".into()),
-            true,
-        ),
+        ("Status", format!("{label}\n*{}*", safe(state_name(&job.state), 40)), true),
+        ("Progress", job.progress.map(progress_bar).unwrap_or_else(|| "—".into()), true),
         ("Started", kst(job.start_date.as_deref()), true),
         ("Ended", kst(job.end_date.as_deref()), true),
         ("Crawled URLs", count(job.crawl_count), true),
@@ -215,11 +185,7 @@ pub fn job_embed(job: &Job) -> CreateEmbed {
         .colour(state_colour(&job.state))
         .fields(fields)
         .footer(CreateEmbedFooter::new(format!("Job {}", job.instance_no)));
-    if let Some(reason) = job
-        .result_desc
-        .as_deref()
-        .filter(|_| job.state == JobState::Failed)
-    {
+    if let Some(reason) = job.result_desc.as_deref().filter(|_| job.state == JobState::Failed) {
         embed = embed.description(format!("**Why it failed:** {}", safe(reason, 300)));
     }
     embed
@@ -249,11 +215,7 @@ fn state_colour(state: &JobState) -> u32 {
 
 fn progress_bar(percent: u8) -> String {
     let filled = usize::from(percent.min(100)) / 10;
-    format!(
-        "{}{} {percent}%",
-        "▰".repeat(filled),
-        "▱".repeat(10 - filled)
-    )
+    format!("{}{} {percent}%", "▰".repeat(filled), "▱".repeat(10 - filled))
 }
 
 fn count(value: Option<u64>) -> String {
@@ -274,36 +236,16 @@ fn kst(value: Option<&str>) -> String {
 /// The ephemeral question before a destructive action, with the target in view.
 pub fn confirmation(job: &Job, act: Act, origin: Option<u64>) -> Reply {
     let (question, yes, no) = match act {
-        Act::Stop => (
-            "Stop this scan? It cannot be resumed.",
-            "Stop scan",
-            "Keep running",
-        ),
-        Act::Cancel => (
-            "Cancel this scheduled scan?",
-            "Cancel scan",
-            "Keep scheduled",
-        ),
+        Act::Stop => ("Stop this scan? It cannot be resumed.", "Stop scan", "Keep running"),
+        Act::Cancel => ("Cancel this scheduled scan?", "Cancel scan", "Keep scheduled"),
     };
     let buttons = vec![
-        CreateButton::new(
-            ButtonId::Confirm {
-                act,
-                instance: job.instance_no,
-                origin,
-            }
-            .to_string(),
-        )
-        .label(yes)
-        .style(ButtonStyle::Danger),
-        CreateButton::new(
-            ButtonId::Keep {
-                instance: job.instance_no,
-            }
-            .to_string(),
-        )
-        .label(no)
-        .style(ButtonStyle::Secondary),
+        CreateButton::new(ButtonId::Confirm { act, instance: job.instance_no, origin }.to_string())
+            .label(yes)
+            .style(ButtonStyle::Danger),
+        CreateButton::new(ButtonId::Keep { instance: job.instance_no }.to_string())
+            .label(no)
+            .style(ButtonStyle::Secondary),
     ];
     Reply {
         content: format!("**{question}**\n{}", safe_code(&job.start_url, 300)),
@@ -338,8 +280,12 @@ pub fn no_such_job(instance: u64) -> Reply {
 pub fn invalid_instance(raw: &str, error: InstanceIdError) -> Reply {
     let shown = safe_code(raw, 40);
     Reply::text(match error {
-        InstanceIdError::Empty => "Give the job's instance number, e.g. `1234567890` (see `/wsc jobs`).".to_owned(),
-        InstanceIdError::NotDigits => format!("{shown} is not a job number: use only the digits of the instance number, e.g. `1234567890`."),
+        InstanceIdError::Empty => {
+            "Give the job's instance number, e.g. `1234567890` (see `/wsc jobs`).".to_owned()
+        }
+        InstanceIdError::NotDigits => format!(
+            "{shown} is not a job number: use only the digits of the instance number, e.g. `1234567890`."
+        ),
         InstanceIdError::TooLong => format!("{shown} is too long for a job number (at most 19 digits)."),
         InstanceIdError::Zero => "0 is not a job number: instance numbers start at 1.".to_owned(),
     })
@@ -348,9 +294,7 @@ pub fn invalid_instance(raw: &str, error: InstanceIdError) -> Reply {
 /// Roles shown as mentions; the payloads' allowed mentions make sure they ping nobody.
 pub fn denied(needed: &[u64], what: &str) -> Reply {
     if needed.is_empty() {
-        return Reply::text(format!(
-            "Nobody may {what} yet: an admin must set WSC_OPERATOR_ROLE_IDS."
-        ));
+        return Reply::text(format!("Nobody may {what} yet: an admin must set WSC_OPERATOR_ROLE_IDS."));
     }
     let roles: Vec<String> = needed.iter().map(|id| format!("<@&{id}>")).collect();
     let needed = match roles.as_slice() {
@@ -484,8 +428,6 @@ mod tests {
             denied(&[1, 2], "stop scans").content,
             "You need one of the roles <@&1>, <@&2> to stop scans. Nothing was done."
         );
-        assert!(denied(&[], "stop scans")
-            .content
-            .contains("WSC_OPERATOR_ROLE_IDS"));
+        assert!(denied(&[], "stop scans").content.contains("WSC_OPERATOR_ROLE_IDS"));
     }
 }

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use secrecy::ExposeSecret;
 use serenity::all::{
-    ChannelId, Context, CreateInteractionResponse, CreateInteractionResponseFollowup,
-    CreateMessage, EditInteractionResponse, EditMessage, EventHandler, GatewayIntents, GuildId,
-    Http, HttpBuilder, Interaction, InteractionId, Message, MessageId, Ready, ResumedEvent,
+    ChannelId, Context, CreateInteractionResponse, CreateInteractionResponseFollowup, CreateMessage,
+    EditInteractionResponse, EditMessage, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder,
+    Interaction, InteractionId, Message, MessageId, Ready, ResumedEvent,
 };
 
 use crate::bot::{commands, Core, Discord, Incoming};
@@ -21,9 +21,7 @@ use crate::config::{Config, ConfigError, DEFAULT_DISCORD_API_BASE};
 pub fn http_client(config: &Config) -> Result<Http, ConfigError> {
     let token = config.discord_token.as_ref().ok_or(ConfigError {
         var: "DISCORD_TOKEN",
-        problem:
-            "is not set: put the bot token from the Developer Portal in the environment or .env"
-                .into(),
+        problem: "is not set: put the bot token from the Developer Portal in the environment or .env".into(),
     })?;
     let mut builder = HttpBuilder::new(token.expose_secret());
     let base = config.discord_api_base.as_str().trim_end_matches('/');
@@ -40,10 +38,7 @@ pub fn http_client(config: &Config) -> Result<Http, ConfigError> {
 pub async fn register(http: &Http, guild: Option<u64>) -> Result<usize, serenity::Error> {
     let definitions = commands::definitions();
     let registered = match guild {
-        Some(guild) => {
-            http.create_guild_commands(GuildId::new(guild), &definitions)
-                .await?
-        }
+        Some(guild) => http.create_guild_commands(GuildId::new(guild), &definitions).await?,
         None => http.create_global_commands(&definitions).await?,
     };
     Ok(registered.len())
@@ -52,11 +47,8 @@ pub async fn register(http: &Http, guild: Option<u64>) -> Result<usize, serenity
 /// Runs until Ctrl-C or SIGTERM.
 pub async fn run(config: &Config, core: Core) -> Result<(), String> {
     let http = http_client(config).map_err(|e| e.to_string())?;
-    let handler = Handler {
-        core: Arc::new(core),
-        guild: config.discord_guild_id,
-        registered: AtomicBool::new(false),
-    };
+    let handler =
+        Handler { core: Arc::new(core), guild: config.discord_guild_id, registered: AtomicBool::new(false) };
     let mut client = serenity::all::ClientBuilder::new_with_http(http, GatewayIntents::empty())
         .event_handler(handler)
         .await
@@ -67,20 +59,16 @@ pub async fn run(config: &Config, core: Core) -> Result<(), String> {
         tracing::info!("shutting down");
         shards.shutdown_all().await;
     });
-    client
-        .start()
-        .await
-        .map_err(|e| format!("the Discord gateway connection failed: {e}"))
+    client.start().await.map_err(|e| format!("the Discord gateway connection failed: {e}"))
 }
 
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => return std::future::pending().await,
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -121,14 +109,7 @@ impl EventHandler for Handler {
         let Some(incoming) = Incoming::from_interaction(&interaction) else {
             return;
         };
-        self.core
-            .handle(
-                &GatewayDiscord {
-                    http: ctx.http.clone(),
-                },
-                incoming,
-            )
-            .await;
+        self.core.handle(&GatewayDiscord { http: ctx.http.clone() }, incoming).await;
     }
 }
 
@@ -145,21 +126,12 @@ impl Discord for GatewayDiscord {
         response: CreateInteractionResponse,
     ) -> Result<(), String> {
         self.http
-            .create_interaction_response(
-                InteractionId::new(interaction_id),
-                token,
-                &response,
-                Vec::new(),
-            )
+            .create_interaction_response(InteractionId::new(interaction_id), token, &response, Vec::new())
             .await
             .map_err(|e| e.to_string())
     }
 
-    async fn edit_original(
-        &self,
-        token: &str,
-        edit: EditInteractionResponse,
-    ) -> Result<(), String> {
+    async fn edit_original(&self, token: &str, edit: EditInteractionResponse) -> Result<(), String> {
         self.http
             .edit_original_interaction_response(token, &edit, Vec::new())
             .await
@@ -167,11 +139,7 @@ impl Discord for GatewayDiscord {
             .map_err(|e| e.to_string())
     }
 
-    async fn follow_up(
-        &self,
-        token: &str,
-        message: CreateInteractionResponseFollowup,
-    ) -> Result<(), String> {
+    async fn follow_up(&self, token: &str, message: CreateInteractionResponseFollowup) -> Result<(), String> {
         self.http
             .create_followup_message(token, &message, Vec::new())
             .await
@@ -186,19 +154,9 @@ impl Discord for GatewayDiscord {
             .map_err(|e| e.to_string())
     }
 
-    async fn edit_message(
-        &self,
-        channel_id: u64,
-        message_id: u64,
-        edit: EditMessage,
-    ) -> Result<(), String> {
+    async fn edit_message(&self, channel_id: u64, message_id: u64, edit: EditMessage) -> Result<(), String> {
         self.http
-            .edit_message(
-                ChannelId::new(channel_id),
-                MessageId::new(message_id),
-                &edit,
-                Vec::new(),
-            )
+            .edit_message(ChannelId::new(channel_id), MessageId::new(message_id), &edit, Vec::new())
             .await
             .map(drop)
             .map_err(|e| e.to_string())

@@ -8,9 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::error::{classify, ErrorKind, WscError};
-use super::model::{
-    decode_job_page, decode_report, Job, JobPage, Report, SearchField, SearchQuery,
-};
+use super::model::{decode_job_page, decode_report, Job, JobPage, Report, SearchField, SearchQuery};
 use super::{sign, Operation};
 
 /// `find_job` walks at most this many pages of this size when the search misses.
@@ -27,28 +25,18 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(4),
-        }
+        Self { max_attempts: 3, base_delay: Duration::from_millis(250), max_delay: Duration::from_secs(4) }
     }
 }
 
 impl RetryPolicy {
     pub fn none() -> Self {
-        Self {
-            max_attempts: 1,
-            ..Self::default()
-        }
+        Self { max_attempts: 1, ..Self::default() }
     }
 
     /// Full jitter: a random wait up to an exponentially growing cap.
     fn delay(&self, attempt: u32) -> Duration {
-        let cap = self
-            .base_delay
-            .saturating_mul(1 << attempt.min(16))
-            .min(self.max_delay);
+        let cap = self.base_delay.saturating_mul(1 << attempt.min(16)).min(self.max_delay);
         cap.mul_f64(fastrand::f64())
     }
 }
@@ -93,34 +81,21 @@ impl WscClient {
 
     /// getJobs: one page (1-based) of `limit` jobs, newest first.
     pub async fn list_jobs(&self, page: u32, limit: u32) -> Result<JobPage, WscError> {
-        self.list_jobs_with_info(page, limit)
-            .await
-            .map(|(page, _)| page)
+        self.list_jobs_with_info(page, limit).await.map(|(page, _)| page)
     }
 
     /// getJobs, also returning what the call saw (request id, server clock).
-    pub async fn list_jobs_with_info(
-        &self,
-        page: u32,
-        limit: u32,
-    ) -> Result<(JobPage, CallInfo), WscError> {
+    pub async fn list_jobs_with_info(&self, page: u32, limit: u32) -> Result<(JobPage, CallInfo), WscError> {
         let path = format!("/api/v1/jobs?limit={limit}&page={page}");
         let (body, info) = self.call(Operation::List, Method::GET, &path, None).await?;
-        let page = decode_job_page(&body)
-            .map_err(|detail| decode_error(Operation::List, &info, detail))?;
+        let page = decode_job_page(&body).map_err(|detail| decode_error(Operation::List, &info, detail))?;
         Ok((page, info))
     }
 
     /// searchJobs: by URL, memo or any field, and by status code.
     pub async fn search_jobs(&self, query: &SearchQuery) -> Result<JobPage, WscError> {
-        let (body, info) = self
-            .call(
-                Operation::Search,
-                Method::POST,
-                "/api/v1/jobs/search",
-                Some(query.body()),
-            )
-            .await?;
+        let (body, info) =
+            self.call(Operation::Search, Method::POST, "/api/v1/jobs/search", Some(query.body())).await?;
         decode_job_page(&body).map_err(|detail| decode_error(Operation::Search, &info, detail))
     }
 
@@ -135,21 +110,13 @@ impl WscClient {
             limit: FIND_PAGE_SIZE,
         };
         let found = self.search_jobs(&query).await?;
-        if let Some(job) = found
-            .jobs
-            .into_iter()
-            .find(|j| j.instance_no == instance_no)
-        {
+        if let Some(job) = found.jobs.into_iter().find(|j| j.instance_no == instance_no) {
             return Ok(Some(job));
         }
         for page in 1..=FIND_MAX_PAGES {
             let listed = self.list_jobs(page, FIND_PAGE_SIZE).await?;
             let last = listed.total_pages;
-            if let Some(job) = listed
-                .jobs
-                .into_iter()
-                .find(|j| j.instance_no == instance_no)
-            {
+            if let Some(job) = listed.jobs.into_iter().find(|j| j.instance_no == instance_no) {
                 return Ok(Some(job));
             }
             if u64::from(page) >= last {
@@ -162,25 +129,19 @@ impl WscClient {
     /// cancelJob: only for a job that has not started. Never retried.
     pub async fn cancel_job(&self, instance_no: u64) -> Result<CallInfo, WscError> {
         let path = format!("/api/v1/jobs/{instance_no}/cancel");
-        self.call(Operation::Cancel, Method::PATCH, &path, None)
-            .await
-            .map(|(_, info)| info)
+        self.call(Operation::Cancel, Method::PATCH, &path, None).await.map(|(_, info)| info)
     }
 
     /// stopJob: only for a running job. Never retried.
     pub async fn stop_job(&self, instance_no: u64) -> Result<CallInfo, WscError> {
         let path = format!("/api/v1/jobs/{instance_no}/stop");
-        self.call(Operation::Stop, Method::PATCH, &path, None)
-            .await
-            .map(|(_, info)| info)
+        self.call(Operation::Stop, Method::PATCH, &path, None).await.map(|(_, info)| info)
     }
 
     /// getReport: a finished job's report.
     pub async fn report(&self, instance_no: u64) -> Result<Report, WscError> {
         let path = format!("/api/v1/jobs/{instance_no}/report");
-        let (body, info) = self
-            .call(Operation::Report, Method::GET, &path, None)
-            .await?;
+        let (body, info) = self.call(Operation::Report, Method::GET, &path, None).await?;
         decode_report(&body).map_err(|detail| decode_error(Operation::Report, &info, detail))
     }
 
@@ -191,17 +152,11 @@ impl WscClient {
         path_and_query: &str,
         body: Option<Value>,
     ) -> Result<(Value, CallInfo), WscError> {
-        let attempts = if operation.is_read() {
-            self.settings.retry.max_attempts.max(1)
-        } else {
-            1
-        };
+        let attempts = if operation.is_read() { self.settings.retry.max_attempts.max(1) } else { 1 };
         let mut tries = 0;
         loop {
             let started = Instant::now();
-            let result = self
-                .attempt(operation, method.clone(), path_and_query, body.as_ref())
-                .await;
+            let result = self.attempt(operation, method.clone(), path_and_query, body.as_ref()).await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
             match result {
                 Ok((value, info)) => {
@@ -250,9 +205,7 @@ impl WscClient {
         if let Some(body) = body {
             request = request.body(body.to_string());
         }
-        let mut request = request
-            .build()
-            .map_err(|e| transport_error(operation, &e, CallInfo::default()))?;
+        let mut request = request.build().map_err(|e| transport_error(operation, &e, CallInfo::default()))?;
 
         // Sign what reqwest will put on the wire, after its own URL normalisation.
         let sent = request.url();
@@ -260,10 +213,7 @@ impl WscClient {
             Some(query) => format!("{}?{query}", sent.path()),
             None => sent.path().to_owned(),
         };
-        let timestamp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis() as u64;
+        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
         let signature = sign::signature(
             method.as_str(),
             &path_and_query,
@@ -273,10 +223,8 @@ impl WscClient {
         );
         let headers = request.headers_mut();
         headers.insert(sign::HEADER_TIMESTAMP, HeaderValue::from(timestamp));
-        headers.insert(
-            sign::HEADER_ACCESS_KEY,
-            sensitive(self.settings.access_key.expose_secret(), operation)?,
-        );
+        headers
+            .insert(sign::HEADER_ACCESS_KEY, sensitive(self.settings.access_key.expose_secret(), operation)?);
         headers.insert(sign::HEADER_SIGNATURE, sensitive(&signature, operation)?);
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
@@ -288,10 +236,7 @@ impl WscClient {
             .map_err(|e| transport_error(operation, &e, CallInfo::default()))?;
         let status = response.status().as_u16();
         let info = call_info(response.headers());
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(operation, &e, info.clone()))?;
+        let bytes = response.bytes().await.map_err(|e| transport_error(operation, &e, info.clone()))?;
         let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
         if let Some(error) = classify(status, parsed.as_ref()) {
             return Err(WscError {
@@ -301,11 +246,7 @@ impl WscClient {
                 code: error.code,
                 request_id: info.request_id,
                 server_time: info.server_time,
-                detail: if error.message.is_empty() {
-                    format!("HTTP {status}")
-                } else {
-                    error.message
-                },
+                detail: if error.message.is_empty() { format!("HTTP {status}") } else { error.message },
             });
         }
         Ok((parsed.unwrap_or(Value::Null), info))

@@ -114,37 +114,15 @@ pub fn classify(status: u16, parsed: Option<&Value>) -> Option<Classified> {
             .filter_map(Value::as_str)
             .collect::<Vec<_>>()
             .join(": ");
-        let kind = code
-            .as_deref()
-            .and_then(kind_for_code)
-            .or(by_status)
-            .unwrap_or(ErrorKind::Rejected);
-        return Some(Classified {
-            kind,
-            code,
-            message,
-        });
+        let kind = code.as_deref().and_then(kind_for_code).or(by_status).unwrap_or(ErrorKind::Rejected);
+        return Some(Classified { kind, code, message });
     }
     if let Some(code) = code_text(body.get("returnCode")).filter(|c| c != "0") {
-        let message = body
-            .get("returnMessage")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
-        let kind = kind_for_code(&code)
-            .or(by_status)
-            .unwrap_or(ErrorKind::Rejected);
-        return Some(Classified {
-            kind,
-            code: Some(code),
-            message,
-        });
+        let message = body.get("returnMessage").and_then(Value::as_str).unwrap_or("").to_owned();
+        let kind = kind_for_code(&code).or(by_status).unwrap_or(ErrorKind::Rejected);
+        return Some(Classified { kind, code: Some(code), message });
     }
-    by_status.map(|kind| Classified {
-        kind,
-        code: None,
-        message: format!("HTTP {status}"),
-    })
+    by_status.map(|kind| Classified { kind, code: None, message: format!("HTTP {status}") })
 }
 
 fn kind_for_status(status: u16) -> Option<ErrorKind> {
@@ -200,12 +178,8 @@ mod tests {
 
     #[test]
     fn gateway_codes_as_strings_or_numbers() {
-        let gateway = |code: Value, status| {
-            kind(
-                status,
-                json!({"error": {"errorCode": code, "message": "m"}}),
-            )
-        };
+        let gateway =
+            |code: Value, status| kind(status, json!({"error": {"errorCode": code, "message": "m"}}));
         assert_eq!(gateway(json!("200"), 401), Some(ErrorKind::Credentials));
         assert_eq!(gateway(json!(200), 401), Some(ErrorKind::Credentials));
         assert_eq!(gateway(json!("210"), 401), Some(ErrorKind::Permission));
@@ -220,10 +194,7 @@ mod tests {
 
     #[test]
     fn success_bodies_are_not_errors() {
-        assert_eq!(
-            kind(200, json!({"returnCode": "0", "resources": null})),
-            None
-        );
+        assert_eq!(kind(200, json!({"returnCode": "0", "resources": null})), None);
         assert_eq!(kind(200, json!({"resources": {}})), None);
         assert_eq!(
             kind(200, json!({"returnCode": "901", "returnMessage": "x"})),
@@ -234,13 +205,7 @@ mod tests {
     #[test]
     fn bodies_that_are_not_json() {
         assert_eq!(classify(200, None).map(|c| c.kind), Some(ErrorKind::Decode));
-        assert_eq!(
-            classify(502, None).map(|c| c.kind),
-            Some(ErrorKind::Unavailable)
-        );
-        assert_eq!(
-            classify(429, None).map(|c| c.kind),
-            Some(ErrorKind::RateLimited)
-        );
+        assert_eq!(classify(502, None).map(|c| c.kind), Some(ErrorKind::Unavailable));
+        assert_eq!(classify(429, None).map(|c| c.kind), Some(ErrorKind::RateLimited));
     }
 }

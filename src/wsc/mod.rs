@@ -25,13 +25,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 5] = [
-        Self::List,
-        Self::Search,
-        Self::Cancel,
-        Self::Stop,
-        Self::Report,
-    ];
+    pub const ALL: [Operation; 5] = [Self::List, Self::Search, Self::Cancel, Self::Stop, Self::Report];
 
     /// NCP's name for it.
     pub fn name(self) -> &'static str {
@@ -50,9 +44,9 @@ impl Operation {
     }
 
     pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|op| {
-            name.eq_ignore_ascii_case(op.name()) || name.eq_ignore_ascii_case(op.short())
-        })
+        Self::ALL
+            .into_iter()
+            .find(|op| name.eq_ignore_ascii_case(op.name()) || name.eq_ignore_ascii_case(op.short()))
     }
 
     fn short(self) -> &'static str {

@@ -176,10 +176,8 @@ pub const STATUS_CODES: &[(u16, &str, &str)] = &[
 
 /// Reads a list response (getJobs or searchJobs) after the caller has ruled out an error body.
 pub fn decode_job_page(body: &Value) -> Result<JobPage, String> {
-    let resources = body
-        .get("resources")
-        .and_then(Value::as_object)
-        .ok_or("`resources` is missing or not an object")?;
+    let resources =
+        body.get("resources").and_then(Value::as_object).ok_or("`resources` is missing or not an object")?;
     let records = match resources.get("record_data") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(records)) => records.clone(),
@@ -188,15 +186,8 @@ pub fn decode_job_page(body: &Value) -> Result<JobPage, String> {
     let total_records = records.len();
     let jobs: Vec<Job> = records.iter().filter_map(decode_job).collect();
     let total = lenient_u64(resources.get("total_cnt")).unwrap_or(jobs.len() as u64);
-    let total_pages = lenient_u64(resources.get("total_page_cnt"))
-        .unwrap_or(1)
-        .max(1);
-    Ok(JobPage {
-        skipped: total_records - jobs.len(),
-        jobs,
-        total,
-        total_pages,
-    })
+    let total_pages = lenient_u64(resources.get("total_page_cnt")).unwrap_or(1).max(1);
+    Ok(JobPage { skipped: total_records - jobs.len(), jobs, total, total_pages })
 }
 
 /// One record; `None` when it has no usable `instanceNo` (nothing could act on it safely).
@@ -232,11 +223,7 @@ pub fn decode_report(body: &Value) -> Result<Report, String> {
         Some(Value::Array(items)) => items.iter().filter_map(|v| lenient_text(Some(v))).collect(),
         other => lenient_text(other)
             .map(|s| {
-                s.split([',', '\n'])
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect()
+                s.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
             })
             .unwrap_or_default(),
     };
@@ -252,9 +239,7 @@ pub fn decode_report(body: &Value) -> Result<Report, String> {
     let report = Report {
         report_date: text("report_date"),
         target: match get_ci(fields, "Target_Info") {
-            Some(Value::Object(_) | Value::Array(_)) => {
-                get_ci(fields, "Target_Info").map(Value::to_string)
-            }
+            Some(Value::Object(_) | Value::Array(_)) => get_ci(fields, "Target_Info").map(Value::to_string),
             other => lenient_text(other),
         },
         crawl_time: text("Crawl_Time"),
@@ -272,19 +257,14 @@ pub fn decode_report(body: &Value) -> Result<Report, String> {
 /// A number, a string of digits, or nothing (`null`, `""`, anything else).
 pub fn lenient_u64(value: Option<&Value>) -> Option<u64> {
     match value? {
-        Value::Number(n) => n.as_u64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.is_finite() && *f >= 0.0)
-                .map(|f| f as u64)
-        }),
+        Value::Number(n) => {
+            n.as_u64().or_else(|| n.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64))
+        }
         Value::String(s) => {
             let s = s.trim().trim_end_matches('%');
-            s.parse::<u64>().ok().or_else(|| {
-                s.parse::<f64>()
-                    .ok()
-                    .filter(|f| f.is_finite() && *f >= 0.0)
-                    .map(|f| f as u64)
-            })
+            s.parse::<u64>()
+                .ok()
+                .or_else(|| s.parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64))
         }
         _ => None,
     }
@@ -301,11 +281,7 @@ pub fn lenient_text(value: Option<&Value>) -> Option<String> {
 }
 
 fn get_ci<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    map.get(key).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
+    map.get(key).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
 }
 
 fn kind_of(value: &Value) -> &'static str {
@@ -369,10 +345,7 @@ mod tests {
         assert_eq!(page.jobs[0].scan_count, Some(3));
         assert_eq!(page.jobs[0].state, JobState::Running);
         assert_eq!(page.jobs[1].progress, Some(100));
-        assert_eq!(
-            page.jobs[1].state,
-            JobState::Unknown("something-new".into())
-        );
+        assert_eq!(page.jobs[1].state, JobState::Unknown("something-new".into()));
         assert_eq!(page.jobs[1].status_label, "3");
         assert_eq!(page.jobs[1].slave_data, json!({"anything": [1, 2]}));
     }
@@ -380,11 +353,7 @@ mod tests {
     #[test]
     fn every_result_button_maps_to_one_state_and_its_actions() {
         let cases = [
-            (
-                Some("cancel"),
-                JobState::NotStarted,
-                Some(JobAction::Cancel),
-            ),
+            (Some("cancel"), JobState::NotStarted, Some(JobAction::Cancel)),
             (Some("terminate"), JobState::Running, Some(JobAction::Stop)),
             (Some("report"), JobState::Finished, Some(JobAction::Report)),
             (Some("cause"), JobState::Failed, None),
@@ -395,11 +364,7 @@ mod tests {
         for (raw, state, allowed) in cases {
             assert_eq!(JobState::from_result_button(raw), state);
             for action in [JobAction::Cancel, JobAction::Stop, JobAction::Report] {
-                assert_eq!(
-                    state.allows(action),
-                    Some(action) == allowed,
-                    "{raw:?} {action:?}"
-                );
+                assert_eq!(state.allows(action), Some(action) == allowed, "{raw:?} {action:?}");
             }
         }
     }
@@ -424,12 +389,7 @@ mod tests {
             assert_eq!(report.scanned_domains, ["a.example", "b.example"]);
             assert_eq!(
                 report.risk,
-                RiskCounts {
-                    total: Some(6),
-                    high: Some(1),
-                    medium: Some(2),
-                    low: Some(3)
-                }
+                RiskCounts { total: Some(6), high: Some(1), medium: Some(2), low: Some(3) }
             );
         }
         assert!(decode_report(&json!({"resources": null})).is_err());

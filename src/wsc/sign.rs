@@ -47,12 +47,8 @@ fn keyed_message(
     access_key: &str,
     secret_key: &[u8],
 ) -> Hmac<Sha256> {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret_key).expect("HMAC accepts keys of any length");
-    let message = format!(
-        "{} {path_and_query}\n{timestamp_ms}\n{access_key}",
-        method.to_ascii_uppercase()
-    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret_key).expect("HMAC accepts keys of any length");
+    let message = format!("{} {path_and_query}\n{timestamp_ms}\n{access_key}", method.to_ascii_uppercase());
     mac.update(message.as_bytes());
     mac
 }
@@ -76,13 +72,7 @@ mod tests {
 
     #[test]
     fn published_vector_get_jobs() {
-        let sig = signature(
-            "GET",
-            "/api/v1/jobs?limit=10&page=1",
-            1_700_000_000_000,
-            "AK_TEST",
-            b"SK_TEST",
-        );
+        let sig = signature("GET", "/api/v1/jobs?limit=10&page=1", 1_700_000_000_000, "AK_TEST", b"SK_TEST");
         assert_eq!(sig, "HygpmNCEoGXq8coyu6hAn4rs2MZWDM7MfaxMN9HNJO0=");
     }
 
@@ -90,22 +80,8 @@ mod tests {
     fn verify_accepts_the_vector_and_refuses_any_change() {
         let good = "HygpmNCEoGXq8coyu6hAn4rs2MZWDM7MfaxMN9HNJO0=";
         let path = "/api/v1/jobs?limit=10&page=1";
-        assert!(verify(
-            "GET",
-            path,
-            1_700_000_000_000,
-            "AK_TEST",
-            b"SK_TEST",
-            good
-        ));
-        assert!(!verify(
-            "PUT",
-            path,
-            1_700_000_000_000,
-            "AK_TEST",
-            b"SK_TEST",
-            good
-        ));
+        assert!(verify("GET", path, 1_700_000_000_000, "AK_TEST", b"SK_TEST", good));
+        assert!(!verify("PUT", path, 1_700_000_000_000, "AK_TEST", b"SK_TEST", good));
         assert!(!verify(
             "GET",
             "/api/v1/jobs?limit=10&page=2",
@@ -122,38 +98,10 @@ mod tests {
             b"SK_TEST",
             good
         ));
-        assert!(!verify(
-            "GET",
-            path,
-            1_700_000_000_001,
-            "AK_TEST",
-            b"SK_TEST",
-            good
-        ));
-        assert!(!verify(
-            "GET",
-            path,
-            1_700_000_000_000,
-            "AK_TESt",
-            b"SK_TEST",
-            good
-        ));
-        assert!(!verify(
-            "GET",
-            path,
-            1_700_000_000_000,
-            "AK_TEST",
-            b"SK_TESt",
-            good
-        ));
-        assert!(!verify(
-            "GET",
-            path,
-            1_700_000_000_000,
-            "AK_TEST",
-            b"SK_TEST",
-            "not base64!"
-        ));
+        assert!(!verify("GET", path, 1_700_000_000_001, "AK_TEST", b"SK_TEST", good));
+        assert!(!verify("GET", path, 1_700_000_000_000, "AK_TESt", b"SK_TEST", good));
+        assert!(!verify("GET", path, 1_700_000_000_000, "AK_TEST", b"SK_TESt", good));
+        assert!(!verify("GET", path, 1_700_000_000_000, "AK_TEST", b"SK_TEST", "not base64!"));
     }
 
     #[test]

@@ -39,10 +39,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 /// Where the spec lives (CI has `shared/` beside the project root the same way).
-pub const SPEC_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/discord-api-spec/openapi.json"
-);
+pub const SPEC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/discord-api-spec/openapi.json");
 
 /// Guard against schemas that recurse without consuming the instance.
 const MAX_DEPTH: usize = 256;
@@ -117,9 +114,8 @@ impl DiscordSpec {
                      (expected shared/discord-api-spec/openapi.json beside the project root)"
                 )
             });
-            let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
-                panic!("Discord's OpenAPI spec at {SPEC_PATH} is not valid JSON: {e}")
-            });
+            let doc: Value = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("Discord's OpenAPI spec at {SPEC_PATH} is not valid JSON: {e}"));
             DiscordSpec::from_value(doc)
         })
     }
@@ -155,11 +151,7 @@ impl DiscordSpec {
                     .collect()
             })
             .unwrap_or_default();
-        DiscordSpec {
-            doc,
-            routes,
-            locales,
-        }
+        DiscordSpec { doc, routes, locales }
     }
 
     /// The spec's path template that `method` + wire `path` resolves to, e.g.
@@ -183,17 +175,13 @@ impl DiscordSpec {
                 continue;
             }
             let mut params = Vec::new();
-            let matched = route
-                .segments
-                .iter()
-                .zip(&segments)
-                .all(|(tpl, actual)| match tpl {
-                    Segment::Literal(lit) => lit == actual,
-                    Segment::Param(name) => {
-                        params.push((name.clone(), (*actual).to_owned()));
-                        !actual.is_empty()
-                    }
-                });
+            let matched = route.segments.iter().zip(&segments).all(|(tpl, actual)| match tpl {
+                Segment::Literal(lit) => lit == actual,
+                Segment::Param(name) => {
+                    params.push((name.clone(), (*actual).to_owned()));
+                    !actual.is_empty()
+                }
+            });
             if matched {
                 candidates.push((route, params));
             }
@@ -222,11 +210,7 @@ impl DiscordSpec {
             "unknown route: {} {path} (Discord's spec has no {} operation on {})",
             method.to_ascii_uppercase(),
             method.to_ascii_uppercase(),
-            candidates
-                .iter()
-                .map(|(r, _)| r.template.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            candidates.iter().map(|(r, _)| r.template.as_str()).collect::<Vec<_>>().join(", ")
         ))
     }
 
@@ -280,10 +264,7 @@ impl DiscordSpec {
     }
 
     fn validator(&self) -> Validator<'_> {
-        Validator {
-            doc: &self.doc,
-            stack: Vec::new(),
-        }
+        Validator { doc: &self.doc, stack: Vec::new() }
     }
 
     /// Follows a `$ref` at the top of a non-schema object (request bodies, parameters).
@@ -449,11 +430,7 @@ impl<'a> Validator<'a> {
                 || (nullable && inst.is_null())
                 || allowed.iter().any(|t| type_matches(t, format, inst));
             if !accepted {
-                out.push(type_violation(
-                    path,
-                    allowed.iter().map(|t| (*t).to_owned()).collect(),
-                    inst,
-                ));
+                out.push(type_violation(path, allowed.iter().map(|t| (*t).to_owned()).collect(), inst));
                 return;
             }
         }
@@ -491,10 +468,7 @@ impl<'a> Validator<'a> {
             }
             if let Some(pattern) = obj.get("pattern").and_then(Value::as_str) {
                 if let Some(false) = pattern_matches(pattern, text) {
-                    out.push(violation(
-                        path,
-                        &format!("{} does not match pattern {pattern}", short(inst)),
-                    ));
+                    out.push(violation(path, &format!("{} does not match pattern {pattern}", short(inst))));
                 }
             }
             if inst.is_string() {
@@ -518,18 +492,12 @@ impl<'a> Validator<'a> {
             }
             if let Some(min) = obj.get("exclusiveMinimum").and_then(Num::from_json) {
                 if !min.lt(&n) {
-                    out.push(violation(
-                        path,
-                        &format!("value {} <= exclusiveMinimum {}", n, min),
-                    ));
+                    out.push(violation(path, &format!("value {} <= exclusiveMinimum {}", n, min)));
                 }
             }
             if let Some(max) = obj.get("exclusiveMaximum").and_then(Num::from_json) {
                 if !n.lt(&max) {
-                    out.push(violation(
-                        path,
-                        &format!("value {} >= exclusiveMaximum {}", n, max),
-                    ));
+                    out.push(violation(path, &format!("value {} >= exclusiveMaximum {}", n, max)));
                 }
             }
         }
@@ -572,10 +540,7 @@ impl<'a> Validator<'a> {
             if let Some(required) = obj.get("required").and_then(Value::as_array) {
                 for name in required.iter().filter_map(Value::as_str) {
                     if !map.contains_key(name) {
-                        out.push(violation(
-                            path,
-                            &format!("missing required property \"{name}\""),
-                        ));
+                        out.push(violation(path, &format!("missing required property \"{name}\"")));
                     }
                 }
             }
@@ -601,18 +566,12 @@ impl<'a> Validator<'a> {
             let count = map.len() as u64;
             if let Some(max) = obj.get("maxProperties").and_then(Value::as_u64) {
                 if count > max {
-                    out.push(violation(
-                        path,
-                        &format!("{count} properties > maxProperties {max}"),
-                    ));
+                    out.push(violation(path, &format!("{count} properties > maxProperties {max}")));
                 }
             }
             if let Some(min) = obj.get("minProperties").and_then(Value::as_u64) {
                 if count < min {
-                    out.push(violation(
-                        path,
-                        &format!("{count} properties < minProperties {min}"),
-                    ));
+                    out.push(violation(path, &format!("{count} properties < minProperties {min}")));
                 }
             }
         }
@@ -638,13 +597,7 @@ impl<'a> Validator<'a> {
 
     /// `anyOf` / `oneOf`: valid when at least one branch has no violations; otherwise the
     /// violations of the most plausible branch.
-    fn check_union(
-        &mut self,
-        branches: &'a [Value],
-        inst: &Value,
-        path: &str,
-        out: &mut Vec<Violation>,
-    ) {
+    fn check_union(&mut self, branches: &'a [Value], inst: &Value, path: &str, out: &mut Vec<Violation>) {
         if branches.is_empty() {
             return;
         }
@@ -687,25 +640,14 @@ impl<'a> Validator<'a> {
 }
 
 fn violation(path: &str, message: &str) -> Violation {
-    Violation {
-        path: path.to_owned(),
-        message: message.to_owned(),
-        kind: Kind::Other,
-    }
+    Violation { path: path.to_owned(), message: message.to_owned(), kind: Kind::Other }
 }
 
 fn type_violation(path: &str, allowed: Vec<String>, inst: &Value) -> Violation {
     Violation {
         path: path.to_owned(),
-        message: format!(
-            "expected {}, got {}",
-            allowed.join(" or "),
-            describe_value(inst)
-        ),
-        kind: Kind::Type {
-            allowed,
-            actual: describe_value(inst),
-        },
+        message: format!("expected {}, got {}", allowed.join(" or "), describe_value(inst)),
+        kind: Kind::Type { allowed, actual: describe_value(inst) },
     }
 }
 
@@ -714,14 +656,7 @@ fn value_violation(path: &str, allowed: Vec<Value>, inst: &Value) -> Violation {
         [only] => format!("value {} != expected {}", short(inst), short(only)),
         _ => format!("value {} not one of {}", short(inst), list(&allowed)),
     };
-    Violation {
-        path: path.to_owned(),
-        message,
-        kind: Kind::Value {
-            allowed,
-            actual: short(inst),
-        },
-    }
+    Violation { path: path.to_owned(), message, kind: Kind::Value { allowed, actual: short(inst) } }
 }
 
 /// Whether `v` shows that a union branch checked at `base` was not meant for the instance: the
@@ -767,10 +702,9 @@ fn merge_discriminators(base: &str, results: &[(bool, Vec<Violation>)]) -> Optio
                     actual_text.clone_from(actual);
                     branch_values = Some(match branch_values {
                         None => allowed.clone(),
-                        Some(prev) => prev
-                            .into_iter()
-                            .filter(|p| allowed.iter().any(|a| json_eq(a, p)))
-                            .collect(),
+                        Some(prev) => {
+                            prev.into_iter().filter(|p| allowed.iter().any(|a| json_eq(a, p))).collect()
+                        }
                     });
                 }
                 Kind::Other => {}
@@ -787,10 +721,7 @@ fn merge_discriminators(base: &str, results: &[(bool, Vec<Violation>)]) -> Optio
         (true, false) => Some(Violation {
             message: format!("expected {}, got {actual_text}", types.join(" or ")),
             path,
-            kind: Kind::Type {
-                allowed: types,
-                actual: actual_text,
-            },
+            kind: Kind::Type { allowed: types, actual: actual_text },
         }),
         (false, true) => {
             values.sort_by(|a, b| match (a.as_f64(), b.as_f64()) {
@@ -800,10 +731,7 @@ fn merge_discriminators(base: &str, results: &[(bool, Vec<Violation>)]) -> Optio
             Some(Violation {
                 message: format!("value {actual_text} not one of {}", list(&values)),
                 path,
-                kind: Kind::Value {
-                    allowed: values,
-                    actual: actual_text,
-                },
+                kind: Kind::Value { allowed: values, actual: actual_text },
             })
         }
         _ => None,
@@ -851,10 +779,7 @@ fn type_matches(ty: &str, format: Option<&str>, inst: &Value) -> bool {
 }
 
 fn is_integral(n: &serde_json::Number) -> bool {
-    n.is_i64()
-        || n.is_u64()
-        || n.as_f64()
-            .is_some_and(|f| f.is_finite() && f.fract() == 0.0)
+    n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.is_finite() && f.fract() == 0.0)
 }
 
 fn is_integer_text(s: &str) -> bool {
@@ -931,15 +856,11 @@ fn pattern_matches(pattern: &str, text: &str) -> Option<bool> {
     match pattern {
         "^(0|[1-9][0-9]*)$" => Some(
             text == "0"
-                || (!text.is_empty()
-                    && !text.starts_with('0')
-                    && text.bytes().all(|b| b.is_ascii_digit())),
+                || (!text.is_empty() && !text.starts_with('0') && text.bytes().all(|b| b.is_ascii_digit())),
         ),
-        "^#(([0-9a-fA-F]{2}){3}|([0-9a-fA-F]){3})$" => {
-            Some(text.strip_prefix('#').is_some_and(|hex| {
-                (hex.len() == 6 || hex.len() == 3) && hex.bytes().all(|b| b.is_ascii_hexdigit())
-            }))
-        }
+        "^#(([0-9a-fA-F]{2}){3}|([0-9a-fA-F]){3})$" => Some(text.strip_prefix('#').is_some_and(|hex| {
+            (hex.len() == 6 || hex.len() == 3) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        })),
         _ => None,
     }
 }
@@ -953,9 +874,7 @@ fn format_problem(format: &str, text: &str) -> Option<String> {
             let scheme = &text[..scheme_end];
             let scheme_ok = !scheme.is_empty()
                 && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-                && scheme
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
             if scheme_ok && !text.chars().any(char::is_whitespace) && text.len() > scheme_end + 1 {
                 None
             } else {
@@ -964,9 +883,8 @@ fn format_problem(format: &str, text: &str) -> Option<String> {
         }
         "date-time" => {
             let b = text.as_bytes();
-            let digits = |r: std::ops::Range<usize>| {
-                b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit))
-            };
+            let digits =
+                |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
             let ok = b.len() >= 19
                 && digits(0..4)
                 && b[4] == b'-'
@@ -1001,9 +919,7 @@ fn json_eq(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }
@@ -1049,10 +965,7 @@ fn list(values: &[Value]) -> String {
 }
 
 fn prop_path(base: &str, key: &str) -> String {
-    let simple = key
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let simple = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if simple {
         format!("{base}.{key}")
@@ -1084,10 +997,7 @@ pub fn message_rules(message: &Value) -> Vec<String> {
 fn message_rules_at(message: &Value, base: &str, out: &mut Vec<String>) {
     let Some(msg) = message.as_object() else {
         if !message.is_null() {
-            out.push(format!(
-                "{base}: a message payload must be an object, got {}",
-                describe_value(message)
-            ));
+            out.push(format!("{base}: a message payload must be an object, got {}", describe_value(message)));
         }
         return;
     };
@@ -1097,15 +1007,10 @@ fn message_rules_at(message: &Value, base: &str, out: &mut Vec<String>) {
     if let Some(content) = msg.get("content").and_then(Value::as_str) {
         let n = content.chars().count();
         if n > limits::CONTENT {
-            out.push(format!(
-                "{base}.content: length {n} > maxLength {}",
-                limits::CONTENT
-            ));
+            out.push(format!("{base}.content: length {n} > maxLength {}", limits::CONTENT));
         }
         if v2 && n > 0 {
-            out.push(format!(
-                "{base}.content: content cannot be used with the IS_COMPONENTS_V2 flag"
-            ));
+            out.push(format!("{base}.content: content cannot be used with the IS_COMPONENTS_V2 flag"));
         }
     }
 
@@ -1113,9 +1018,7 @@ fn message_rules_at(message: &Value, base: &str, out: &mut Vec<String>) {
         let path = format!("{base}.embeds");
         embed_rules(embeds, &path, out);
         if v2 && !embeds.is_empty() {
-            out.push(format!(
-                "{path}: embeds cannot be used with the IS_COMPONENTS_V2 flag"
-            ));
+            out.push(format!("{path}: embeds cannot be used with the IS_COMPONENTS_V2 flag"));
         }
     }
 
@@ -1130,10 +1033,7 @@ fn message_rules_at(message: &Value, base: &str, out: &mut Vec<String>) {
             .map(|p| p.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         for kind in ["users", "roles"] {
-            let listed = mentions
-                .get(kind)
-                .and_then(Value::as_array)
-                .is_some_and(|a| !a.is_empty());
+            let listed = mentions.get(kind).and_then(Value::as_array).is_some_and(|a| !a.is_empty());
             if listed && parse.contains(&kind) {
                 out.push(format!(
                     "{base}.allowed_mentions: parse [\"{kind}\"] and a {kind} list are mutually exclusive"
@@ -1145,11 +1045,7 @@ fn message_rules_at(message: &Value, base: &str, out: &mut Vec<String>) {
 
 fn embed_rules(embeds: &[Value], path: &str, out: &mut Vec<String>) {
     if embeds.len() > limits::EMBEDS {
-        out.push(format!(
-            "{path}: {} items > maxItems {}",
-            embeds.len(),
-            limits::EMBEDS
-        ));
+        out.push(format!("{path}: {} items > maxItems {}", embeds.len(), limits::EMBEDS));
     }
     let mut total = 0usize;
     let limit = |out: &mut Vec<String>, p: String, v: &Value, max: usize| -> usize {
@@ -1168,31 +1064,19 @@ fn embed_rules(embeds: &[Value], path: &str, out: &mut Vec<String>) {
             total += limit(out, format!("{ep}.title"), v, limits::EMBED_TITLE);
         }
         if let Some(v) = e.get("description") {
-            total += limit(
-                out,
-                format!("{ep}.description"),
-                v,
-                limits::EMBED_DESCRIPTION,
-            );
+            total += limit(out, format!("{ep}.description"), v, limits::EMBED_DESCRIPTION);
         }
         if let Some(fields) = e.get("fields").and_then(Value::as_array) {
             if fields.len() > limits::EMBED_FIELDS {
-                out.push(format!(
-                    "{ep}.fields: {} items > maxItems {}",
-                    fields.len(),
-                    limits::EMBED_FIELDS
-                ));
+                out.push(format!("{ep}.fields: {} items > maxItems {}", fields.len(), limits::EMBED_FIELDS));
             }
             for (j, field) in fields.iter().enumerate() {
                 let fp = index_path(&format!("{ep}.fields"), j);
-                for (key, max) in [
-                    ("name", limits::EMBED_FIELD_NAME),
-                    ("value", limits::EMBED_FIELD_VALUE),
-                ] {
+                for (key, max) in [("name", limits::EMBED_FIELD_NAME), ("value", limits::EMBED_FIELD_VALUE)] {
                     match field.get(key) {
-                        Some(Value::String(s)) if s.trim().is_empty() => out.push(format!(
-                            "{fp}.{key}: an embed field {key} must not be empty or blank"
-                        )),
+                        Some(Value::String(s)) if s.trim().is_empty() => {
+                            out.push(format!("{fp}.{key}: an embed field {key} must not be empty or blank"))
+                        }
                         Some(v) => total += limit(out, format!("{fp}.{key}"), v, max),
                         None => {}
                     }
@@ -1200,20 +1084,10 @@ fn embed_rules(embeds: &[Value], path: &str, out: &mut Vec<String>) {
             }
         }
         if let Some(v) = e.get("footer").and_then(|f| f.get("text")) {
-            total += limit(
-                out,
-                format!("{ep}.footer.text"),
-                v,
-                limits::EMBED_FOOTER_TEXT,
-            );
+            total += limit(out, format!("{ep}.footer.text"), v, limits::EMBED_FOOTER_TEXT);
         }
         if let Some(v) = e.get("author").and_then(|a| a.get("name")) {
-            total += limit(
-                out,
-                format!("{ep}.author.name"),
-                v,
-                limits::EMBED_AUTHOR_NAME,
-            );
+            total += limit(out, format!("{ep}.author.name"), v, limits::EMBED_AUTHOR_NAME);
         }
     }
     if total > limits::EMBED_TOTAL {
@@ -1239,11 +1113,7 @@ fn component_rules(components: &[Value], path: &str, v2: bool, out: &mut Vec<Str
         }
     } else {
         if components.len() > limits::ACTION_ROWS {
-            out.push(format!(
-                "{path}: {} action rows > {}",
-                components.len(),
-                limits::ACTION_ROWS
-            ));
+            out.push(format!("{path}: {} action rows > {}", components.len(), limits::ACTION_ROWS));
         }
         for (i, c) in components.iter().enumerate() {
             let ty = c.get("type").and_then(Value::as_u64);
@@ -1259,14 +1129,7 @@ fn component_rules(components: &[Value], path: &str, v2: bool, out: &mut Vec<Str
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut text_total = 0usize;
     for (i, c) in components.iter().enumerate() {
-        walk_component(
-            c,
-            &index_path(path, i),
-            false,
-            &mut seen,
-            &mut text_total,
-            out,
-        );
+        walk_component(c, &index_path(path, i), false, &mut seen, &mut text_total, out);
     }
     if v2 && text_total > limits::V2_TEXT_TOTAL {
         out.push(format!(
@@ -1280,10 +1143,7 @@ fn count_components(components: &[Value]) -> usize {
     components
         .iter()
         .map(|c| {
-            1 + c
-                .get("components")
-                .and_then(Value::as_array)
-                .map_or(0, |cs| count_components(cs))
+            1 + c.get("components").and_then(Value::as_array).map_or(0, |cs| count_components(cs))
                 + c.get("accessory")
                     .filter(|a| a.is_object())
                     .map_or(0, |a| count_components(std::slice::from_ref(a)))
@@ -1312,10 +1172,7 @@ fn walk_component(
                 if n == 0 {
                     out.push(format!("{id_path}: length 0 < minLength 1"));
                 } else if n > limits::CUSTOM_ID {
-                    out.push(format!(
-                        "{id_path}: length {n} > maxLength {}",
-                        limits::CUSTOM_ID
-                    ));
+                    out.push(format!("{id_path}: length {n} > maxLength {}", limits::CUSTOM_ID));
                 }
                 if let Some(first) = seen.get(s) {
                     out.push(format!(
@@ -1335,21 +1192,14 @@ fn walk_component(
             if in_row {
                 out.push(format!("{path}: action rows cannot be nested"));
             }
-            let children = obj
-                .get("components")
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            let child_types: Vec<u64> = children
-                .iter()
-                .map(|ch| ch.get("type").and_then(Value::as_u64).unwrap_or(0))
-                .collect();
+            let children =
+                obj.get("components").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+            let child_types: Vec<u64> =
+                children.iter().map(|ch| ch.get("type").and_then(Value::as_u64).unwrap_or(0)).collect();
             let buttons = child_types.iter().filter(|t| **t == 2).count();
             let selects = child_types.iter().filter(|t| is_select(**t)).count();
             if children.is_empty() {
-                out.push(format!(
-                    "{path}.components: an action row needs 1 to 5 components"
-                ));
+                out.push(format!("{path}.components: an action row needs 1 to 5 components"));
             }
             if buttons > limits::BUTTONS_PER_ROW {
                 out.push(format!(
@@ -1383,25 +1233,11 @@ fn walk_component(
 
     if let Some(children) = obj.get("components").and_then(Value::as_array) {
         for (i, ch) in children.iter().enumerate() {
-            walk_component(
-                ch,
-                &index_path(&format!("{path}.components"), i),
-                false,
-                seen,
-                text_total,
-                out,
-            );
+            walk_component(ch, &index_path(&format!("{path}.components"), i), false, seen, text_total, out);
         }
     }
     if let Some(accessory) = obj.get("accessory").filter(|a| a.is_object()) {
-        walk_component(
-            accessory,
-            &format!("{path}.accessory"),
-            false,
-            seen,
-            text_total,
-            out,
-        );
+        walk_component(accessory, &format!("{path}.accessory"), false, seen, text_total, out);
     }
 }
 
@@ -1412,10 +1248,7 @@ fn present(obj: &serde_json::Map<String, Value>, key: &str) -> bool {
 fn button_rules(obj: &serde_json::Map<String, Value>, path: &str, out: &mut Vec<String>) {
     let label = obj.get("label").map_or(0, chars);
     if label > limits::BUTTON_LABEL {
-        out.push(format!(
-            "{path}.label: length {label} > maxLength {}",
-            limits::BUTTON_LABEL
-        ));
+        out.push(format!("{path}.label: length {label} > maxLength {}", limits::BUTTON_LABEL));
     }
     let style = obj.get("style").and_then(Value::as_u64).unwrap_or(0);
     match style {
@@ -1424,9 +1257,7 @@ fn button_rules(obj: &serde_json::Map<String, Value>, path: &str, out: &mut Vec<
                 out.push(format!("{path}: a link button (style 5) needs a url"));
             }
             if present(obj, "custom_id") {
-                out.push(format!(
-                    "{path}.custom_id: a link button (style 5) cannot have a custom_id"
-                ));
+                out.push(format!("{path}.custom_id: a link button (style 5) cannot have a custom_id"));
             }
         }
         6 => {
@@ -1435,22 +1266,16 @@ fn button_rules(obj: &serde_json::Map<String, Value>, path: &str, out: &mut Vec<
             }
             for key in ["custom_id", "label", "url", "emoji"] {
                 if present(obj, key) {
-                    out.push(format!(
-                        "{path}.{key}: a premium button (style 6) cannot have a {key}"
-                    ));
+                    out.push(format!("{path}.{key}: a premium button (style 6) cannot have a {key}"));
                 }
             }
         }
         1..=4 => {
             if !present(obj, "custom_id") {
-                out.push(format!(
-                    "{path}: a button of style {style} needs a custom_id"
-                ));
+                out.push(format!("{path}: a button of style {style} needs a custom_id"));
             }
             if present(obj, "url") {
-                out.push(format!(
-                    "{path}.url: only link buttons (style 5) can have a url"
-                ));
+                out.push(format!("{path}.url: only link buttons (style 5) can have a url"));
             }
             if label == 0 && !present(obj, "emoji") {
                 out.push(format!("{path}: a button needs a label or an emoji"));
@@ -1480,11 +1305,7 @@ fn select_rules(obj: &serde_json::Map<String, Value>, ty: u64, path: &str, out: 
         }
     }
     if ty == 3 {
-        let options = obj
-            .get("options")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let options = obj.get("options").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
         if options.is_empty() {
             out.push(format!(
                 "{path}.options: a string select needs 1 to {} options",
@@ -1500,10 +1321,7 @@ fn select_rules(obj: &serde_json::Map<String, Value>, ty: u64, path: &str, out: 
         }
         if let Some(hi) = max {
             if !options.is_empty() && hi as usize > options.len() {
-                out.push(format!(
-                    "{path}.max_values: {hi} > number of options {}",
-                    options.len()
-                ));
+                out.push(format!("{path}.max_values: {hi} > number of options {}", options.len()));
             }
         }
         let mut values: HashMap<&str, usize> = HashMap::new();
@@ -1529,16 +1347,8 @@ fn empty_message_rule(message: &Value, path: &str, out: &mut Vec<String>) {
         Some(Value::Null) | None => false,
         Some(_) => true,
     };
-    let any = [
-        "content",
-        "embeds",
-        "components",
-        "attachments",
-        "sticker_ids",
-        "poll",
-    ]
-    .iter()
-    .any(|k| has(k));
+    let any =
+        ["content", "embeds", "components", "attachments", "sticker_ids", "poll"].iter().any(|k| has(k));
     if !any {
         out.push(format!(
             "{path}: empty message: needs content, embeds, components, attachments, stickers or a poll"
@@ -1557,18 +1367,9 @@ enum OptionLevel {
     Subcommand,
 }
 
-fn command_rules(
-    cmd: &Value,
-    path: &str,
-    partial: bool,
-    locales: &[String],
-    out: &mut Vec<String>,
-) {
+fn command_rules(cmd: &Value, path: &str, partial: bool, locales: &[String], out: &mut Vec<String>) {
     let Some(obj) = cmd.as_object() else {
-        out.push(format!(
-            "{path}: a command must be an object, got {}",
-            describe_value(cmd)
-        ));
+        out.push(format!("{path}: a command must be an object, got {}", describe_value(cmd)));
         return;
     };
     let kind = obj.get("type").and_then(Value::as_u64).unwrap_or(1);
@@ -1583,14 +1384,9 @@ fn command_rules(
         }
         _ => {}
     }
-    localization_rules(
-        obj,
-        "name_localizations",
-        path,
-        locales,
-        out,
-        |s, p, out| name_rule(s, chat_input, p, out),
-    );
+    localization_rules(obj, "name_localizations", path, locales, out, |s, p, out| {
+        name_rule(s, chat_input, p, out)
+    });
 
     let description = obj.get("description").and_then(Value::as_str);
     if chat_input {
@@ -1602,37 +1398,16 @@ fn command_rules(
             )),
             None => {}
         }
-        localization_rules(
-            obj,
-            "description_localizations",
-            path,
-            locales,
-            out,
-            description_rule,
-        );
+        localization_rules(obj, "description_localizations", path, locales, out, description_rule);
     } else if description.is_some_and(|d| !d.is_empty()) {
-        out.push(format!(
-            "{path}.description: user and message commands must have an empty description"
-        ));
+        out.push(format!("{path}.description: user and message commands must have an empty description"));
     }
 
-    let options = obj
-        .get("options")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let options = obj.get("options").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     if !chat_input && !options.is_empty() {
-        out.push(format!(
-            "{path}.options: only chat-input commands (type 1) can have options"
-        ));
+        out.push(format!("{path}.options: only chat-input commands (type 1) can have options"));
     }
-    options_rules(
-        options,
-        &format!("{path}.options"),
-        OptionLevel::Command,
-        locales,
-        out,
-    );
+    options_rules(options, &format!("{path}.options"), OptionLevel::Command, locales, out);
 
     let total = command_chars(cmd);
     if total > limits::COMMAND_TOTAL {
@@ -1648,10 +1423,7 @@ fn command_rules(
 fn name_rule(name: &str, chat_input: bool, path: &str, out: &mut Vec<String>) {
     length_rule(name, 1, limits::COMMAND_NAME, path, out);
     if chat_input {
-        if let Some(bad) = name
-            .chars()
-            .find(|c| !(c.is_alphanumeric() || *c == '-' || *c == '_'))
-        {
+        if let Some(bad) = name.chars().find(|c| !(c.is_alphanumeric() || *c == '-' || *c == '_')) {
             out.push(format!(
                 "{path}: {} has {bad:?}; names may hold only letters, digits, - and _",
                 short_str(name)
@@ -1708,42 +1480,31 @@ fn options_rules(
     out: &mut Vec<String>,
 ) {
     if options.len() > limits::COMMAND_OPTIONS {
-        out.push(format!(
-            "{path}: {} items > maxItems {}",
-            options.len(),
-            limits::COMMAND_OPTIONS
-        ));
+        out.push(format!("{path}: {} items > maxItems {}", options.len(), limits::COMMAND_OPTIONS));
     }
-    let types: Vec<u64> = options
-        .iter()
-        .map(|o| o.get("type").and_then(Value::as_u64).unwrap_or(0))
-        .collect();
+    let types: Vec<u64> =
+        options.iter().map(|o| o.get("type").and_then(Value::as_u64).unwrap_or(0)).collect();
     let nesting = types.iter().filter(|t| matches!(t, 1 | 2)).count();
     if nesting > 0 && nesting < options.len() {
-        out.push(format!(
-            "{path}: subcommands/groups cannot be mixed with other options at one level"
-        ));
+        out.push(format!("{path}: subcommands/groups cannot be mixed with other options at one level"));
     }
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
     let mut seen_optional = false;
     for (i, option) in options.iter().enumerate() {
         let op = index_path(path, i);
         let Some(obj) = option.as_object() else {
-            out.push(format!(
-                "{op}: an option must be an object, got {}",
-                describe_value(option)
-            ));
+            out.push(format!("{op}: an option must be an object, got {}", describe_value(option)));
             continue;
         };
         let ty = types[i];
         match (level, ty) {
             (_, 0) | (_, 12..) => out.push(format!("{op}.type: unknown option type {ty}")),
-            (OptionLevel::Group, t) if t != 1 => out.push(format!(
-                "{op}.type: a subcommand group may contain only subcommands (type 1)"
-            )),
-            (OptionLevel::Subcommand, 1 | 2) => out.push(format!(
-                "{op}.type: a subcommand cannot contain subcommands or groups"
-            )),
+            (OptionLevel::Group, t) if t != 1 => {
+                out.push(format!("{op}.type: a subcommand group may contain only subcommands (type 1)"))
+            }
+            (OptionLevel::Subcommand, 1 | 2) => {
+                out.push(format!("{op}.type: a subcommand cannot contain subcommands or groups"))
+            }
             _ => {}
         }
         match obj.get("name").and_then(Value::as_str) {
@@ -1765,88 +1526,47 @@ fn options_rules(
             Some(d) => description_rule(d, &format!("{op}.description"), out),
             None => out.push(format!("{op}: missing option description")),
         }
-        localization_rules(
-            obj,
-            "description_localizations",
-            &op,
-            locales,
-            out,
-            description_rule,
-        );
+        localization_rules(obj, "description_localizations", &op, locales, out, description_rule);
 
         let required = obj.get("required").and_then(Value::as_bool) == Some(true);
         if !matches!(ty, 1 | 2) {
             if required && seen_optional {
-                out.push(format!(
-                    "{op}.required: required options must come before optional ones"
-                ));
+                out.push(format!("{op}.required: required options must come before optional ones"));
             }
             if !required {
                 seen_optional = true;
             }
         }
 
-        let choices = obj
-            .get("choices")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let choices = obj.get("choices").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
         if !choices.is_empty() {
             let cp = format!("{op}.choices");
             if !matches!(ty, 3 | 4 | 10) {
-                out.push(format!(
-                    "{cp}: only string, integer and number options can have choices"
-                ));
+                out.push(format!("{cp}: only string, integer and number options can have choices"));
             }
             if obj.get("autocomplete").and_then(Value::as_bool) == Some(true) {
-                out.push(format!(
-                    "{cp}: an option with autocomplete cannot have choices"
-                ));
+                out.push(format!("{cp}: an option with autocomplete cannot have choices"));
             }
             if choices.len() > limits::COMMAND_CHOICES {
-                out.push(format!(
-                    "{cp}: {} items > maxItems {}",
-                    choices.len(),
-                    limits::COMMAND_CHOICES
-                ));
+                out.push(format!("{cp}: {} items > maxItems {}", choices.len(), limits::COMMAND_CHOICES));
             }
             for (j, choice) in choices.iter().enumerate() {
                 choice_rules(choice, &index_path(&cp, j), locales, out);
             }
         }
 
-        let sub = obj
-            .get("options")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let sub = obj.get("options").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
         match ty {
-            1 => options_rules(
-                sub,
-                &format!("{op}.options"),
-                OptionLevel::Subcommand,
-                locales,
-                out,
-            ),
+            1 => options_rules(sub, &format!("{op}.options"), OptionLevel::Subcommand, locales, out),
             2 => {
                 if level != OptionLevel::Command {
-                    out.push(format!(
-                        "{op}.type: subcommand groups are allowed only at the top level"
-                    ));
+                    out.push(format!("{op}.type: subcommand groups are allowed only at the top level"));
                 }
-                options_rules(
-                    sub,
-                    &format!("{op}.options"),
-                    OptionLevel::Group,
-                    locales,
-                    out,
-                )
+                options_rules(sub, &format!("{op}.options"), OptionLevel::Group, locales, out)
             }
             _ => {
                 if !sub.is_empty() {
-                    out.push(format!(
-                        "{op}.options: only subcommands and groups can have options"
-                    ));
+                    out.push(format!("{op}.options: only subcommands and groups can have options"));
                 }
             }
         }
@@ -1865,13 +1585,7 @@ fn choice_rules(choice: &Value, path: &str, locales: &[String], out: &mut Vec<St
     }
     localization_rules(obj, "name_localizations", path, locales, out, name_rule);
     if let Some(value) = obj.get("value").and_then(Value::as_str) {
-        length_rule(
-            value,
-            0,
-            limits::CHOICE_STRING_VALUE,
-            &format!("{path}.value"),
-            out,
-        );
+        length_rule(value, 0, limits::CHOICE_STRING_VALUE, &format!("{path}.value"), out);
     }
 }
 
@@ -1913,11 +1627,7 @@ fn autocomplete_rules(data: &Value, path: &str, out: &mut Vec<String>) {
     };
     let cp = format!("{path}.choices");
     if choices.len() > limits::AUTOCOMPLETE_CHOICES {
-        out.push(format!(
-            "{cp}: {} items > maxItems {}",
-            choices.len(),
-            limits::AUTOCOMPLETE_CHOICES
-        ));
+        out.push(format!("{cp}: {} items > maxItems {}", choices.len(), limits::AUTOCOMPLETE_CHOICES));
     }
     for (i, choice) in choices.iter().enumerate() {
         choice_rules(choice, &index_path(&cp, i), &[], out);
@@ -1952,8 +1662,7 @@ pub fn check_request(method: &str, path: &str, body: &Value) -> Vec<String> {
                 _ => {}
             }
         }
-        ("POST", "/channels/{channel_id}/messages")
-        | ("POST", "/webhooks/{webhook_id}/{webhook_token}") => {
+        ("POST", "/channels/{channel_id}/messages") | ("POST", "/webhooks/{webhook_id}/{webhook_token}") => {
             empty_message_rule(body, "$", &mut rules);
             message_rules_at(body, "$", &mut rules);
         }

@@ -63,15 +63,8 @@ pub const ATTACHMENT_SIZE_LIMIT: u64 = 10 * 1024 * 1024;
 /// Channel-level permissions of a member in interactions: an ordinary member, no ADMINISTRATOR
 /// (view, send, embed, attach, history, reactions, external emojis, use application commands,
 /// send in threads).
-pub const MEMBER_PERMISSIONS: u64 = (1 << 6)
-    | (1 << 10)
-    | (1 << 11)
-    | (1 << 14)
-    | (1 << 15)
-    | (1 << 16)
-    | (1 << 18)
-    | (1 << 31)
-    | (1 << 38);
+pub const MEMBER_PERMISSIONS: u64 =
+    (1 << 6) | (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 18) | (1 << 31) | (1 << 38);
 /// `app_permissions` sent with interactions: the bot's channel permissions.
 pub const APP_PERMISSIONS: u64 = MEMBER_PERMISSIONS | (1 << 13);
 
@@ -111,11 +104,7 @@ pub struct Member {
 
 impl Member {
     pub fn new(user_id: u64, username: &str, roles: &[u64]) -> Member {
-        Member {
-            user_id,
-            username: username.to_owned(),
-            roles: roles.to_vec(),
-        }
+        Member { user_id, username: username.to_owned(), roles: roles.to_vec() }
     }
 }
 
@@ -265,16 +254,11 @@ impl FakeDiscord {
 
     pub async fn start_with(config: FakeConfig) -> FakeDiscord {
         let rest = TcpListener::bind("127.0.0.1:0").await.expect("bind REST");
-        let gw = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind gateway");
+        let gw = TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
         let api_base = format!("http://{}", rest.local_addr().unwrap());
         let ws_url = format!("ws://{}", gw.local_addr().unwrap());
         let (changed, _) = watch::channel(0u64);
-        let state = Inner {
-            ack_deadline: config.ack_deadline,
-            ..Inner::default()
-        };
+        let state = Inner { ack_deadline: config.ack_deadline, ..Inner::default() };
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             changed,
@@ -283,9 +267,7 @@ impl FakeDiscord {
             heartbeat_interval_ms: config.heartbeat_interval.as_millis() as u64,
         });
 
-        let app = Router::new()
-            .fallback(rest_handler)
-            .with_state(shared.clone());
+        let app = Router::new().fallback(rest_handler).with_state(shared.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(rest, app).await;
         });
@@ -341,21 +323,13 @@ impl FakeDiscord {
         // The guard must not live across the await below.
         let no_session = self.shared.lock().session.is_none();
         if no_session
-            && !self
-                .wait_state(
-                    |st| st.session.is_some() && st.ready,
-                    Duration::from_secs(10),
-                )
-                .await
+            && !self.wait_state(|st| st.session.is_some() && st.ready, Duration::from_secs(10)).await
         {
             panic!("fake Discord: dispatch({event}) but no client ever IDENTIFYed");
         }
         let mut st = self.shared.lock();
-        let ix_id = if event == "INTERACTION_CREATE" {
-            Some(register_interaction(&mut st, &d))
-        } else {
-            None
-        };
+        let ix_id =
+            if event == "INTERACTION_CREATE" { Some(register_interaction(&mut st, &d)) } else { None };
         let session = st.session.as_mut().expect("session");
         session.seq += 1;
         let seq = session.seq;
@@ -408,21 +382,14 @@ impl FakeDiscord {
             if cond(self) {
                 return true;
             }
-            if tokio::time::timeout_at(deadline, rx.changed())
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
                 return cond(self);
             }
         }
     }
 
     /// Waits until the gateway counters satisfy `pred`.
-    pub async fn wait_stats(
-        &self,
-        pred: impl Fn(&GatewayStats) -> bool,
-        timeout: Duration,
-    ) -> bool {
+    pub async fn wait_stats(&self, pred: impl Fn(&GatewayStats) -> bool, timeout: Duration) -> bool {
         self.wait_state(|st| pred(&st.stats), timeout).await
     }
 
@@ -460,31 +427,18 @@ impl FakeDiscord {
         let st = self.shared.lock();
         st.followups
             .get(interaction_token)
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(|id| st.messages.get(id).cloned())
-                    .collect()
-            })
+            .map(|ids| ids.iter().filter_map(|id| st.messages.get(id).cloned()).collect())
             .unwrap_or_default()
     }
 
     /// Whether the interaction got its (first) callback.
     pub fn acknowledged(&self, interaction_id: u64) -> bool {
-        self.shared
-            .lock()
-            .interactions
-            .get(&interaction_id)
-            .is_some_and(|ix| ix.acked)
+        self.shared.lock().interactions.get(&interaction_id).is_some_and(|ix| ix.acked)
     }
 
     /// Registered commands: `None` = global, `Some(guild_id)` = that guild.
     pub fn commands(&self, guild_id: Option<u64>) -> Vec<Value> {
-        self.shared
-            .lock()
-            .commands
-            .get(&guild_id)
-            .cloned()
-            .unwrap_or_default()
+        self.shared.lock().commands.get(&guild_id).cloned().unwrap_or_default()
     }
 
     /// Stores a message as if the bot had posted it earlier (e.g. a message from before a
@@ -585,10 +539,7 @@ impl FakeDiscord {
             if cond(&self.shared.lock()) {
                 return true;
             }
-            if tokio::time::timeout_at(deadline, rx.changed())
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
                 return cond(&self.shared.lock());
             }
         }
@@ -675,11 +626,9 @@ fn interaction_base(id: u64, kind: u64, member: &Member, locale: &str, data: Val
 
 fn command_data(mut data: Value) -> Value {
     if let Some(obj) = data.as_object_mut() {
-        obj.entry("id")
-            .or_insert_with(|| json!("910000000000000001"));
+        obj.entry("id").or_insert_with(|| json!("910000000000000001"));
         obj.entry("type").or_insert_with(|| json!(1));
-        obj.entry("guild_id")
-            .or_insert_with(|| json!(GUILD_ID.to_string()));
+        obj.entry("guild_id").or_insert_with(|| json!(GUILD_ID.to_string()));
     }
     data
 }
@@ -728,20 +677,9 @@ pub fn full_message(message: Value) -> Value {
 
 /// A button click (component_type 2) on `message` (a stored message object; a partial one is
 /// completed by [`full_message`]).
-pub fn component_click(
-    id: u64,
-    member: &Member,
-    locale: &str,
-    custom_id: &str,
-    message: Value,
-) -> Value {
-    let mut ix = interaction_base(
-        id,
-        3,
-        member,
-        locale,
-        json!({"custom_id": custom_id, "component_type": 2}),
-    );
+pub fn component_click(id: u64, member: &Member, locale: &str, custom_id: &str, message: Value) -> Value {
+    let mut ix =
+        interaction_base(id, 3, member, locale, json!({"custom_id": custom_id, "component_type": 2}));
     ix["message"] = full_message(message);
     ix
 }
@@ -774,20 +712,8 @@ pub fn autocomplete(id: u64, member: &Member, locale: &str, data: Value) -> Valu
 
 /// A modal submit (type 5). `components` are the modal's action rows with text inputs
 /// (`[{"type":1,"components":[{"type":4,"custom_id":"reason","value":"..."}]}]`).
-pub fn modal_submit(
-    id: u64,
-    member: &Member,
-    locale: &str,
-    custom_id: &str,
-    components: Value,
-) -> Value {
-    interaction_base(
-        id,
-        5,
-        member,
-        locale,
-        json!({"custom_id": custom_id, "components": components}),
-    )
+pub fn modal_submit(id: u64, member: &Member, locale: &str, custom_id: &str, components: Value) -> Value {
+    interaction_base(id, 5, member, locale, json!({"custom_id": custom_id, "components": components}))
 }
 
 fn register_interaction(st: &mut Inner, d: &Value) -> u64 {
@@ -899,11 +825,7 @@ fn apply_edit(st: &mut Inner, msg: &mut Value, data: &Value) {
         msg["embeds"] = Value::Array(embeds);
     }
     if let Some(components) = body.get("components") {
-        msg["components"] = if components.is_null() {
-            json!([])
-        } else {
-            components.clone()
-        };
+        msg["components"] = if components.is_null() { json!([]) } else { components.clone() };
     }
     if let Some(attachments) = body.get("attachments") {
         let old = msg["attachments"].as_array().cloned().unwrap_or_default();
@@ -971,19 +893,11 @@ struct Reply {
 
 impl Reply {
     fn json(status: u16, body: Value) -> Reply {
-        Reply {
-            status,
-            body: Some(body),
-            headers: Vec::new(),
-        }
+        Reply { status, body: Some(body), headers: Vec::new() }
     }
 
     fn no_content() -> Reply {
-        Reply {
-            status: 204,
-            body: None,
-            headers: Vec::new(),
-        }
+        Reply { status: 204, body: None, headers: Vec::new() }
     }
 
     fn error(status: u16, code: u64, message: &str) -> Reply {
@@ -1007,10 +921,7 @@ impl Reply {
     }
 
     fn invalid_form(errors: Value) -> Reply {
-        Reply::json(
-            400,
-            json!({"message": "Invalid Form Body", "code": 50035, "errors": errors}),
-        )
+        Reply::json(400, json!({"message": "Invalid Form Body", "code": 50035, "errors": errors}))
     }
 
     fn into_response(self) -> Response {
@@ -1018,8 +929,7 @@ impl Reply {
         let mut resp = match self.body {
             Some(body) => {
                 let mut r = (status, body.to_string()).into_response();
-                r.headers_mut()
-                    .insert("content-type", HeaderValue::from_static("application/json"));
+                r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
                 r
             }
             None => status.into_response(),
@@ -1048,10 +958,7 @@ fn failure_reply(status: u16) -> Reply {
         ];
         return r;
     }
-    let reason = StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("Error");
+    let reason = StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error");
     Reply::error(status, 0, &format!("{status}: {reason}"))
 }
 
@@ -1082,19 +989,11 @@ async fn rest_handler(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let path_and_query = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| uri.path().to_owned());
-    let content_type = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let authorization = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let path_and_query =
+        uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| uri.path().to_owned());
+    let content_type =
+        headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let body = parse_body(&content_type, &body);
     let method = method.as_str().to_ascii_uppercase();
 
@@ -1120,8 +1019,7 @@ async fn rest_handler(
 
 fn take_failure(st: &mut Inner, method: &str, path: &str) -> Option<Reply> {
     let idx = st.failures.iter().position(|f| {
-        (f.method.is_empty() || f.method == "*" || f.method == method)
-            && path.contains(&f.path_contains)
+        (f.method.is_empty() || f.method == "*" || f.method == method) && path.contains(&f.path_contains)
     })?;
     let rule = &mut st.failures[idx];
     rule.remaining -= 1;
@@ -1186,9 +1084,7 @@ fn route(
             _ => Reply::method_not_allowed(),
         },
         ["applications", app, "commands"] => commands_route(st, method, app, None, None, body),
-        ["applications", app, "commands", cmd] => {
-            commands_route(st, method, app, None, Some(cmd), body)
-        }
+        ["applications", app, "commands", cmd] => commands_route(st, method, app, None, Some(cmd), body),
         ["applications", app, "guilds", guild, "commands"] => match guild.parse() {
             Ok(g) => commands_route(st, method, app, Some(g), None, body),
             Err(_) => Reply::not_found(),
@@ -1244,9 +1140,7 @@ fn route(
                     let mut msgs: Vec<_> = st
                         .messages
                         .values()
-                        .filter(|m| {
-                            id_of(&m["channel_id"]) == Some(channel) && flags_of(m) & EPHEMERAL == 0
-                        })
+                        .filter(|m| id_of(&m["channel_id"]) == Some(channel) && flags_of(m) & EPHEMERAL == 0)
                         .cloned()
                         .collect();
                     msgs.sort_by_key(|m| std::cmp::Reverse(id_of(&m["id"])));
@@ -1260,9 +1154,10 @@ fn route(
             let (Ok(channel), Ok(id)) = (channel.parse::<u64>(), id.parse::<u64>()) else {
                 return Reply::not_found();
             };
-            let visible = st.messages.get(&id).is_some_and(|m| {
-                id_of(&m["channel_id"]) == Some(channel) && flags_of(m) & EPHEMERAL == 0
-            });
+            let visible = st
+                .messages
+                .get(&id)
+                .is_some_and(|m| id_of(&m["channel_id"]) == Some(channel) && flags_of(m) & EPHEMERAL == 0);
             if !visible {
                 return Reply::unknown_message();
             }
@@ -1300,10 +1195,7 @@ fn commands_route(
                     json!({"_errors": [{"code": "BASE_TYPE_ARRAY", "message": "Must be an array."}]}),
                 );
             };
-            let out: Vec<Value> = list
-                .iter()
-                .map(|c| command_object(st, c, guild, &scope))
-                .collect();
+            let out: Vec<Value> = list.iter().map(|c| command_object(st, c, guild, &scope)).collect();
             st.commands.insert(guild, out.clone());
             Reply::json(200, Value::Array(out))
         }
@@ -1432,13 +1324,7 @@ fn callback(st: &mut Inner, id: &str, token: &str, body: &Value) -> Reply {
         5 => {
             let flags = data["flags"].as_u64().unwrap_or(0) & EPHEMERAL;
             let mkind = if kind == 2 { 20 } else { 0 };
-            let mid = create_message(
-                st,
-                channel_id,
-                &json!({"flags": flags | LOADING}),
-                mkind,
-                true,
-            );
+            let mid = create_message(st, channel_id, &json!({"flags": flags | LOADING}), mkind, true);
             st.originals.insert(token, mid);
         }
         6 | 7 => {
@@ -1465,11 +1351,8 @@ fn followup(st: &mut Inner, token: &str, body: &Value) -> Reply {
     if is_empty_message(body) {
         return Reply::error(400, 50006, "Cannot send an empty message");
     }
-    let channel_id = st
-        .tokens
-        .get(token)
-        .and_then(|id| st.interactions.get(id))
-        .map_or(CHANNEL_ID, |ix| ix.channel_id);
+    let channel_id =
+        st.tokens.get(token).and_then(|id| st.interactions.get(id)).map_or(CHANNEL_ID, |ix| ix.channel_id);
     let mut data = body.clone();
     if let Some(f) = data["flags"].as_u64() {
         data["flags"] = json!(f & !LOADING);
@@ -1484,8 +1367,7 @@ fn webhook_message(st: &mut Inner, method: &str, token: &str, which: &str, body:
         st.originals.get(token).copied()
     } else {
         which.parse::<u64>().ok().filter(|id| {
-            st.originals.get(token) == Some(id)
-                || st.followups.get(token).is_some_and(|f| f.contains(id))
+            st.originals.get(token) == Some(id) || st.followups.get(token).is_some_and(|f| f.contains(id))
         })
     };
     let target = target.filter(|id| st.messages.contains_key(id));
@@ -1656,11 +1538,7 @@ fn handle_op(shared: &Shared, conn_id: u64, text: &str) -> Vec<String> {
                 },
             })
             .to_string();
-            st.session = Some(Session {
-                id: session_id,
-                seq: 1,
-                sent: Vec::new(),
-            });
+            st.session = Some(Session { id: session_id, seq: 1, sent: Vec::new() });
             if current {
                 st.ready = true;
             }
@@ -1682,9 +1560,7 @@ fn handle_op(shared: &Shared, conn_id: u64, text: &str) -> Vec<String> {
                         }
                     }
                     session.seq += 1;
-                    out.push(
-                        json!({"op": 0, "t": "RESUMED", "s": session.seq, "d": {}}).to_string(),
-                    );
+                    out.push(json!({"op": 0, "t": "RESUMED", "s": session.seq, "d": {}}).to_string());
                     if current {
                         st.ready = true;
                     }

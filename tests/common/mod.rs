@@ -15,9 +15,7 @@ pub fn settings() -> SimSettings {
 }
 
 pub async fn start_sim(settings: SimSettings) -> SimHandle {
-    sim::start(settings, "127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("simulator starts")
+    sim::start(settings, "127.0.0.1:0".parse().unwrap()).await.expect("simulator starts")
 }
 
 pub fn client_with(base: &str, access: &str, secret: &str, timeout: Duration) -> WscClient {
@@ -36,12 +34,7 @@ pub fn client_with(base: &str, access: &str, secret: &str, timeout: Duration) ->
 }
 
 pub fn client(sim: &SimHandle) -> WscClient {
-    client_with(
-        &sim.base_url(),
-        ACCESS_KEY,
-        SECRET_KEY,
-        Duration::from_secs(5),
-    )
+    client_with(&sim.base_url(), ACCESS_KEY, SECRET_KEY, Duration::from_secs(5))
 }
 
 pub mod discord_spec;

@@ -31,10 +31,7 @@ impl FromStr for FaultError {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, String> {
         let (name, arg) = text.split_once(':').unwrap_or((text, ""));
-        let number = || {
-            arg.parse()
-                .map_err(|_| format!("`{text}`: `{arg}` is not an error code"))
-        };
+        let number = || arg.parse().map_err(|_| format!("`{text}`: `{arg}` is not an error code"));
         Ok(match name {
             "gateway" => Self::Gateway(number()? as u16),
             "wsc" => Self::Wsc(number()?),
@@ -93,19 +90,14 @@ fn always() -> f64 {
 
 impl Default for Fault {
     fn default() -> Self {
-        Self {
-            latency_ms: 0,
-            error: None,
-            rate: 1.0,
-        }
+        Self { latency_ms: 0, error: None, rate: 1.0 }
     }
 }
 
 /// `--fault OP=latency=500,error=wsc:901,rate=0.5`, where OP is an operation or `all`.
 pub fn parse_fault_flag(flag: &str) -> Result<(Vec<Operation>, Fault), String> {
-    let (op, spec) = flag
-        .split_once('=')
-        .ok_or_else(|| format!("`{flag}`: expected OP=SPEC, e.g. stop=error=wsc:901"))?;
+    let (op, spec) =
+        flag.split_once('=').ok_or_else(|| format!("`{flag}`: expected OP=SPEC, e.g. stop=error=wsc:901"))?;
     let ops = if op == "all" {
         Operation::ALL.to_vec()
     } else {
@@ -115,14 +107,11 @@ pub fn parse_fault_flag(flag: &str) -> Result<(Vec<Operation>, Fault), String> {
     };
     let mut fault = Fault::default();
     for part in spec.split(',').filter(|p| !p.is_empty()) {
-        let (key, value) = part
-            .split_once('=')
-            .ok_or_else(|| format!("`{part}`: expected KEY=VALUE"))?;
+        let (key, value) = part.split_once('=').ok_or_else(|| format!("`{part}`: expected KEY=VALUE"))?;
         match key {
             "latency" | "latency_ms" => {
-                fault.latency_ms = value
-                    .parse()
-                    .map_err(|_| format!("`{value}` is not a number of milliseconds"))?
+                fault.latency_ms =
+                    value.parse().map_err(|_| format!("`{value}` is not a number of milliseconds"))?
             }
             "error" => fault.error = Some(value.parse()?),
             "rate" => {
@@ -132,11 +121,7 @@ pub fn parse_fault_flag(flag: &str) -> Result<(Vec<Operation>, Fault), String> {
                     .filter(|r: &f64| (0.0..=1.0).contains(r))
                     .ok_or_else(|| format!("`{value}` is not a rate between 0 and 1"))?
             }
-            _ => {
-                return Err(format!(
-                    "`{key}` is not a fault setting: use latency, error or rate"
-                ))
-            }
+            _ => return Err(format!("`{key}` is not a fault setting: use latency, error or rate")),
         }
     }
     Ok((ops, fault))
@@ -182,44 +167,21 @@ mod tests {
     fn flags_parse() {
         let (ops, fault) = parse_fault_flag("stop=latency=500,error=wsc:901,rate=0.5").unwrap();
         assert_eq!(ops, [Operation::Stop]);
-        assert_eq!(
-            fault,
-            Fault {
-                latency_ms: 500,
-                error: Some(FaultError::Wsc(901)),
-                rate: 0.5
-            }
-        );
+        assert_eq!(fault, Fault { latency_ms: 500, error: Some(FaultError::Wsc(901)), rate: 0.5 });
         let (ops, fault) = parse_fault_flag("all=error=gateway:503").unwrap();
         assert_eq!(ops.len(), 5);
         assert_eq!(fault.error, Some(FaultError::Gateway(503)));
-        assert_eq!(
-            parse_fault_flag("getJobs=error=429").unwrap().0,
-            [Operation::List]
-        );
-        for bad in [
-            "stop",
-            "nope=latency=1",
-            "stop=latency=x",
-            "stop=rate=2",
-            "stop=error=boom",
-            "stop=color=red",
-        ] {
+        assert_eq!(parse_fault_flag("getJobs=error=429").unwrap().0, [Operation::List]);
+        for bad in
+            ["stop", "nope=latency=1", "stop=latency=x", "stop=rate=2", "stop=error=boom", "stop=color=red"]
+        {
             assert!(parse_fault_flag(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn errors_round_trip_through_text() {
-        for text in [
-            "gateway:420",
-            "wsc:901",
-            "429",
-            "malformed",
-            "truncated",
-            "html",
-            "drop",
-        ] {
+        for text in ["gateway:420", "wsc:901", "429", "malformed", "truncated", "html", "drop"] {
             assert_eq!(text.parse::<FaultError>().unwrap().to_string(), text);
         }
     }

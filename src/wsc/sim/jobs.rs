@@ -77,9 +77,7 @@ impl Phase {
     fn result_button(self) -> Option<&'static str> {
         match self {
             Self::Scheduled | Self::CrawlPending => Some("cancel"),
-            Self::Crawling | Self::CrawlDone | Self::ScanPending | Self::Scanning => {
-                Some("terminate")
-            }
+            Self::Crawling | Self::CrawlDone | Self::ScanPending | Self::Scanning => Some("terminate"),
             Self::Finished => Some("report"),
             Self::CrawlFailed | Self::ScanFailed => Some("cause"),
             Self::Expired => Some("expired"),
@@ -93,10 +91,7 @@ impl Phase {
     }
 
     pub fn is_running(self) -> bool {
-        matches!(
-            self,
-            Self::Crawling | Self::CrawlDone | Self::ScanPending | Self::Scanning
-        )
+        matches!(self, Self::Crawling | Self::CrawlDone | Self::ScanPending | Self::Scanning)
     }
 }
 
@@ -163,8 +158,7 @@ pub struct SimJob {
 
 impl SimJob {
     pub fn new(seed: SeedJob, now: i64) -> Self {
-        let running_for =
-            |secs: u64| secs as i64 * 1000 * i64::from(seed.phase_percent.min(100)) / 100;
+        let running_for = |secs: u64| secs as i64 * 1000 * i64::from(seed.phase_percent.min(100)) / 100;
         let (phase_since, started_at) = match seed.phase {
             Phase::Scheduled => (now + seed.starts_in_secs as i64 * 1000, None),
             Phase::Crawling => (
@@ -173,15 +167,9 @@ impl SimJob {
             ),
             Phase::Scanning => {
                 let since = now - running_for(seed.scan_secs);
-                (
-                    since,
-                    Some(since - (seed.crawl_secs as i64 + 3 * BRIEF_SECS) * 1000),
-                )
+                (since, Some(since - (seed.crawl_secs as i64 + 3 * BRIEF_SECS) * 1000))
             }
-            _ => (
-                now,
-                Some(now - (seed.crawl_secs + seed.scan_secs) as i64 * 1000),
-            ),
+            _ => (now, Some(now - (seed.crawl_secs + seed.scan_secs) as i64 * 1000)),
         };
         let ended_at = matches!(
             seed.phase,
@@ -193,13 +181,7 @@ impl SimJob {
                 | Phase::Stopped
         )
         .then_some(now);
-        Self {
-            phase: seed.phase,
-            phase_since,
-            started_at,
-            ended_at,
-            seed,
-        }
+        Self { phase: seed.phase, phase_since, started_at, ended_at, seed }
     }
 
     /// Moves the job along its timeline up to `now` (simulated epoch ms).
@@ -231,10 +213,7 @@ impl SimJob {
             }
             self.phase = next;
             self.phase_since = at;
-            if matches!(
-                next,
-                Phase::Finished | Phase::CrawlFailed | Phase::ScanFailed | Phase::Stopped
-            ) {
+            if matches!(next, Phase::Finished | Phase::CrawlFailed | Phase::ScanFailed | Phase::Stopped) {
                 self.ended_at = Some(at);
             }
         }
@@ -242,18 +221,14 @@ impl SimJob {
 
     /// 0–100 over the whole run: crawling counts for the first 30, scanning for the rest.
     pub fn progress(&self, now: i64) -> Option<u64> {
-        let share = |secs: u64| {
-            ((now - self.phase_since).max(0) as u64 * 100 / (secs.max(1) * 1000)).min(99)
-        };
+        let share = |secs: u64| ((now - self.phase_since).max(0) as u64 * 100 / (secs.max(1) * 1000)).min(99);
         Some(match self.phase {
             Phase::Scheduled | Phase::CrawlPending | Phase::Cancelled => return None,
             Phase::Crawling => share(self.seed.crawl_secs) * 30 / 100,
             Phase::CrawlDone | Phase::ScanPending => 30,
             Phase::Scanning => 30 + share(self.seed.scan_secs) * 70 / 100,
             Phase::Finished | Phase::Expired => 100,
-            Phase::CrawlFailed | Phase::ScanFailed | Phase::Stopping | Phase::Stopped => {
-                return None
-            }
+            Phase::CrawlFailed | Phase::ScanFailed | Phase::Stopping | Phase::Stopped => return None,
         })
     }
 
@@ -299,12 +274,9 @@ impl SimJob {
 
     /// The record as WSC sends it, quirks included: numbers as strings, `""` and `null` mixed.
     pub fn record(&self, now: i64, lang: Lang) -> Value {
-        let crawled = matches!(
-            self.phase,
-            Phase::Scheduled | Phase::CrawlPending | Phase::Cancelled
-        )
-        .then_some(Value::String(String::new()))
-        .unwrap_or_else(|| Value::String(self.seed.crawled_urls.to_string()));
+        let crawled = matches!(self.phase, Phase::Scheduled | Phase::CrawlPending | Phase::Cancelled)
+            .then_some(Value::String(String::new()))
+            .unwrap_or_else(|| Value::String(self.seed.crawled_urls.to_string()));
         let found: u64 = self.seed.risk.iter().sum();
         let scan_cnt = match self.phase {
             Phase::Scanning | Phase::Stopping | Phase::Stopped | Phase::ScanFailed => {
@@ -366,20 +338,19 @@ impl SimJob {
 
 /// A job in every state, for a simulator started without a seed file.
 pub fn default_seed() -> Vec<SeedJob> {
-    let job =
-        |instance_no, url: &str, memo: Option<&str>, phase, phase_percent, outcome, risk| SeedJob {
-            instance_no,
-            start_url: url.to_owned(),
-            memo: memo.map(str::to_owned),
-            phase,
-            phase_percent,
-            starts_in_secs: default_starts_in(),
-            crawl_secs: default_crawl(),
-            scan_secs: default_scan(),
-            outcome,
-            crawled_urls: 128,
-            risk,
-        };
+    let job = |instance_no, url: &str, memo: Option<&str>, phase, phase_percent, outcome, risk| SeedJob {
+        instance_no,
+        start_url: url.to_owned(),
+        memo: memo.map(str::to_owned),
+        phase,
+        phase_percent,
+        starts_in_secs: default_starts_in(),
+        crawl_secs: default_crawl(),
+        scan_secs: default_scan(),
+        outcome,
+        crawled_urls: 128,
+        risk,
+    };
     vec![
         job(
             1000000008,
@@ -408,15 +379,7 @@ pub fn default_seed() -> Vec<SeedJob> {
             Outcome::Success,
             [2, 3, 5],
         ),
-        job(
-            1000000005,
-            "https://blog.example.com/",
-            None,
-            Phase::Finished,
-            0,
-            Outcome::Success,
-            [1, 4, 9],
-        ),
+        job(1000000005, "https://blog.example.com/", None, Phase::Finished, 0, Outcome::Success, [1, 4, 9]),
         job(
             1000000004,
             "https://legacy.example.com/",
@@ -485,9 +448,7 @@ pub fn generated_seed(count: usize, first_instance_no: u64) -> Vec<SeedJob> {
 
 fn kst_time(ms: i64) -> DateTime<FixedOffset> {
     let kst = FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset");
-    DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .with_timezone(&kst)
+    DateTime::from_timestamp_millis(ms).unwrap_or_default().with_timezone(&kst)
 }
 
 fn kst(ms: i64) -> String {
@@ -503,13 +464,7 @@ fn duration_text(secs: u64) -> String {
 }
 
 fn host_of(url: &str) -> String {
-    url.split("://")
-        .nth(1)
-        .unwrap_or(url)
-        .split('/')
-        .next()
-        .unwrap_or("")
-        .to_owned()
+    url.split("://").nth(1).unwrap_or(url).split('/').next().unwrap_or("").to_owned()
 }
 
 #[cfg(test)]
@@ -534,18 +489,7 @@ mod tests {
             }
         }
         use Phase::*;
-        assert_eq!(
-            seen,
-            [
-                Scheduled,
-                CrawlPending,
-                Crawling,
-                CrawlDone,
-                ScanPending,
-                Scanning,
-                Finished
-            ]
-        );
+        assert_eq!(seen, [Scheduled, CrawlPending, Crawling, CrawlDone, ScanPending, Scanning, Finished]);
         assert!(job.ended_at.is_some() && job.started_at == Some(10_000));
     }
 

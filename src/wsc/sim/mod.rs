@@ -174,9 +174,7 @@ struct Shared(Arc<Mutex<SimState>>);
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, SimState> {
         // A panic elsewhere must not take the simulator down with it.
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -204,10 +202,7 @@ impl SimHandle {
     }
 
     pub fn requests_for(&self, operation: Operation) -> Vec<RecordedRequest> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.operation == Some(operation))
-            .collect()
+        self.requests().into_iter().filter(|r| r.operation == Some(operation)).collect()
     }
 
     pub fn clear_requests(&self) {
@@ -298,20 +293,12 @@ pub async fn start(settings: SimSettings, addr: SocketAddr) -> std::io::Result<S
             tracing::error!(%error, "the simulator's server stopped");
         }
     });
-    Ok(SimHandle {
-        addr,
-        shared,
-        shutdown: Some(tx),
-        task: Some(task),
-    })
+    Ok(SimHandle { addr, shared, shutdown: Some(tx), task: Some(task) })
 }
 
 fn router(shared: Shared) -> Router {
     Router::new()
-        .route(
-            "/_sim/requests",
-            get(control_requests).delete(control_clear_requests),
-        )
+        .route("/_sim/requests", get(control_requests).delete(control_clear_requests))
         .route("/_sim/jobs", get(control_jobs).post(control_add_job))
         .route("/_sim/faults/{op}", put(control_set_fault))
         .route("/_sim/faults", axum::routing::delete(control_clear_faults))
@@ -325,11 +312,7 @@ fn router(shared: Shared) -> Router {
 fn route(method: &Method, path: &str) -> Option<(Operation, Option<u64>)> {
     let rest = path.strip_prefix("/api/v1/jobs")?;
     let segments: Vec<&str> = rest.split('/').skip(1).collect();
-    let instance = |s: &str| {
-        s.parse::<u64>()
-            .ok()
-            .filter(|_| s.bytes().all(|b| b.is_ascii_digit()))
-    };
+    let instance = |s: &str| s.parse::<u64>().ok().filter(|_| s.bytes().all(|b| b.is_ascii_digit()));
     match (method.as_str(), rest, segments.as_slice()) {
         ("GET", "", _) => Some((Operation::List, None)),
         ("POST", "/search", _) => Some((Operation::Search, None)),
@@ -347,11 +330,7 @@ async fn gateway(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let path_and_query = uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/")
-        .to_owned();
+    let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
     let request_id = request_id();
     let routed = route(&method, uri.path());
     let (date, fault, verdict) = {
@@ -385,9 +364,7 @@ async fn gateway(
             match error {
                 FaultError::Gateway(code) => return reply.gateway_error(code, "injected fault"),
                 FaultError::RateLimited => return reply.gateway_error(420, "injected fault"),
-                FaultError::Wsc(code) => {
-                    return reply.wsc_error(shared.lock().wsc_error_status, code)
-                }
+                FaultError::Wsc(code) => return reply.wsc_error(shared.lock().wsc_error_status, code),
                 FaultError::Malformed => {
                     return reply.raw(
                         StatusCode::OK,
@@ -410,32 +387,17 @@ async fn gateway(
     let (status, body) = {
         let mut state = shared.lock();
         let error_status = state.wsc_error_status;
-        match operate(
-            &mut state,
-            operation,
-            instance_no,
-            uri.query().unwrap_or(""),
-            &body,
-        ) {
+        match operate(&mut state, operation, instance_no, uri.query().unwrap_or(""), &body) {
             Ok(value) => (StatusCode::OK, value.to_string()),
             Err(code) => return reply.wsc_error(error_status, code),
         }
     };
     if truncate {
-        return reply.raw(
-            status,
-            "application/json",
-            body[..body.len() / 2].to_owned(),
-        );
+        return reply.raw(status, "application/json", body[..body.len() / 2].to_owned());
     }
     if drop_connection {
         let half = Bytes::from(body[..body.len() / 2].to_owned());
-        let chunks = [
-            Ok(half),
-            Err(std::io::Error::other(
-                "connection dropped by fault injection",
-            )),
-        ];
+        let chunks = [Ok(half), Err(std::io::Error::other("connection dropped by fault injection"))];
         return reply.with_headers(
             status,
             "application/json",
@@ -452,22 +414,13 @@ fn authenticate(
     path_and_query: &str,
     headers: &HeaderMap,
 ) -> Result<(), String> {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty())
-    };
-    let (Some(timestamp), Some(access_key), Some(signature)) = (
-        header(sign::HEADER_TIMESTAMP),
-        header(sign::HEADER_ACCESS_KEY),
-        header(sign::HEADER_SIGNATURE),
-    ) else {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty());
+    let (Some(timestamp), Some(access_key), Some(signature)) =
+        (header(sign::HEADER_TIMESTAMP), header(sign::HEADER_ACCESS_KEY), header(sign::HEADER_SIGNATURE))
+    else {
         return Err("missing authentication headers".into());
     };
-    let timestamp: u64 = timestamp
-        .parse()
-        .map_err(|_| "malformed timestamp".to_owned())?;
+    let timestamp: u64 = timestamp.parse().map_err(|_| "malformed timestamp".to_owned())?;
     if (state.gateway_now() - timestamp as i64).abs() >= MAX_SKEW_MS {
         return Err("timestamp outside the allowed window".into());
     }
@@ -532,13 +485,8 @@ fn operate(
                 .rev()
                 .filter(|job| job.matches(&search_type, &keyword, search.status_code))
                 .collect();
-            let mut page = list_page(
-                &matching,
-                search.page.unwrap_or(1),
-                search.limit.unwrap_or(20),
-                now,
-                lang,
-            );
+            let mut page =
+                list_page(&matching, search.page.unwrap_or(1), search.limit.unwrap_or(20), now, lang);
             // Search answers carry the return fields; list answers do not (both seen in docs).
             page["returnCode"] = json!("0");
             page["returnMessage"] = json!("Success");
@@ -590,14 +538,10 @@ struct Reply {
 
 impl Reply {
     fn with_headers(&self, status: StatusCode, content_type: &'static str, body: Body) -> Response {
-        let date =
-            httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(self.date.max(0) as u64));
+        let date = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(self.date.max(0) as u64));
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            content_type.parse().expect("static content type"),
-        );
+        headers.insert(header::CONTENT_TYPE, content_type.parse().expect("static content type"));
         if let Ok(date) = date.parse() {
             headers.insert(header::DATE, date);
         }
@@ -623,19 +567,12 @@ impl Reply {
 
     fn wsc_error(&self, status: u16, code: u32) -> Response {
         let body = json!({"error": {"errorCode": code, "message": wsc_message(code)}});
-        self.raw(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-            "application/json",
-            body.to_string(),
-        )
+        self.raw(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), "application/json", body.to_string())
     }
 }
 
 fn epoch_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as i64
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as i64
 }
 
 fn request_id() -> String {
@@ -686,17 +623,9 @@ async fn control_set_fault(
     Path(op): Path<String>,
     Json(fault): Json<Fault>,
 ) -> Response {
-    let ops = if op == "all" {
-        Operation::ALL.to_vec()
-    } else {
-        Operation::parse(&op).into_iter().collect()
-    };
+    let ops = if op == "all" { Operation::ALL.to_vec() } else { Operation::parse(&op).into_iter().collect() };
     if ops.is_empty() {
-        return (
-            StatusCode::NOT_FOUND,
-            format!("`{op}` is not an operation\n"),
-        )
-            .into_response();
+        return (StatusCode::NOT_FOUND, format!("`{op}` is not an operation\n")).into_response();
     }
     let mut state = shared.lock();
     for op in ops {
@@ -720,10 +649,7 @@ async fn control_advance(State(shared): State<Shared>, Json(advance): Json<Advan
     StatusCode::NO_CONTENT
 }
 
-async fn control_settings(
-    State(shared): State<Shared>,
-    Json(patch): Json<SettingsPatch>,
-) -> Response {
+async fn control_settings(State(shared): State<Shared>, Json(patch): Json<SettingsPatch>) -> Response {
     match shared.lock().apply(patch) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(why) => (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response(),
