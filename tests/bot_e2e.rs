@@ -3,163 +3,14 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::discord_spec::check_request;
-use common::fake_discord::{
-    self, component_click, slash_command, FakeDiscord, Member, RestCall, CHANNEL_ID, GUILD_ID,
-};
-use common::{settings, start_sim, ACCESS_KEY, SECRET_KEY};
-use serde_json::{json, Value};
-use wsc_bot::bot::policy::Roles;
-use wsc_bot::bot::Core;
-use wsc_bot::config::Config;
-use wsc_bot::wsc::sim::{Fault, FaultError, Phase, SeedJob, SimHandle, SimSettings};
-use wsc_bot::wsc::{Operation, WscClient};
-
-const VIEWER_ROLE: u64 = 700000000000000001;
-const OPERATOR_ROLE: u64 = 700000000000000002;
-const AUDIT_CHANNEL: u64 = 700000000000000009;
-const WAIT: Duration = Duration::from_secs(10);
-
-const SCHEDULED: u64 = 1000000008;
-const CRAWLING: u64 = 1000000007;
-const SCANNING: u64 = 1000000006;
-
-struct Bot {
-    discord: FakeDiscord,
-    sim: SimHandle,
-    task: tokio::task::JoinHandle<()>,
-    next_id: std::sync::atomic::AtomicU64,
-}
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-fn operator() -> Member {
-    Member { user_id: 800000000000000001, username: "oncall".into(), roles: vec![OPERATOR_ROLE] }
-}
-
-fn viewer() -> Member {
-    Member { user_id: 800000000000000002, username: "viewer".into(), roles: vec![VIEWER_ROLE] }
-}
-
-fn stranger() -> Member {
-    Member { user_id: 800000000000000003, username: "stranger".into(), roles: vec![] }
-}
-
-async fn start_bot(sim_settings: SimSettings, timeout_secs: u64) -> Bot {
-    let sim = start_sim(sim_settings).await;
-    let discord = FakeDiscord::start().await;
-    let vars: HashMap<&str, String> = HashMap::from([
-        ("DISCORD_TOKEN", "fake-discord-token-never-logged".to_owned()),
-        ("DISCORD_API_BASE", discord.api_base()),
-        ("DISCORD_GUILD_ID", GUILD_ID.to_string()),
-        ("NCP_ACCESS_KEY", ACCESS_KEY.to_owned()),
-        ("NCP_SECRET_KEY", SECRET_KEY.to_owned()),
-        ("WSC_API_BASE", sim.base_url()),
-        ("WSC_VIEWER_ROLE_IDS", VIEWER_ROLE.to_string()),
-        ("WSC_OPERATOR_ROLE_IDS", OPERATOR_ROLE.to_string()),
-        ("WSC_AUDIT_CHANNEL_ID", AUDIT_CHANNEL.to_string()),
-        ("WSC_REQUEST_TIMEOUT_SECS", timeout_secs.to_string()),
-    ]);
-    let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
-    let wsc = WscClient::new(config.wsc_client_settings().unwrap()).unwrap();
-    let roles =
-        Roles { viewers: config.viewer_role_ids.clone(), operators: config.operator_role_ids.clone() };
-    let core = Core::new(wsc, roles, config.audit_channel_id);
-    let task = tokio::spawn(async move {
-        if let Err(error) = wsc_bot::discord::gateway::run(&config, core).await {
-            panic!("the bot stopped: {error}");
-        }
-    });
-    assert!(discord.wait_ready(WAIT).await, "the bot connected to the fake gateway");
-    Bot { discord, sim, task, next_id: std::sync::atomic::AtomicU64::new(1) }
-}
-
-impl Bot {
-    fn id(&self) -> u64 {
-        self.next_id.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// Dispatches `/wsc <sub> [options]` and returns its interaction id.
-    async fn command(&self, member: &Member, sub: &str, options: Value) -> u64 {
-        let id = self.id();
-        let data = json!({"id": "1", "name": "wsc", "type": 1, "options": [{"name": sub, "type": 1, "options": options}]});
-        self.discord.dispatch(slash_command(id, member, "en-US", data)).await;
-        id
-    }
-
-    async fn click(&self, member: &Member, custom_id: &str, message: Value) -> u64 {
-        let id = self.id();
-        self.discord.dispatch(component_click(id, member, "en-US", custom_id, message)).await;
-        id
-    }
-
-    async fn call(&self, what: &str, pred: impl Fn(&RestCall) -> bool) -> RestCall {
-        match self.discord.wait_for_call(pred, WAIT).await {
-            Some(call) => call,
-            None => panic!("no {what}; calls: {:#?}", self.discord.rest_calls()),
-        }
-    }
-
-    async fn callback(&self, id: u64) -> RestCall {
-        let prefix = format!("/api/v10/interactions/{id}/token-{id}/callback");
-        self.call("callback", |c| c.method == "POST" && c.path == prefix).await
-    }
-
-    /// The response as it ends up: the @original message once the bot edited it.
-    async fn original(&self, id: u64) -> Value {
-        let token = format!("/token-{id}/");
-        self.call("edit of the original", |c| {
-            c.method == "PATCH" && c.path.contains(&token) && c.path.ends_with("/messages/@original")
-        })
-        .await;
-        self.discord.original(&format!("token-{id}")).expect("the original message is stored")
-    }
-
-    async fn follow_up(&self, id: u64) -> RestCall {
-        let path = format!("/api/v10/webhooks/{}/token-{id}", fake_discord::APPLICATION_ID);
-        self.call("follow-up", |c| c.method == "POST" && c.path == path).await
-    }
-
-    /// Every payload sent so far obeys Discord's schema and limits.
-    fn assert_payloads_valid(&self) {
-        for call in self.discord.rest_calls() {
-            if call.body.is_null() {
-                continue;
-            }
-            let violations = check_request(&call.method, &call.path, &call.body);
-            assert!(violations.is_empty(), "{} {}: {violations:#?}\n{:#}", call.method, call.path, call.body);
-        }
-    }
-
-    fn wsc_actions(&self) -> usize {
-        self.sim
-            .requests()
-            .iter()
-            .filter(|r| matches!(r.operation, Some(Operation::Cancel | Operation::Stop)))
-            .count()
-    }
-}
-
-fn custom_ids(message: &Value) -> Vec<String> {
-    message["components"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
-        .filter_map(|c| c["custom_id"].as_str().map(str::to_owned))
-        .collect()
-}
-
-fn is_ephemeral(data: &Value) -> bool {
-    data["flags"].as_u64().is_some_and(|f| f & 64 != 0)
-}
+use common::bot::*;
+use common::fake_discord::{self, Member, CHANNEL_ID, GUILD_ID};
+use common::settings;
+use serde_json::json;
+use wsc_bot::wsc::sim::{Fault, FaultError, Phase, SeedJob};
+use wsc_bot::wsc::Operation;
 
 #[tokio::test]
 async fn registers_a_valid_guild_only_command() {
@@ -171,7 +22,22 @@ async fn registers_a_valid_guild_only_command() {
     assert_eq!(wsc["contexts"], json!([0]));
     let subs: Vec<&str> =
         wsc["options"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
-    assert_eq!(subs, ["jobs", "cancel", "stop"]);
+    assert_eq!(subs, ["jobs", "cancel", "stop", "report"]);
+    assert_eq!(
+        wsc["description_localizations"]["ko"],
+        "Web Security Checker 스캔: 목록, 검색, 취소, 중지, 보고서"
+    );
+    for sub in wsc["options"].as_array().unwrap() {
+        assert!(
+            sub["name_localizations"]["ko"].is_string() && sub["description_localizations"]["ko"].is_string()
+        );
+        for option in sub["options"].as_array().unwrap() {
+            assert!(option["name_localizations"]["ko"].is_string(), "{option}");
+            for choice in option["choices"].as_array().into_iter().flatten() {
+                assert!(choice["name_localizations"]["ko"].is_string(), "{choice}");
+            }
+        }
+    }
     bot.assert_payloads_valid();
 }
 
@@ -198,10 +64,11 @@ async fn a_viewer_lists_jobs_with_the_right_buttons() {
             format!("wsc:v1:cancel:{SCHEDULED}"),
             format!("wsc:v1:stop:{CRAWLING}"),
             format!("wsc:v1:stop:{SCANNING}"),
+            "wsc:v1:report:1000000005".to_owned(),
             "wsc:v1:refresh:1".to_owned(),
             "wsc:v1:page:2".to_owned(),
         ],
-        "Cancel only before start, Stop only while running, nothing on ended jobs"
+        "Cancel only before start, Stop only while running, Report when finished"
     );
     bot.assert_payloads_valid();
 

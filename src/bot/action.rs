@@ -5,7 +5,8 @@ use std::fmt;
 
 use serenity::all::{CommandData, CommandDataOption, CommandDataOptionValue};
 
-use crate::wsc::JobAction;
+use crate::wsc::model::STATUS_CODES;
+use crate::wsc::{JobAction, SearchField};
 
 pub const PREFIX: &str = "wsc:v1:";
 /// A job number: a positive integer of at most 19 digits (fits `u64`).
@@ -45,9 +46,11 @@ pub enum ButtonId {
     /// "Keep running": closes the confirmation, changes nothing.
     Keep { instance: u64 },
     /// ◀ ▶ on the jobs view.
-    Page { page: u32 },
+    Page { page: u32, filter: JobFilter },
     /// Refresh on the jobs view; the same as `Page`, but marks the page the message shows.
-    Refresh { page: u32 },
+    Refresh { page: u32, filter: JobFilter },
+    /// Report on a finished job.
+    Report { instance: u64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,7 +67,7 @@ pub enum CustomIdError {
 
 impl ButtonId {
     pub fn parse(custom_id: &str) -> Result<Self, CustomIdError> {
-        if custom_id.len() > 100 {
+        if custom_id.chars().count() > 100 {
             return Err(CustomIdError::Malformed);
         }
         let mut parts = custom_id.split(':');
@@ -87,11 +90,23 @@ impl ButtonId {
                 origin: rest.first().map(|m| instance(m)).transpose()?,
             },
             ("keep", [id]) => Self::Keep { instance: instance(id)? },
-            ("page", [p]) => Self::Page { page: page(p)? },
-            ("refresh", [p]) => Self::Refresh { page: page(p)? },
-            ("cancel" | "stop" | "confirm-cancel" | "confirm-stop" | "keep" | "page" | "refresh", _) => {
-                return Err(CustomIdError::Malformed)
+            ("page" | "refresh", [p, rest @ ..]) if rest.len() <= 1 => {
+                let page = page(p)?;
+                let filter =
+                    rest.first().map(|f| JobFilter::decode(f).ok_or(CustomIdError::Malformed)).transpose()?;
+                let filter = filter.unwrap_or_default();
+                if verb == "page" {
+                    Self::Page { page, filter }
+                } else {
+                    Self::Refresh { page, filter }
+                }
             }
+            ("report", [id]) => Self::Report { instance: instance(id)? },
+            (
+                "cancel" | "stop" | "confirm-cancel" | "confirm-stop" | "keep" | "page" | "refresh"
+                | "report",
+                _,
+            ) => return Err(CustomIdError::Malformed),
             _ => return Err(CustomIdError::UnknownVerb),
         })
     }
@@ -108,8 +123,9 @@ impl fmt::Display for ButtonId {
                 write!(f, "{PREFIX}confirm-{}:{instance}:{message}", act.verb())
             }
             Self::Keep { instance } => write!(f, "{PREFIX}keep:{instance}"),
-            Self::Page { page } => write!(f, "{PREFIX}page:{page}"),
-            Self::Refresh { page } => write!(f, "{PREFIX}refresh:{page}"),
+            Self::Page { page, filter } => write!(f, "{PREFIX}page:{page}{}", filter.suffix()),
+            Self::Refresh { page, filter } => write!(f, "{PREFIX}refresh:{page}{}", filter.suffix()),
+            Self::Report { instance } => write!(f, "{PREFIX}report:{instance}"),
         }
     }
 }
@@ -150,50 +166,203 @@ fn parse_page(text: &str) -> Option<u32> {
         .filter(|p| (1..=MAX_PAGE).contains(p))
 }
 
+/// A search filter of the jobs view, carried in its buttons' custom ids.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct JobFilter {
+    pub field: SearchField,
+    pub keyword: String,
+    pub status: Option<u16>,
+}
+
+/// Room left for the filter in the longest custom id (`wsc:v1:refresh:10000:`).
+const FILTER_BUDGET: usize = 100 - "wsc:v1:refresh:10000:".len();
+
+impl JobFilter {
+    pub fn is_empty(&self) -> bool {
+        self.keyword.is_empty() && self.status.is_none()
+    }
+
+    /// A filter whose encoding fits in every button; the flag says the keyword was shortened.
+    pub fn fitted(field: SearchField, keyword: &str, status: Option<u16>) -> (Self, bool) {
+        let head = 1 + status.map_or(0, |s| s.to_string().len()) + 1;
+        let mut kept = String::new();
+        let mut used = head;
+        for c in keyword.trim().chars() {
+            let cost = if matches!(c, ':' | '%') { 3 } else { 1 };
+            if used + cost > FILTER_BUDGET {
+                let filter = Self { field, keyword: kept, status };
+                return (filter, true);
+            }
+            used += cost;
+            kept.push(c);
+        }
+        (Self { field, keyword: kept, status }, false)
+    }
+
+    /// `:<field><status>.<keyword>`, or nothing for no filter. `:` and `%` are percent-encoded.
+    fn suffix(&self) -> String {
+        if self.is_empty() {
+            return String::new();
+        }
+        let field = match self.field {
+            SearchField::Any => 'a',
+            SearchField::Url => 'u',
+            SearchField::Memo => 'm',
+        };
+        let status = self.status.map(|s| s.to_string()).unwrap_or_default();
+        let keyword = self.keyword.replace('%', "%25").replace(':', "%3A");
+        format!(":{field}{status}.{keyword}")
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        let (head, keyword) = text.split_once('.')?;
+        let mut chars = head.chars();
+        let field = match chars.next()? {
+            'a' => SearchField::Any,
+            'u' => SearchField::Url,
+            'm' => SearchField::Memo,
+            _ => return None,
+        };
+        let status = chars.as_str();
+        let status = if status.is_empty() {
+            None
+        } else {
+            Some(status.parse::<u16>().ok().filter(|s| is_status_code(*s))?)
+        };
+        let mut decoded = String::new();
+        let mut rest = keyword;
+        while let Some(at) = rest.find('%') {
+            decoded.push_str(&rest[..at]);
+            match rest.get(at + 1..at + 3)? {
+                "25" => decoded.push('%'),
+                "3A" => decoded.push(':'),
+                _ => return None,
+            }
+            rest = &rest[at + 3..];
+        }
+        decoded.push_str(rest);
+        let filter = Self { field, keyword: decoded, status };
+        (!filter.is_empty()).then_some(filter)
+    }
+}
+
+pub fn is_status_code(code: u16) -> bool {
+    STATUS_CODES.iter().any(|(c, _, _)| *c == code)
+}
+
 /// A slash command's request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommandRequest {
     Jobs {
         page: u32,
         private: bool,
+        filter: Result<(JobFilter, bool), FilterError>,
     },
     /// `instance` keeps the raw text when it is not a job number, to quote it back.
     Act {
         act: Act,
         instance: Result<u64, (String, InstanceIdError)>,
     },
+    Report {
+        instance: Result<u64, (String, InstanceIdError)>,
+    },
     Unknown,
 }
 
-pub fn parse_command(data: &CommandData) -> CommandRequest {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterError {
+    UrlAndMemo,
+    UnknownStatus(i64),
+}
+
+/// What an autocomplete is for: which jobs to offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted {
+    Act(Act),
+    Report,
+}
+
+fn subcommand(data: &CommandData) -> Option<(&str, &[CommandDataOption])> {
     if data.name != "wsc" {
-        return CommandRequest::Unknown;
+        return None;
     }
-    let Some(CommandDataOption { name, value: CommandDataOptionValue::SubCommand(options), .. }) =
-        data.options.first()
-    else {
+    match data.options.first()? {
+        CommandDataOption { name, value: CommandDataOptionValue::SubCommand(options), .. } => {
+            Some((name.as_str(), options.as_slice()))
+        }
+        _ => None,
+    }
+}
+
+fn text_option(options: &[CommandDataOption], wanted: &str) -> String {
+    match options.iter().find(|o| o.name == wanted).map(|o| &o.value) {
+        Some(CommandDataOptionValue::String(text)) => text.clone(),
+        Some(CommandDataOptionValue::Integer(n)) => n.to_string(),
+        Some(CommandDataOptionValue::Autocomplete { value, .. }) => value.clone(),
+        _ => String::new(),
+    }
+}
+
+pub fn parse_command(data: &CommandData) -> CommandRequest {
+    let Some((name, options)) = subcommand(data) else {
         return CommandRequest::Unknown;
     };
     let option = |wanted: &str| options.iter().find(|o| o.name == wanted).map(|o| &o.value);
-    match name.as_str() {
+    let instance = || {
+        let raw = text_option(options, "instance_id");
+        parse_instance_id(&raw).map_err(|e| (raw, e))
+    };
+    match name {
         "jobs" => CommandRequest::Jobs {
             page: match option("page") {
                 Some(CommandDataOptionValue::Integer(p)) => (*p).clamp(1, i64::from(MAX_PAGE)) as u32,
                 _ => 1,
             },
             private: matches!(option("private"), Some(CommandDataOptionValue::Boolean(true))),
+            filter: jobs_filter(
+                &text_option(options, "url"),
+                &text_option(options, "memo"),
+                option("status"),
+            ),
         },
-        "cancel" | "stop" => {
-            let act = if name == "stop" { Act::Stop } else { Act::Cancel };
-            let raw = match option("instance_id") {
-                Some(CommandDataOptionValue::String(text)) => text.clone(),
-                Some(CommandDataOptionValue::Integer(n)) => n.to_string(),
-                _ => String::new(),
-            };
-            CommandRequest::Act { act, instance: parse_instance_id(&raw).map_err(|e| (raw, e)) }
-        }
+        "cancel" => CommandRequest::Act { act: Act::Cancel, instance: instance() },
+        "stop" => CommandRequest::Act { act: Act::Stop, instance: instance() },
+        "report" => CommandRequest::Report { instance: instance() },
         _ => CommandRequest::Unknown,
     }
+}
+
+fn jobs_filter(
+    url: &str,
+    memo: &str,
+    status: Option<&CommandDataOptionValue>,
+) -> Result<(JobFilter, bool), FilterError> {
+    let status = match status {
+        Some(CommandDataOptionValue::Integer(code)) => match u16::try_from(*code) {
+            Ok(code) if is_status_code(code) => Some(code),
+            _ => return Err(FilterError::UnknownStatus(*code)),
+        },
+        _ => None,
+    };
+    let (field, keyword) = match (url.trim(), memo.trim()) {
+        (url, memo) if !url.is_empty() && !memo.is_empty() => return Err(FilterError::UrlAndMemo),
+        (url, "") if !url.is_empty() => (SearchField::Url, url),
+        ("", memo) if !memo.is_empty() => (SearchField::Memo, memo),
+        _ => (SearchField::Any, ""),
+    };
+    Ok(JobFilter::fitted(field, keyword, status))
+}
+
+/// The subcommand being completed and the text typed so far.
+pub fn parse_autocomplete(data: &CommandData) -> Option<(Wanted, String)> {
+    let (name, options) = subcommand(data)?;
+    let wanted = match name {
+        "stop" => Wanted::Act(Act::Stop),
+        "cancel" => Wanted::Act(Act::Cancel),
+        "report" => Wanted::Report,
+        _ => return None,
+    };
+    Some((wanted, text_option(options, "instance_id")))
 }
 
 #[cfg(test)]
@@ -212,8 +381,19 @@ mod tests {
             },
             ButtonId::Confirm { act: Act::Cancel, instance: 5, origin: None },
             ButtonId::Keep { instance: 7 },
-            ButtonId::Page { page: 3 },
-            ButtonId::Refresh { page: MAX_PAGE },
+            ButtonId::Page { page: 3, filter: JobFilter::default() },
+            ButtonId::Refresh { page: MAX_PAGE, filter: JobFilter::default() },
+            ButtonId::Report { instance: 9999999999999999999 },
+            ButtonId::Page {
+                page: 2,
+                filter: JobFilter {
+                    field: SearchField::Url, keyword: "a:b%c 한국".into(), status: Some(93)
+                },
+            },
+            ButtonId::Refresh {
+                page: MAX_PAGE,
+                filter: JobFilter { field: SearchField::Any, keyword: String::new(), status: Some(3) },
+            },
         ];
         for id in ids {
             let text = id.to_string();
@@ -245,11 +425,32 @@ mod tests {
             ("wsc:v1:page:0", Malformed),
             ("wsc:v1:page:10001", Malformed),
             ("wsc:v1:page:+1", Malformed),
+            ("wsc:v1:page:1:x.abc", Malformed),
+            ("wsc:v1:page:1:u77.abc", Malformed),
+            ("wsc:v1:page:1:u.%zz", Malformed),
+            ("wsc:v1:page:1:a.", Malformed),
+            ("wsc:v1:page:1:uabc", Malformed),
+            ("wsc:v1:report:x", Malformed),
         ];
         for (text, error) in cases {
             assert_eq!(ButtonId::parse(text), Err(error), "{text:?}");
         }
         assert_eq!(ButtonId::parse(&format!("wsc:v1:stop:{}", "1".repeat(120))), Err(Malformed));
+    }
+
+    #[test]
+    fn long_keywords_are_shortened_to_fit_every_button() {
+        for keyword in ["k".repeat(300), ":".repeat(300), "한".repeat(300), "%:a".repeat(100)] {
+            for status in [None, Some(93)] {
+                let (filter, shortened) = JobFilter::fitted(SearchField::Memo, &keyword, status);
+                assert!(shortened);
+                let id = ButtonId::Refresh { page: MAX_PAGE, filter: filter.clone() }.to_string();
+                assert!(id.chars().count() <= 100, "{id}");
+                assert_eq!(ButtonId::parse(&id), Ok(ButtonId::Refresh { page: MAX_PAGE, filter }));
+            }
+        }
+        let (filter, shortened) = JobFilter::fitted(SearchField::Url, " example.com ", None);
+        assert_eq!((filter.keyword.as_str(), shortened), ("example.com", false));
     }
 
     #[test]

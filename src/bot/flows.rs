@@ -1,24 +1,31 @@
-//! The bot's flows: list, ask, confirm, keep, page. Each acknowledges Discord before its first
-//! WSC call and checks the roles of the member in the interaction it is handling.
+//! The bot's flows: list, page, ask, confirm, keep, report, autocomplete. Each acknowledges
+//! Discord before its first WSC call and checks the roles of the member in the interaction it
+//! is handling.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serenity::all::{CreateAutocompleteResponse, CreateInteractionResponse};
 use tracing::Instrument;
 
-use super::action::{Act, ButtonId, CommandRequest};
+use super::action::{Act, ButtonId, CommandRequest, JobFilter, Wanted};
 use super::audit::{AuditEvent, Outcome};
+use super::i18n::{Lang, Msg};
 use super::policy::{Decision, Permission};
 use super::text::correlation_id;
-use super::view::{self, Reply, PAGE_SIZE};
+use super::view::{self, Denied, Reply, PAGE_SIZE};
 use super::{Actor, Core, Discord, Incoming, Kind};
-use crate::wsc::{ErrorKind, Job, WscError};
+use crate::wsc::{ErrorKind, Job, JobAction, JobPage, SearchQuery, WscError};
+
+/// Autocomplete waits at most this long for a first fill of the cache, well within Discord's 3 s.
+const AUTOCOMPLETE_WAIT: Duration = Duration::from_millis(1500);
+const AUTOCOMPLETE_CHOICES: usize = 25;
 
 /// One interaction being handled.
 struct Turn<'a, D> {
     core: &'a Core,
     discord: &'a D,
     incoming: &'a Incoming,
+    lang: Lang,
     correlation: String,
 }
 
@@ -60,7 +67,7 @@ impl Core {
     pub async fn handle<D: Discord>(&self, discord: &D, incoming: Incoming) {
         let correlation = correlation_id();
         let span = tracing::info_span!("interaction", id = incoming.id, correlation = %correlation);
-        let turn = Turn { core: self, discord, incoming: &incoming, correlation };
+        let turn = Turn { core: self, discord, incoming: &incoming, lang: incoming.lang(), correlation };
         turn.run().instrument(span).await;
     }
 
@@ -69,91 +76,165 @@ impl Core {
         // The guard is made after the lock is released: its Drop takes the same lock.
         claimed.then(|| InFlight { core: self, instance })
     }
+
+    /// One page of jobs, listed or searched.
+    async fn jobs_page(&self, page: u32, filter: &JobFilter) -> Result<JobPage, WscError> {
+        if filter.is_empty() {
+            return self.wsc.list_jobs(page, PAGE_SIZE).await;
+        }
+        let query = SearchQuery {
+            field: filter.field,
+            keyword: filter.keyword.clone(),
+            status_code: filter.status,
+            page,
+            limit: PAGE_SIZE,
+        };
+        self.wsc.search_jobs(&query).await
+    }
 }
 
 impl<D: Discord> Turn<'_, D> {
     async fn run(&self) {
         let Some(actor) = &self.incoming.actor else {
-            if self.incoming.kind != Kind::Autocomplete {
-                self.respond(CreateInteractionResponse::Message(view::guild_only().response(true))).await;
+            match self.incoming.kind {
+                Kind::Autocomplete(_) => self.choices(Vec::new()).await,
+                _ => self.reply_now(view::plain(self.lang, Msg::GuildOnly)).await,
             }
             return;
         };
         match &self.incoming.kind {
-            Kind::Command(CommandRequest::Jobs { page, private }) => self.jobs(actor, *page, *private).await,
-            Kind::Command(CommandRequest::Act { instance: Err((raw, error)), .. }) => {
-                self.respond(CreateInteractionResponse::Message(
-                    view::invalid_instance(raw, *error).response(true),
-                ))
-                .await;
+            Kind::Command(CommandRequest::Jobs { filter: Err(error), .. }) => {
+                self.reply_now(view::invalid_filter(self.lang, error)).await;
+            }
+            Kind::Command(CommandRequest::Jobs { page, private, filter: Ok((filter, shortened)) }) => {
+                self.jobs(actor, *page, *private, filter, *shortened).await;
+            }
+            Kind::Command(
+                CommandRequest::Act { instance: Err((raw, error)), .. }
+                | CommandRequest::Report { instance: Err((raw, error)) },
+            ) => {
+                self.reply_now(view::invalid_instance(self.lang, raw, *error)).await;
             }
             Kind::Command(CommandRequest::Act { act, instance: Ok(instance) }) => {
-                self.ask(actor, *act, *instance, None, None).await
+                self.ask(actor, *act, *instance, None, None).await;
+            }
+            Kind::Command(CommandRequest::Report { instance: Ok(instance) }) => {
+                self.report(actor, *instance).await;
             }
             Kind::Command(CommandRequest::Unknown) => {
-                self.respond(CreateInteractionResponse::Message(view::unknown_command().response(true)))
-                    .await;
+                self.reply_now(view::plain(self.lang, Msg::UnknownCommand)).await;
             }
-            Kind::Button { custom_id, origin, shown_page } => match ButtonId::parse(custom_id) {
+            Kind::Button { custom_id, origin, shown } => match ButtonId::parse(custom_id) {
                 Ok(ButtonId::Ask { act, instance }) => {
-                    self.ask(actor, act, instance, *origin, *shown_page).await
+                    self.ask(actor, act, instance, *origin, shown.clone()).await
                 }
                 Ok(ButtonId::Confirm { act, instance, origin }) => {
-                    self.confirm(actor, act, instance, origin).await
+                    self.confirm(actor, act, instance, origin).await;
                 }
                 Ok(ButtonId::Keep { instance }) => {
-                    self.respond(CreateInteractionResponse::UpdateMessage(
-                        view::kept(instance).response(true),
-                    ))
-                    .await;
+                    let reply = view::kept(self.lang, instance);
+                    self.respond(CreateInteractionResponse::UpdateMessage(reply.response(true))).await;
                 }
-                Ok(ButtonId::Page { page } | ButtonId::Refresh { page }) => self.page(actor, page).await,
+                Ok(ButtonId::Page { page, filter } | ButtonId::Refresh { page, filter }) => {
+                    self.page(actor, page, &filter).await;
+                }
+                Ok(ButtonId::Report { instance }) => self.report(actor, instance).await,
                 Err(error) => {
                     tracing::warn!(custom_id = %custom_id.escape_debug(), %error, "refused a button");
-                    self.respond(CreateInteractionResponse::Message(
-                        view::bad_button(&self.correlation).response(true),
-                    ))
-                    .await;
+                    self.reply_now(view::bad_button(self.lang, &self.correlation)).await;
                 }
             },
-            Kind::Autocomplete => {
-                self.respond(CreateInteractionResponse::Autocomplete(CreateAutocompleteResponse::new()))
-                    .await;
+            Kind::Autocomplete(None) => self.choices(Vec::new()).await,
+            Kind::Autocomplete(Some((wanted, typed))) => self.autocomplete(actor, *wanted, typed).await,
+        }
+    }
+
+    /// Whether `actor` may view; if not, they are told and `false` comes back.
+    async fn may_view(&self, actor: &Actor) -> bool {
+        match self.core.roles.decide(&actor.roles, Permission::View) {
+            Decision::Allowed { .. } => true,
+            Decision::Denied { needed } => {
+                self.reply_now(view::denied(self.lang, &needed, Denied::View)).await;
+                false
             }
         }
     }
 
     /// `/wsc jobs`: everyone in the channel sees one status, unless asked privately.
-    async fn jobs(&self, actor: &Actor, page: u32, private: bool) {
-        if let Decision::Denied { needed } = self.core.roles.decide(&actor.roles, Permission::View) {
-            let reply = view::denied(&needed, "see scan jobs");
-            self.respond(CreateInteractionResponse::Message(reply.response(true))).await;
+    async fn jobs(&self, actor: &Actor, page: u32, private: bool, filter: &JobFilter, shortened: bool) {
+        if !self.may_view(actor).await || !self.defer(private).await {
             return;
         }
-        if !self.defer(private).await {
-            return;
-        }
-        let reply = match self.core.wsc.list_jobs(page, PAGE_SIZE).await {
-            Ok(jobs) => view::jobs_page(&jobs, page),
+        let reply = match self.core.jobs_page(page, filter).await {
+            Ok(jobs) => view::jobs_page(self.lang, &jobs, page, filter, shortened),
             Err(error) => self.failure(&error),
         };
         self.edit_original(reply).await;
     }
 
-    /// ◀ ▶ and Refresh: the message the buttons are on is updated in place.
-    async fn page(&self, actor: &Actor, page: u32) {
-        if let Decision::Denied { needed } = self.core.roles.decide(&actor.roles, Permission::View) {
-            let reply = view::denied(&needed, "see scan jobs");
-            self.respond(CreateInteractionResponse::Message(reply.response(true))).await;
+    /// ◀ ▶ and Refresh: the message the buttons are on is updated in place, filter kept.
+    async fn page(&self, actor: &Actor, page: u32, filter: &JobFilter) {
+        if !self.may_view(actor).await || !self.respond(CreateInteractionResponse::Acknowledge).await {
             return;
         }
-        if !self.respond(CreateInteractionResponse::Acknowledge).await {
-            return;
-        }
-        match self.core.wsc.list_jobs(page, PAGE_SIZE).await {
-            Ok(jobs) => self.edit_original(view::jobs_page(&jobs, page)).await,
+        match self.core.jobs_page(page, filter).await {
+            Ok(jobs) => self.edit_original(view::jobs_page(self.lang, &jobs, page, filter, false)).await,
             Err(error) => self.follow_up(self.failure(&error), true).await,
         }
+    }
+
+    /// `/wsc report` and the Report button: answered to the person who asked.
+    async fn report(&self, actor: &Actor, instance: u64) {
+        if !self.may_view(actor).await || !self.defer(true).await {
+            return;
+        }
+        let reply = match self.core.wsc.report(instance).await {
+            Ok(report) => view::report(self.lang, instance, None, &report),
+            // 901: expired, not finished or unknown; a fresh read says which.
+            Err(error) if error.kind == ErrorKind::NotApplicable => {
+                match self.core.wsc.find_job(instance).await {
+                    Ok(job) => view::no_report(self.lang, instance, job.as_ref()),
+                    Err(error) => self.failure(&error),
+                }
+            }
+            Err(error) => self.failure(&error),
+        };
+        self.edit_original(reply).await;
+    }
+
+    /// Job numbers to pick from, only where the action applies, from the cache.
+    async fn autocomplete(&self, actor: &Actor, wanted: Wanted, typed: &str) {
+        let (permission, action) = match wanted {
+            Wanted::Act(act) => (Permission::Act(act), act.job_action()),
+            Wanted::Report => (Permission::View, JobAction::Report),
+        };
+        // Members without the role get no choices, and cause no WSC call.
+        if let Decision::Denied { .. } = self.core.roles.decide(&actor.roles, permission) {
+            self.choices(Vec::new()).await;
+            return;
+        }
+        let jobs = self.core.cache.jobs(AUTOCOMPLETE_WAIT).await;
+        let typed = typed.trim().to_lowercase();
+        let choices = jobs
+            .iter()
+            .filter(|job| job.state.allows(action))
+            .filter(|job| {
+                typed.is_empty()
+                    || job.instance_no.to_string().contains(&typed)
+                    || job.start_url.to_lowercase().contains(&typed)
+            })
+            .take(AUTOCOMPLETE_CHOICES)
+            .map(|job| (view::choice_name(self.lang, job), job.instance_no.to_string()))
+            .collect();
+        self.choices(choices).await;
+    }
+
+    async fn choices(&self, choices: Vec<(String, String)>) {
+        let response =
+            choices.into_iter().fold(CreateAutocompleteResponse::new(), |response, (name, value)| {
+                response.add_string_choice(name, value)
+            });
+        self.respond(CreateInteractionResponse::Autocomplete(response)).await;
     }
 
     /// Cancel or Stop (command or button): show the job and ask to confirm.
@@ -163,15 +244,12 @@ impl<D: Discord> Turn<'_, D> {
         act: Act,
         instance: u64,
         origin: Option<u64>,
-        shown_page: Option<u32>,
+        shown: Option<(u32, JobFilter)>,
     ) {
         if let Decision::Denied { needed } = self.core.roles.decide(&actor.roles, Permission::Act(act)) {
             let attempt = Attempt { actor, matched_role: None, act, instance, started: Instant::now() };
             self.audit(&attempt, None, Outcome::Denied, NcpRef::default()).await;
-            self.respond(CreateInteractionResponse::Message(
-                view::denied(&needed, view::action_phrase(act)).response(true),
-            ))
-            .await;
+            self.reply_now(view::denied(self.lang, &needed, Denied::Act(act))).await;
             return;
         }
         if !self.defer(true).await {
@@ -179,13 +257,13 @@ impl<D: Discord> Turn<'_, D> {
         }
         let reply = match self.core.wsc.find_job(instance).await {
             Err(error) => self.failure(&error),
-            Ok(None) => view::no_such_job(instance),
+            Ok(None) => view::no_such_job(self.lang, instance),
             Ok(Some(job)) if !job.state.allows(act.job_action()) => {
                 // The button was stale: bring the message it was on up to date.
-                self.refresh(origin, shown_page).await;
-                view::not_applicable(&job, act)
+                self.refresh(origin, shown).await;
+                view::not_applicable(self.lang, &job, act)
             }
-            Ok(Some(job)) => view::confirmation(&job, act, origin),
+            Ok(Some(job)) => view::confirmation(self.lang, &job, act, origin),
         };
         self.edit_original(reply).await;
     }
@@ -193,12 +271,13 @@ impl<D: Discord> Turn<'_, D> {
     /// The confirmation's danger button: re-check the role, re-read the job, then act once.
     async fn confirm(&self, actor: &Actor, act: Act, instance: u64, origin: Option<u64>) {
         let started = Instant::now();
+        let lang = self.lang;
         let matched_role = match self.core.roles.decide(&actor.roles, Permission::Act(act)) {
             Decision::Allowed { matched_role } => matched_role,
             Decision::Denied { needed } => {
                 let attempt = Attempt { actor, matched_role: None, act, instance, started };
                 self.audit(&attempt, None, Outcome::Denied, NcpRef::default()).await;
-                let reply = view::denied(&needed, view::action_phrase(act));
+                let reply = view::denied(lang, &needed, Denied::Act(act));
                 self.respond(CreateInteractionResponse::UpdateMessage(reply.response(true))).await;
                 return;
             }
@@ -206,19 +285,20 @@ impl<D: Discord> Turn<'_, D> {
         let attempt = Attempt { actor, matched_role, act, instance, started };
         let Some(_claim) = self.core.claim(instance) else {
             self.audit(&attempt, None, Outcome::AlreadyInProgress, NcpRef::default()).await;
-            self.respond(CreateInteractionResponse::UpdateMessage(view::in_progress(act).response(true)))
-                .await;
+            let reply = view::in_progress(lang, act);
+            self.respond(CreateInteractionResponse::UpdateMessage(reply.response(true))).await;
             return;
         };
         // Acknowledge, and take the buttons away so the same person cannot confirm twice.
-        if !self.respond(CreateInteractionResponse::UpdateMessage(view::working(act).response(true))).await {
+        let working = view::working(lang, act);
+        if !self.respond(CreateInteractionResponse::UpdateMessage(working.response(true))).await {
             return;
         }
         let job = match self.core.wsc.find_job(instance).await {
             Ok(Some(job)) => job,
             Ok(None) => {
                 self.audit(&attempt, None, Outcome::NotFound, NcpRef::default()).await;
-                self.edit_original(view::no_such_job(instance)).await;
+                self.edit_original(view::no_such_job(lang, instance)).await;
                 return;
             }
             Err(error) => {
@@ -229,7 +309,7 @@ impl<D: Discord> Turn<'_, D> {
         };
         if !job.state.allows(act.job_action()) {
             self.audit(&attempt, Some(&job), Outcome::NotApplicable, NcpRef::default()).await;
-            self.edit_original(view::not_applicable(&job, act)).await;
+            self.edit_original(view::not_applicable(lang, &job, act)).await;
             self.refresh(origin, None).await;
             return;
         }
@@ -237,12 +317,14 @@ impl<D: Discord> Turn<'_, D> {
             Act::Stop => self.core.wsc.stop_job(instance).await,
             Act::Cancel => self.core.wsc.cancel_job(instance).await,
         };
+        self.core.cache.invalidate();
+        let public = view::public_outcome(self.incoming.team_lang(), actor.id, act, &job);
         match result {
             Ok(info) => {
                 let ncp = NcpRef { code: None, request_id: info.request_id };
                 self.audit(&attempt, Some(&job), Outcome::Done, ncp).await;
-                self.edit_original(view::done_privately(act, &job)).await;
-                self.follow_up(view::public_outcome(actor.id, act, &job), false).await;
+                self.edit_original(view::done_privately(lang, act, &job)).await;
+                self.follow_up(public, false).await;
             }
             Err(error) if matches!(error.kind, ErrorKind::NotApplicable | ErrorKind::Timeout) => {
                 // Never retried: read the job again and say what state it is in.
@@ -256,10 +338,10 @@ impl<D: Discord> Turn<'_, D> {
                 self.audit(&attempt, Some(&job), outcome, NcpRef::from(&error)).await;
                 let reply = match (outcome, moved_on) {
                     (Outcome::Unconfirmed, Some(now)) => {
-                        self.follow_up(view::public_outcome(actor.id, act, &job), false).await;
-                        view::unconfirmed(act, &now)
+                        self.follow_up(public, false).await;
+                        view::unconfirmed(lang, &now)
                     }
-                    (Outcome::NotApplicable, Some(now)) => view::not_applicable(&now, act),
+                    (Outcome::NotApplicable, Some(now)) => view::not_applicable(lang, &now, act),
                     _ => self.failure(&error),
                 };
                 self.edit_original(reply).await;
@@ -274,26 +356,24 @@ impl<D: Discord> Turn<'_, D> {
     }
 
     /// Brings a public jobs message up to date; a failure here is only logged.
-    async fn refresh(&self, origin: Option<u64>, shown_page: Option<u32>) {
+    async fn refresh(&self, origin: Option<u64>, shown: Option<(u32, JobFilter)>) {
         let Some(message_id) = origin else { return };
         let channel = self.incoming.channel_id;
-        let page = match shown_page {
-            Some(page) => Some(page),
+        let shown = match shown {
+            Some(shown) => Some(shown),
             None => match self.discord.get_message(channel, message_id).await {
-                Ok(message) => super::shown_page(&message),
+                Ok(message) => super::shown_view(&message),
                 Err(error) => {
                     tracing::warn!(message_id, %error, "could not read the jobs message to refresh it");
                     return;
                 }
             },
         };
-        let Some(page) = page else { return };
-        match self.core.wsc.list_jobs(page, PAGE_SIZE).await {
+        let Some((page, filter)) = shown else { return };
+        match self.core.jobs_page(page, &filter).await {
             Ok(jobs) => {
-                if let Err(error) = self
-                    .discord
-                    .edit_message(channel, message_id, view::jobs_page(&jobs, page).edit_message())
-                    .await
+                let view = view::jobs_page(self.incoming.team_lang(), &jobs, page, &filter, false);
+                if let Err(error) = self.discord.edit_message(channel, message_id, view.edit_message()).await
                 {
                     tracing::warn!(message_id, %error, "could not refresh the jobs message");
                 }
@@ -314,7 +394,7 @@ impl<D: Discord> Turn<'_, D> {
             detail = %error.detail,
             "told the user a WSC call failed"
         );
-        view::wsc_failure(error.kind, &self.correlation)
+        view::wsc_failure(self.lang, error.kind, &self.correlation)
     }
 
     async fn audit(&self, attempt: &Attempt<'_>, job: Option<&Job>, outcome: Outcome, ncp: NcpRef) {
@@ -343,6 +423,11 @@ impl<D: Discord> Turn<'_, D> {
     async fn defer(&self, ephemeral: bool) -> bool {
         let message = serenity::all::CreateInteractionResponseMessage::new().ephemeral(ephemeral);
         self.respond(CreateInteractionResponse::Defer(message)).await
+    }
+
+    /// An immediate ephemeral answer that needs no WSC call.
+    async fn reply_now(&self, reply: Reply) {
+        self.respond(CreateInteractionResponse::Message(reply.response(true))).await;
     }
 
     /// The first answer; `false` when Discord did not take it (the interaction is then dead).

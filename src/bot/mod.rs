@@ -4,8 +4,10 @@
 
 pub mod action;
 pub mod audit;
+mod cache;
 pub mod commands;
 mod flows;
+pub mod i18n;
 pub mod policy;
 pub mod text;
 pub mod view;
@@ -20,7 +22,9 @@ use serenity::all::{
 };
 
 use crate::wsc::WscClient;
-use action::{parse_command, ButtonId, CommandRequest};
+use action::{parse_autocomplete, parse_command, ButtonId, CommandRequest, JobFilter, Wanted};
+use cache::JobCache;
+use i18n::Lang;
 use policy::Roles;
 
 /// What the core needs from Discord. Errors are for the log only.
@@ -75,10 +79,11 @@ pub enum Kind {
         custom_id: String,
         /// The public message the button is on; `None` when it is ephemeral (it cannot be refreshed).
         origin: Option<u64>,
-        /// The page that message shows, read from its Refresh button.
-        shown_page: Option<u32>,
+        /// The page and filter that message shows, read from its Refresh button.
+        shown: Option<(u32, JobFilter)>,
     },
-    Autocomplete,
+    /// `None` when it is for nothing the bot completes.
+    Autocomplete(Option<(Wanted, String)>),
 }
 
 /// An interaction reduced to what the core needs.
@@ -88,6 +93,8 @@ pub struct Incoming {
     pub token: String,
     pub channel_id: u64,
     pub locale: String,
+    /// The guild's language, for what the whole channel sees.
+    pub guild_locale: Option<String>,
     /// `None` outside a guild.
     pub actor: Option<Actor>,
     pub kind: Kind,
@@ -96,12 +103,13 @@ pub struct Incoming {
 impl Incoming {
     /// `None` for kinds the bot does not handle (PING is answered by the endpoint itself).
     pub fn from_interaction(interaction: &Interaction) -> Option<Self> {
-        let (id, token, channel_id, locale, member, kind) = match interaction {
+        let (id, token, channel_id, locale, guild_locale, member, kind) = match interaction {
             Interaction::Command(c) => (
                 c.id,
                 &c.token,
                 c.channel_id,
                 &c.locale,
+                &c.guild_locale,
                 c.member.as_deref(),
                 Kind::Command(parse_command(&c.data)),
             ),
@@ -110,12 +118,13 @@ impl Incoming {
                 let kind = Kind::Button {
                     custom_id: c.data.custom_id.clone(),
                     origin: (!ephemeral).then_some(c.message.id.get()),
-                    shown_page: shown_page(&c.message),
+                    shown: shown_view(&c.message),
                 };
-                (c.id, &c.token, c.channel_id, &c.locale, c.member.as_ref(), kind)
+                (c.id, &c.token, c.channel_id, &c.locale, &c.guild_locale, c.member.as_ref(), kind)
             }
             Interaction::Autocomplete(a) => {
-                (a.id, &a.token, a.channel_id, &a.locale, a.member.as_deref(), Kind::Autocomplete)
+                let kind = Kind::Autocomplete(parse_autocomplete(&a.data));
+                (a.id, &a.token, a.channel_id, &a.locale, &a.guild_locale, a.member.as_deref(), kind)
             }
             _ => return None,
         };
@@ -124,9 +133,20 @@ impl Incoming {
             token: token.clone(),
             channel_id: channel_id.get(),
             locale: locale.clone(),
+            guild_locale: guild_locale.clone(),
             actor: member.map(actor),
             kind,
         })
+    }
+
+    /// The language of replies to this person.
+    pub fn lang(&self) -> Lang {
+        Lang::from_locale(&self.locale)
+    }
+
+    /// The language of what the whole channel sees.
+    pub fn team_lang(&self) -> Lang {
+        self.guild_locale.as_deref().map_or(self.lang(), Lang::from_locale)
     }
 }
 
@@ -138,12 +158,12 @@ fn actor(member: &Member) -> Actor {
     }
 }
 
-/// The page a jobs message shows, from the custom id of its Refresh button.
-pub fn shown_page(message: &Message) -> Option<u32> {
+/// The page and filter a jobs message shows, from the custom id of its Refresh button.
+pub fn shown_view(message: &Message) -> Option<(u32, JobFilter)> {
     message.components.iter().flat_map(|row| &row.components).find_map(|component| match component {
         ActionRowComponent::Button(button) => match &button.data {
             ButtonKind::NonLink { custom_id, .. } => match ButtonId::parse(custom_id) {
-                Ok(ButtonId::Refresh { page }) => Some(page),
+                Ok(ButtonId::Refresh { page, filter }) => Some((page, filter)),
                 _ => None,
             },
             _ => None,
@@ -154,6 +174,7 @@ pub fn shown_page(message: &Message) -> Option<u32> {
 
 pub struct Core {
     wsc: WscClient,
+    cache: JobCache,
     roles: Roles,
     audit_channel: Option<u64>,
     /// Jobs with a cancel or stop under way in this process: a second confirm makes no call.
@@ -162,6 +183,12 @@ pub struct Core {
 
 impl Core {
     pub fn new(wsc: WscClient, roles: Roles, audit_channel: Option<u64>) -> Self {
-        Self { wsc, roles, audit_channel, in_flight: Mutex::new(HashSet::new()) }
+        Self {
+            cache: JobCache::new(wsc.clone()),
+            wsc,
+            roles,
+            audit_channel,
+            in_flight: Mutex::new(HashSet::new()),
+        }
     }
 }

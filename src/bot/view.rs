@@ -6,9 +6,11 @@ use serenity::all::{
     EditInteractionResponse, EditMessage, ReactionType,
 };
 
-use super::action::{Act, ButtonId, InstanceIdError};
+use super::action::{Act, ButtonId, FilterError, InstanceIdError, JobFilter};
+use super::i18n::{t, Lang, Msg};
 use super::text::{code, escape, host, safe, safe_code, truncate};
-use crate::wsc::{ErrorKind, Job, JobAction, JobPage, JobState};
+use crate::wsc::model::STATUS_CODES;
+use crate::wsc::{ErrorKind, Job, JobAction, JobPage, JobState, Report, SearchField};
 
 /// Jobs per page: five embeds stay readable on a phone and their buttons fit one row.
 pub const PAGE_SIZE: u32 = 5;
@@ -74,136 +76,175 @@ impl Reply {
     }
 }
 
-/// The jobs view: one embed per job, action buttons only where they apply, paging.
-pub fn jobs_page(page: &JobPage, current: u32) -> Reply {
+/// The jobs view: one embed per job, action buttons only where they apply, paging that keeps
+/// the filter.
+pub fn jobs_page(lang: Lang, page: &JobPage, current: u32, filter: &JobFilter, shortened: bool) -> Reply {
     let last = u32::try_from(page.total_pages).unwrap_or(u32::MAX).max(1);
+    let mut lines = Vec::new();
+    if !filter.is_empty() {
+        lines.push(t(lang, Msg::FilterLine, &[("filter", &filter_text(lang, filter))]));
+        if shortened {
+            let n = filter.keyword.chars().count().to_string();
+            lines.push(t(lang, Msg::KeywordShortened, &[("n", &n)]));
+        }
+    }
     if page.jobs.is_empty() {
-        let content = if current > 1 && page.total > 0 {
-            format!(
-                "Page {current} is past the last page ({last}). Use ◀ or ask for `/wsc jobs page:{last}`."
-            )
-        } else {
-            "No scan jobs yet. Jobs started in the NCP console show up here.".to_owned()
+        let (page_text, last_text) = (current.to_string(), last.to_string());
+        let empty = match (current > 1 && page.total > 0, filter.is_empty()) {
+            (true, _) => t(lang, Msg::PastLastPage, &[("page", &page_text), ("last", &last_text)]),
+            (false, true) => t(lang, Msg::NoJobs, &[]),
+            (false, false) => t(lang, Msg::NoMatches, &[]),
         };
-        let mut reply = Reply::text(content);
-        reply.components = vec![navigation(current.min(last + 1), last)];
+        lines.insert(0, empty);
+        let mut reply = Reply::text(lines.join("\n"));
+        reply.components = vec![navigation(lang, current.min(last + 1), last, filter)];
         return reply;
     }
-    let count = match page.total {
-        1 => "1 job".to_owned(),
-        n => format!("{n} jobs"),
-    };
-    let content = if last > 1 {
-        format!("**Scan jobs** · page {current} of {last} · {count}")
+    let count = t(lang, Msg::JobCount, &[("n", &page.total.to_string())]);
+    let title = if last > 1 {
+        t(
+            lang,
+            Msg::JobsPaged,
+            &[("page", &current.to_string()), ("last", &last.to_string()), ("count", &count)],
+        )
     } else {
-        format!("**Scan jobs** · {count}")
+        t(lang, Msg::JobsSingle, &[("count", &count)])
     };
-    let mut buttons: Vec<CreateButton> = page.jobs.iter().filter_map(action_button).collect();
+    lines.insert(0, title);
+    let jobs = &page.jobs[..page.jobs.len().min(PAGE_SIZE as usize)];
+    let mut buttons: Vec<CreateButton> = jobs.iter().filter_map(|job| action_button(lang, job)).collect();
     let mut components = Vec::new();
     while !buttons.is_empty() {
         let rest = buttons.split_off(buttons.len().min(5));
         components.push(CreateActionRow::Buttons(std::mem::replace(&mut buttons, rest)));
     }
     components.truncate(4);
-    components.push(navigation(current, last));
-    Reply { content, embeds: page.jobs.iter().take(PAGE_SIZE as usize).map(job_embed).collect(), components }
+    components.push(navigation(lang, current, last, filter));
+    Reply {
+        content: truncate(&lines.join("\n"), 2000),
+        embeds: jobs.iter().map(|job| job_embed(lang, job)).collect(),
+        components,
+    }
 }
 
-fn navigation(current: u32, last: u32) -> CreateActionRow {
+fn filter_text(lang: Lang, filter: &JobFilter) -> String {
+    let mut parts = Vec::new();
+    if !filter.keyword.is_empty() {
+        let msg = match filter.field {
+            SearchField::Url => Msg::FilterUrl,
+            SearchField::Memo => Msg::FilterMemo,
+            SearchField::Any => Msg::FilterAny,
+        };
+        parts.push(t(lang, msg, &[("keyword", &safe_code(&filter.keyword, 90))]));
+    }
+    if let Some(code) = filter.status {
+        parts.push(t(lang, Msg::FilterStatus, &[("status", &status_label(lang, code))]));
+    }
+    parts.join(" · ")
+}
+
+/// A searchJobs status code with its label in `lang`.
+pub fn status_label(lang: Lang, code: u16) -> String {
+    let label = STATUS_CODES.iter().find(|(c, _, _)| *c == code).map(|(_, ko, en)| match lang {
+        Lang::Ko => *ko,
+        Lang::En => *en,
+    });
+    format!("{} ({code})", label.unwrap_or("?"))
+}
+
+fn navigation(lang: Lang, current: u32, last: u32, filter: &JobFilter) -> CreateActionRow {
+    let button = |id: ButtonId, msg: Msg| {
+        CreateButton::new(id.to_string()).label(t(lang, msg, &[])).style(ButtonStyle::Secondary)
+    };
     let mut row = Vec::new();
     if current > 1 {
-        row.push(
-            CreateButton::new(ButtonId::Page { page: current - 1 }.to_string())
-                .label("◀ Newer")
-                .style(ButtonStyle::Secondary),
-        );
+        row.push(button(ButtonId::Page { page: current - 1, filter: filter.clone() }, Msg::Newer));
     }
     row.push(
-        CreateButton::new(ButtonId::Refresh { page: current }.to_string())
-            .label("Refresh")
-            .emoji(ReactionType::Unicode("🔄".into()))
-            .style(ButtonStyle::Secondary),
+        button(ButtonId::Refresh { page: current, filter: filter.clone() }, Msg::Refresh)
+            .emoji(ReactionType::Unicode("🔄".into())),
     );
     if current < last {
-        row.push(
-            CreateButton::new(ButtonId::Page { page: current + 1 }.to_string())
-                .label("Older ▶")
-                .style(ButtonStyle::Secondary),
-        );
+        row.push(button(ButtonId::Page { page: current + 1, filter: filter.clone() }, Msg::Older));
     }
     CreateActionRow::Buttons(row)
 }
 
-/// Cancel on jobs not started, Stop on running jobs, nothing otherwise.
-fn action_button(job: &Job) -> Option<CreateButton> {
-    let (act, emoji) = if job.state.allows(JobAction::Stop) {
-        (Act::Stop, "⏹️")
+/// Cancel on jobs not started, Stop on running jobs, Report on finished ones, nothing otherwise.
+fn action_button(lang: Lang, job: &Job) -> Option<CreateButton> {
+    let instance = job.instance_no;
+    let (id, msg, emoji, style) = if job.state.allows(JobAction::Stop) {
+        (ButtonId::Ask { act: Act::Stop, instance }, Msg::StopButton, "⏹️", ButtonStyle::Danger)
     } else if job.state.allows(JobAction::Cancel) {
-        (Act::Cancel, "✖️")
+        (ButtonId::Ask { act: Act::Cancel, instance }, Msg::CancelButton, "✖️", ButtonStyle::Danger)
+    } else if job.state.allows(JobAction::Report) {
+        (ButtonId::Report { instance }, Msg::ReportButton, "📄", ButtonStyle::Primary)
     } else {
         return None;
     };
-    let label = format!("{} {}", act_label(act), host(&job.start_url));
+    let label = t(lang, msg, &[("host", &host(&job.start_url))]);
     Some(
-        CreateButton::new(ButtonId::Ask { act, instance: job.instance_no }.to_string())
+        CreateButton::new(id.to_string())
             .label(truncate(&label, 80))
             .emoji(ReactionType::Unicode(emoji.into()))
-            .style(ButtonStyle::Danger),
+            .style(style),
     )
-}
-
-fn act_label(act: Act) -> &'static str {
-    match act {
-        Act::Cancel => "Cancel",
-        Act::Stop => "Stop",
-    }
 }
 
 /// One job: URL as title, colour by state, short inline fields. At most about 1,100
 /// characters, so five fit in Discord's 6,000 per message.
-pub fn job_embed(job: &Job) -> CreateEmbed {
-    let label =
-        if job.status_label.trim().is_empty() { "—".to_owned() } else { safe(&job.status_label, 60) };
+pub fn job_embed(lang: Lang, job: &Job) -> CreateEmbed {
+    let label = status_text(&job.status_label);
     let mut fields = vec![
-        ("Status", format!("{label}\n*{}*", safe(state_name(&job.state), 40)), true),
-        ("Progress", job.progress.map(progress_bar).unwrap_or_else(|| "—".into()), true),
-        ("Started", kst(job.start_date.as_deref()), true),
-        ("Ended", kst(job.end_date.as_deref()), true),
-        ("Crawled URLs", count(job.crawl_count), true),
-        ("Vulnerabilities", count(job.scan_count), true),
+        (Msg::FieldStatus, format!("{label}\n*{}*", state_name(lang, &job.state)), true),
+        (Msg::FieldProgress, job.progress.map(progress_bar).unwrap_or_else(|| "—".into()), true),
+        (Msg::FieldStarted, kst(job.start_date.as_deref()), true),
+        (Msg::FieldEnded, kst(job.end_date.as_deref()), true),
+        (Msg::FieldCrawled, count(job.crawl_count), true),
+        (Msg::FieldVulnerabilities, count(job.scan_count), true),
     ];
     if let Some(memo) = job.memo.as_deref().filter(|m| !m.trim().is_empty()) {
-        fields.push(("Memo", safe(memo, 200), false));
+        fields.push((Msg::FieldMemo, safe(memo, 200), false));
     }
     let title = if job.start_url.trim().is_empty() {
-        "(no target URL)".to_owned()
+        t(lang, Msg::NoTargetUrl, &[])
     } else {
         truncate(&escape(&job.start_url), 200)
     };
     let mut embed = CreateEmbed::new()
         .title(title)
         .colour(state_colour(&job.state))
-        .fields(fields)
-        .footer(CreateEmbedFooter::new(format!("Job {}", job.instance_no)));
+        .fields(fields.into_iter().map(|(name, value, inline)| (t(lang, name, &[]), value, inline)))
+        .footer(CreateEmbedFooter::new(t(lang, Msg::JobFooter, &[("id", &job.instance_no.to_string())])));
     if let Some(reason) = job.result_desc.as_deref().filter(|_| job.state == JobState::Failed) {
-        embed = embed.description(format!("**Why it failed:** {}", safe(reason, 300)));
+        embed = embed.description(t(lang, Msg::WhyFailed, &[("reason", &safe(reason, 300))]));
     }
     embed
 }
 
-pub fn state_name(state: &JobState) -> &str {
-    match state {
-        JobState::NotStarted => "not started",
-        JobState::Running => "running",
-        JobState::Finished => "finished",
-        JobState::Failed => "failed",
-        JobState::Expired => "report expired",
-        JobState::NoAction => "ended",
-        JobState::Unknown(raw) => raw,
+fn status_text(label: &str) -> String {
+    if label.trim().is_empty() {
+        "—".to_owned()
+    } else {
+        safe(label, 60)
     }
 }
 
-fn state_colour(state: &JobState) -> u32 {
+/// The bot's reading of a job's state, escaped (an unknown `result_button` is shown as it came).
+pub fn state_name(lang: Lang, state: &JobState) -> String {
+    let msg = match state {
+        JobState::NotStarted => Msg::StateNotStarted,
+        JobState::Running => Msg::StateRunning,
+        JobState::Finished => Msg::StateFinished,
+        JobState::Failed => Msg::StateFailed,
+        JobState::Expired => Msg::StateExpired,
+        JobState::NoAction => Msg::StateEnded,
+        JobState::Unknown(raw) => return safe(raw, 40),
+    };
+    t(lang, msg, &[])
+}
+
+pub fn state_colour(state: &JobState) -> u32 {
     match state {
         JobState::NotStarted => 0x5865F2,
         JobState::Running => 0xF0B232,
@@ -222,8 +263,9 @@ fn count(value: Option<u64>) -> String {
     value.map_or_else(|| "—".to_owned(), |n| n.to_string())
 }
 
-/// WSC's times are KST already (`YYYY-MM-DD hh:mm:ss`): shown to the minute, zone named.
-fn kst(value: Option<&str>) -> String {
+/// WSC's times are KST already (`YYYY-MM-DD hh:mm:ss`, reports `YYYY/MM/DD`): shown to the
+/// minute, zone named.
+pub fn kst(value: Option<&str>) -> String {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         Some(time) if time.len() >= 16 && time.is_char_boundary(16) => {
             format!("{} KST", safe(&time[..16], 40))
@@ -234,173 +276,226 @@ fn kst(value: Option<&str>) -> String {
 }
 
 /// The ephemeral question before a destructive action, with the target in view.
-pub fn confirmation(job: &Job, act: Act, origin: Option<u64>) -> Reply {
+pub fn confirmation(lang: Lang, job: &Job, act: Act, origin: Option<u64>) -> Reply {
     let (question, yes, no) = match act {
-        Act::Stop => ("Stop this scan? It cannot be resumed.", "Stop scan", "Keep running"),
-        Act::Cancel => ("Cancel this scheduled scan?", "Cancel scan", "Keep scheduled"),
+        Act::Stop => (Msg::ConfirmStop, Msg::ConfirmStopYes, Msg::ConfirmStopNo),
+        Act::Cancel => (Msg::ConfirmCancel, Msg::ConfirmCancelYes, Msg::ConfirmCancelNo),
     };
     let buttons = vec![
         CreateButton::new(ButtonId::Confirm { act, instance: job.instance_no, origin }.to_string())
-            .label(yes)
+            .label(t(lang, yes, &[]))
             .style(ButtonStyle::Danger),
         CreateButton::new(ButtonId::Keep { instance: job.instance_no }.to_string())
-            .label(no)
+            .label(t(lang, no, &[]))
             .style(ButtonStyle::Secondary),
     ];
     Reply {
-        content: format!("**{question}**\n{}", safe_code(&job.start_url, 300)),
-        embeds: vec![job_embed(job)],
+        content: format!("{}\n{}", t(lang, question, &[]), safe_code(&job.start_url, 300)),
+        embeds: vec![job_embed(lang, job)],
         components: vec![CreateActionRow::Buttons(buttons)],
     }
 }
 
 /// Why nothing was done: the job's state no longer allows the action.
-pub fn not_applicable(job: &Job, act: Act) -> Reply {
-    let what = match act {
-        Act::Stop => "stop: it is not running",
-        Act::Cancel => "cancel: it has already started or ended",
+pub fn not_applicable(lang: Lang, job: &Job, act: Act) -> Reply {
+    let msg = match act {
+        Act::Stop => Msg::NothingToStop,
+        Act::Cancel => Msg::NothingToCancel,
     };
+    let state = state_name(lang, &job.state);
     Reply {
-        content: format!(
-            "Nothing to {what} (now *{}*, {}).",
-            safe(&job.status_label, 60),
-            safe(state_name(&job.state), 40)
-        ),
-        embeds: vec![job_embed(job)],
+        content: t(lang, msg, &[("label", &status_text(&job.status_label)), ("state", &state)]),
+        embeds: vec![job_embed(lang, job)],
         components: Vec::new(),
     }
 }
 
-pub fn no_such_job(instance: u64) -> Reply {
-    Reply::text(format!(
-        "No job {instance} is visible to the bot's NCP key. Check the number with `/wsc jobs`."
-    ))
+pub fn no_such_job(lang: Lang, instance: u64) -> Reply {
+    Reply::text(t(lang, Msg::NoSuchJob, &[("id", &instance.to_string())]))
 }
 
-pub fn invalid_instance(raw: &str, error: InstanceIdError) -> Reply {
-    let shown = safe_code(raw, 40);
+pub fn invalid_instance(lang: Lang, raw: &str, error: InstanceIdError) -> Reply {
+    let msg = match error {
+        InstanceIdError::Empty => Msg::InstanceEmpty,
+        InstanceIdError::NotDigits => Msg::InstanceNotDigits,
+        InstanceIdError::TooLong => Msg::InstanceTooLong,
+        InstanceIdError::Zero => Msg::InstanceZero,
+    };
+    Reply::text(t(lang, msg, &[("input", &safe_code(raw, 40))]))
+}
+
+pub fn invalid_filter(lang: Lang, error: &FilterError) -> Reply {
     Reply::text(match error {
-        InstanceIdError::Empty => {
-            "Give the job's instance number, e.g. `1234567890` (see `/wsc jobs`).".to_owned()
-        }
-        InstanceIdError::NotDigits => format!(
-            "{shown} is not a job number: use only the digits of the instance number, e.g. `1234567890`."
-        ),
-        InstanceIdError::TooLong => format!("{shown} is too long for a job number (at most 19 digits)."),
-        InstanceIdError::Zero => "0 is not a job number: instance numbers start at 1.".to_owned(),
+        FilterError::UrlAndMemo => t(lang, Msg::UrlAndMemo, &[]),
+        FilterError::UnknownStatus(code) => t(lang, Msg::UnknownStatus, &[("status", &code.to_string())]),
     })
 }
 
-/// Roles shown as mentions; the payloads' allowed mentions make sure they ping nobody.
-pub fn denied(needed: &[u64], what: &str) -> Reply {
-    if needed.is_empty() {
-        return Reply::text(format!("Nobody may {what} yet: an admin must set WSC_OPERATOR_ROLE_IDS."));
-    }
-    let roles: Vec<String> = needed.iter().map(|id| format!("<@&{id}>")).collect();
-    let needed = match roles.as_slice() {
-        [one] => format!("the role {one}"),
-        many => format!("one of the roles {}", many.join(", ")),
-    };
-    Reply::text(format!("You need {needed} to {what}. Nothing was done."))
+/// What a member without the role is told. Roles are shown as mentions; the payloads' allowed
+/// mentions make sure they ping nobody.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    View,
+    Act(Act),
 }
 
-pub fn action_phrase(act: Act) -> &'static str {
-    match act {
-        Act::Cancel => "cancel scans",
-        Act::Stop => "stop scans",
+pub fn denied(lang: Lang, needed: &[u64], what: Denied) -> Reply {
+    if needed.is_empty() {
+        return Reply::text(t(lang, Msg::NobodyMayAct, &[]));
     }
+    let roles: Vec<String> = needed.iter().map(|id| format!("<@&{id}>")).collect();
+    let roles = match roles.as_slice() {
+        [one] => t(lang, Msg::RolesOne, &[("roles", one)]),
+        many => t(lang, Msg::RolesMany, &[("roles", &many.join(", "))]),
+    };
+    let msg = match what {
+        Denied::View => Msg::DeniedView,
+        Denied::Act(Act::Stop) => Msg::DeniedStop,
+        Denied::Act(Act::Cancel) => Msg::DeniedCancel,
+    };
+    Reply::text(t(lang, msg, &[("roles", &roles)]))
 }
 
 /// A WSC failure as a person can act on it, with the reference that finds it in the log.
-pub fn wsc_failure(kind: ErrorKind, correlation: &str) -> Reply {
-    let sentence = match kind {
-        ErrorKind::Credentials => "NCP refused the bot's API key: ask the bot's admin to run `wsc-bot check` (keys, clock).",
-        ErrorKind::Permission => "The bot's NCP key lacks the NCP_WEB_SECURITY_CHECKER_MANAGER policy: ask the bot's admin to attach it.",
-        ErrorKind::Account => "NCP could not verify the account behind the bot's key: ask the bot's admin to check it in the NCP console.",
-        ErrorKind::NotApplicable => "WSC refused: the job is not in a state that allows this.",
-        ErrorKind::RateLimited => "NCP is limiting requests right now: try again in a minute.",
-        ErrorKind::Unavailable => "Web Security Checker is unavailable right now: try again in a few minutes.",
-        ErrorKind::Timeout => "Web Security Checker did not answer in time: try again in a moment.",
-        ErrorKind::Unreachable => "The bot cannot reach Web Security Checker: ask the bot's admin to run `wsc-bot check`.",
-        ErrorKind::Rejected => "WSC rejected the bot's request: ask the bot's admin to run `wsc-bot check`.",
-        ErrorKind::Decode => "WSC sent an answer the bot could not read: try again; if it keeps happening, tell the bot's admin.",
+pub fn wsc_failure(lang: Lang, kind: ErrorKind, correlation: &str) -> Reply {
+    let msg = match kind {
+        ErrorKind::Credentials => Msg::ErrCredentials,
+        ErrorKind::Permission => Msg::ErrPermission,
+        ErrorKind::Account => Msg::ErrAccount,
+        ErrorKind::NotApplicable => Msg::ErrNotApplicable,
+        ErrorKind::RateLimited => Msg::ErrRateLimited,
+        ErrorKind::Unavailable => Msg::ErrUnavailable,
+        ErrorKind::Timeout => Msg::ErrTimeout,
+        ErrorKind::Unreachable => Msg::ErrUnreachable,
+        ErrorKind::Rejected => Msg::ErrRejected,
+        ErrorKind::Decode => Msg::ErrDecode,
     };
-    Reply::text(format!("{sentence} (ref `{correlation}`)"))
+    with_reference(lang, t(lang, msg, &[]), correlation)
 }
 
-pub fn bad_button(correlation: &str) -> Reply {
-    Reply::text(format!(
-        "This button is from another version of the bot or was altered, so nothing was done. Run `/wsc jobs` for fresh buttons. (ref `{correlation}`)"
-    ))
+fn with_reference(lang: Lang, text: String, correlation: &str) -> Reply {
+    Reply::text(format!("{text} {}", t(lang, Msg::Reference, &[("ref", correlation)])))
+}
+
+pub fn bad_button(lang: Lang, correlation: &str) -> Reply {
+    with_reference(lang, t(lang, Msg::BadButton, &[]), correlation)
 }
 
 /// What the team sees after an action: who did what to which job, and what state it was in.
-pub fn public_outcome(actor_id: u64, act: Act, job: &Job) -> Reply {
-    let (emoji, verb) = match act {
-        Act::Stop => ("⏹️", "stopped the scan of"),
-        Act::Cancel => ("✖️", "cancelled the scan of"),
+pub fn public_outcome(lang: Lang, actor_id: u64, act: Act, job: &Job) -> Reply {
+    let msg = match act {
+        Act::Stop => Msg::PublicStopped,
+        Act::Cancel => Msg::PublicCancelled,
     };
     let progress = job.progress.map(|p| format!(", {p}%")).unwrap_or_default();
-    Reply::text(format!(
-        "{emoji} <@{actor_id}> {verb} {} (job {}; it was *{}*{progress}).",
-        safe_code(&job.start_url, 300),
-        job.instance_no,
-        safe(&job.status_label, 60),
+    Reply::text(t(
+        lang,
+        msg,
+        &[
+            ("actor", &actor_id.to_string()),
+            ("url", &safe_code(&job.start_url, 300)),
+            ("id", &job.instance_no.to_string()),
+            ("label", &status_text(&job.status_label)),
+            ("progress", &progress),
+        ],
     ))
 }
 
-pub fn done_privately(act: Act, job: &Job) -> Reply {
-    let what = match act {
-        Act::Stop => "Stop requested",
-        Act::Cancel => "Cancelled",
+pub fn done_privately(lang: Lang, act: Act, job: &Job) -> Reply {
+    let msg = match act {
+        Act::Stop => Msg::DoneStop,
+        Act::Cancel => Msg::DoneCancel,
     };
-    Reply::text(format!(
-        "{what} for {} (job {}). The channel has been told.",
-        code(&host(&job.start_url)),
-        job.instance_no
-    ))
+    Reply::text(t(lang, msg, &[("host", &code(&host(&job.start_url))), ("id", &job.instance_no.to_string())]))
 }
 
 /// WSC did not confirm in time, but the job has left the state the action needed.
-pub fn unconfirmed(act: Act, now: &Job) -> Reply {
-    let what = match act {
-        Act::Stop => "stop",
-        Act::Cancel => "cancel",
-    };
+pub fn unconfirmed(lang: Lang, now: &Job) -> Reply {
     Reply {
-        content: format!(
-            "WSC did not confirm the {what} in time, but the job is now *{}*: it most likely went through. The channel has been told.",
-            safe(&now.status_label, 60)
-        ),
-        embeds: vec![job_embed(now)],
+        content: t(lang, Msg::Unconfirmed, &[("label", &status_text(&now.status_label))]),
+        embeds: vec![job_embed(lang, now)],
         components: Vec::new(),
     }
 }
 
-pub fn in_progress(act: Act) -> Reply {
-    Reply::text(match act {
-        Act::Stop => "Someone is already stopping this job: watch the channel for the outcome.",
-        Act::Cancel => "Someone is already cancelling this job: watch the channel for the outcome.",
-    })
+pub fn in_progress(lang: Lang, act: Act) -> Reply {
+    Reply::text(t(lang, if act == Act::Stop { Msg::InProgressStop } else { Msg::InProgressCancel }, &[]))
 }
 
-pub fn working(act: Act) -> Reply {
-    Reply::text(match act {
-        Act::Stop => "Stopping… checking the job's state first.",
-        Act::Cancel => "Cancelling… checking the job's state first.",
-    })
+pub fn working(lang: Lang, act: Act) -> Reply {
+    Reply::text(t(lang, if act == Act::Stop { Msg::WorkingStop } else { Msg::WorkingCancel }, &[]))
 }
 
-pub fn kept(instance: u64) -> Reply {
-    Reply::text(format!("Okay, nothing was changed for job {instance}."))
+pub fn kept(lang: Lang, instance: u64) -> Reply {
+    Reply::text(t(lang, Msg::Kept, &[("id", &instance.to_string())]))
 }
 
-pub fn guild_only() -> Reply {
-    Reply::text("Use this bot's commands in a server channel, where its roles apply.")
+pub fn plain(lang: Lang, msg: Msg) -> Reply {
+    Reply::text(t(lang, msg, &[]))
 }
 
-pub fn unknown_command() -> Reply {
-    Reply::text("This command is not known to this version of the bot. Try `/wsc jobs`.")
+/// A finished job's report: risk counts, times, domains and the main categories.
+pub fn report(lang: Lang, instance: u64, job: Option<&Job>, report: &Report) -> Reply {
+    let target = report.target.as_deref().or(job.map(|j| j.start_url.as_str())).unwrap_or("");
+    let risk = |value: Option<u64>| count(value);
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            "—".to_owned()
+        } else {
+            let shown: Vec<String> = items.iter().take(10).map(|i| safe(i, 60)).collect();
+            let more = items.len().saturating_sub(10);
+            let tail = if more > 0 { format!(" (+{more})") } else { String::new() };
+            truncate(&format!("{}{tail}", shown.join(", ")), 1000)
+        }
+    };
+    let fields = vec![
+        (Msg::RiskTotal, risk(report.risk.total), true),
+        (Msg::RiskHigh, format!("🔴 {}", risk(report.risk.high)), true),
+        (Msg::RiskMedium, format!("🟠 {}", risk(report.risk.medium)), true),
+        (Msg::RiskLow, format!("🟡 {}", risk(report.risk.low)), true),
+        (Msg::CrawlTime, report.crawl_time.as_deref().map_or("—".into(), |t| safe(t, 40)), true),
+        (Msg::ScanTime, report.scan_time.as_deref().map_or("—".into(), |t| safe(t, 40)), true),
+        (Msg::ScannedDomains, list(&report.scanned_domains), false),
+        (Msg::Categories, list(&report.categories), false),
+        (Msg::ReportDate, kst(report.report_date.as_deref()), true),
+    ];
+    let colour = match (report.risk.high, report.risk.medium) {
+        (Some(high), _) if high > 0 => 0xDA373C,
+        (_, Some(medium)) if medium > 0 => 0xF0B232,
+        _ => 0x23A55A,
+    };
+    let embed = CreateEmbed::new()
+        .title(truncate(&t(lang, Msg::ReportTitle, &[("host", &escape(&host(target)))]), 200))
+        .description(safe_code(target, 300))
+        .colour(colour)
+        .fields(fields.into_iter().map(|(name, value, inline)| (t(lang, name, &[]), value, inline)))
+        .footer(CreateEmbedFooter::new(t(lang, Msg::JobFooter, &[("id", &instance.to_string())])));
+    Reply { content: String::new(), embeds: vec![embed], components: Vec::new() }
+}
+
+/// Why there is no report: expired, not finished, or no such job.
+pub fn no_report(lang: Lang, instance: u64, job: Option<&Job>) -> Reply {
+    let id = instance.to_string();
+    match job {
+        None => no_such_job(lang, instance),
+        Some(job) if job.state == JobState::Expired => {
+            Reply::text(t(lang, Msg::ReportExpired, &[("id", &id)]))
+        }
+        Some(job) => {
+            let (label, state) = (status_text(&job.status_label), state_name(lang, &job.state));
+            Reply::text(t(lang, Msg::ReportNotReady, &[("id", &id), ("label", &label), ("state", &state)]))
+        }
+    }
+}
+
+/// One autocomplete choice: `1234567890 · target.example · running 42%`, at most 100 characters.
+pub fn choice_name(lang: Lang, job: &Job) -> String {
+    let progress = job.progress.map(|p| format!(" {p}%")).unwrap_or_default();
+    let state = match &job.state {
+        JobState::Unknown(raw) => raw.clone(),
+        state => state_name(lang, state),
+    };
+    truncate(&format!("{} · {} · {state}{progress}", job.instance_no, host(&job.start_url)), 100)
 }
 
 #[cfg(test)]
@@ -423,11 +518,11 @@ mod tests {
     }
 
     #[test]
-    fn denial_names_roles_as_mentions() {
-        assert_eq!(
-            denied(&[1, 2], "stop scans").content,
-            "You need one of the roles <@&1>, <@&2> to stop scans. Nothing was done."
-        );
-        assert!(denied(&[], "stop scans").content.contains("WSC_OPERATOR_ROLE_IDS"));
+    fn denial_names_roles_as_mentions_in_both_languages() {
+        let en = denied(Lang::En, &[1, 2], Denied::Act(Act::Stop)).content;
+        assert_eq!(en, "You need one of the roles <@&1>, <@&2> to stop scans. Nothing was done.");
+        let ko = denied(Lang::Ko, &[1], Denied::Act(Act::Stop)).content;
+        assert_eq!(ko, "스캔을 중지하려면 <@&1> 역할이 필요합니다. 아무것도 바뀌지 않았습니다.");
+        assert!(denied(Lang::En, &[], Denied::Act(Act::Stop)).content.contains("WSC_OPERATOR_ROLE_IDS"));
     }
 }

@@ -37,5 +37,6 @@ pub fn client(sim: &SimHandle) -> WscClient {
     client_with(&sim.base_url(), ACCESS_KEY, SECRET_KEY, Duration::from_secs(5))
 }
 
+pub mod bot;
 pub mod discord_spec;
 pub mod fake_discord;

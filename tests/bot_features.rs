@@ -1,0 +1,228 @@
+//! Autocomplete, search filters, reports and Korean, end to end through the fake Discord.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::bot::*;
+use common::settings;
+use serde_json::{json, Value};
+use wsc_bot::wsc::sim::jobs::generated_seed;
+use wsc_bot::wsc::sim::{Fault, FaultError};
+use wsc_bot::wsc::Operation;
+
+const FINISHED: u64 = 1000000005;
+const EXPIRED: u64 = 1000000001;
+
+fn instance(value: &str) -> Value {
+    json!([{"name": "instance_id", "type": 3, "value": value}])
+}
+
+fn content(message: &Value) -> String {
+    message["content"].as_str().unwrap_or_default().to_owned()
+}
+
+fn wsc_reads(bot: &Bot) -> usize {
+    bot.sim
+        .requests()
+        .iter()
+        .filter(|r| matches!(r.operation, Some(Operation::List | Operation::Search)))
+        .count()
+}
+
+#[tokio::test]
+async fn autocomplete_with_ten_thousand_jobs_answers_on_time_from_the_cache() {
+    let mut settings = settings();
+    settings.seed.extend(generated_seed(10_000, 2_000_000_000));
+    let bot = start_bot(settings, 10).await;
+
+    // Without the role: no choices, and WSC is not asked.
+    assert!(bot.autocomplete(&viewer(), "stop", "").await.is_empty());
+    assert_eq!(wsc_reads(&bot), 0);
+
+    let choices = bot.autocomplete(&operator(), "stop", "").await;
+    assert_eq!(choices.len(), 25);
+    for choice in &choices {
+        let name = choice["name"].as_str().unwrap();
+        assert!(name.chars().count() <= 100 && name.contains(" · "), "{name}");
+        assert!(name.contains("running"), "only running jobs are offered for stop: {name}");
+    }
+    let by_digits = bot.autocomplete(&operator(), "stop", "2000009997").await;
+    assert_eq!(by_digits.len(), 1, "{by_digits:?}");
+    assert_eq!(by_digits[0]["value"], "2000009997");
+    let by_url = bot.autocomplete(&operator(), "cancel", "HOST9996.Example").await;
+    assert!(by_url.iter().all(|c| c["name"].as_str().unwrap().contains("host9996")), "{by_url:?}");
+    assert!(!by_url.is_empty());
+    let reports = bot.autocomplete(&viewer(), "report", "").await;
+    assert!(!reports.is_empty() && reports.iter().all(|c| c["name"].as_str().unwrap().contains("finished")));
+
+    // WSC turns slow and the cache goes stale (an action invalidates it): answers stay on time.
+    for op in [Operation::List, Operation::Search] {
+        bot.sim.set_fault(op, Fault { latency_ms: 5_000, ..Fault::default() });
+    }
+    let ask = bot.command(&operator(), "stop", instance("2000000001")).await;
+    let confirmation = bot.original(ask).await;
+    bot.sim.clear_faults();
+    let confirm = bot.click(&operator(), "wsc:v1:confirm-stop:2000000001", confirmation).await;
+    bot.follow_up(confirm).await;
+    for op in [Operation::List, Operation::Search] {
+        bot.sim.set_fault(op, Fault { latency_ms: 5_000, ..Fault::default() });
+    }
+    bot.sim.clear_requests();
+    for _ in 0..10 {
+        let started = Instant::now();
+        let choices = bot.autocomplete(&operator(), "stop", "").await;
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "answered from the cache in {:?}",
+            started.elapsed()
+        );
+        assert_eq!(choices.len(), 25);
+    }
+    assert!(wsc_reads(&bot) <= 1, "one refresh at a time, not a stampede: {:?}", bot.sim.requests());
+    bot.assert_payloads_valid();
+}
+
+#[tokio::test]
+async fn autocomplete_before_any_fill_answers_rather_than_late() {
+    let mut settings = settings();
+    settings.faults = vec![(Operation::Search, Fault { latency_ms: 5_000, ..Fault::default() })];
+    let bot = start_bot(settings, 10).await;
+    let started = Instant::now();
+    let choices = bot.autocomplete(&operator(), "stop", "").await;
+    assert!(started.elapsed() < Duration::from_millis(2500), "{:?}", started.elapsed());
+    assert!(choices.is_empty(), "nothing cached yet");
+    // Free text keeps working: the job number typed in full.
+    let ask = bot.command(&operator(), "stop", instance("1000000006")).await;
+    assert!(content(&bot.original(ask).await).contains("Stop this scan?"));
+}
+
+#[tokio::test]
+async fn search_filters_and_paging_keep_the_filter() {
+    let bot = start_bot(settings(), 5).await;
+    let id =
+        bot.command(&viewer(), "jobs", json!([{"name": "url", "type": 3, "value": "example.com"}])).await;
+    let message = bot.original(id).await;
+    let text = content(&message);
+    assert!(text.contains("page 1 of 2") && text.contains("Filter: URL contains `example.com`"), "{text}");
+    let ids = custom_ids(&message);
+    assert!(ids.contains(&"wsc:v1:page:2:u.example.com".to_owned()), "{ids:?}");
+    assert!(ids.contains(&"wsc:v1:refresh:1:u.example.com".to_owned()));
+    let search = &bot.sim.requests_for(Operation::Search)[0];
+    assert_eq!(search.path_and_query, "/api/v1/jobs/search");
+
+    let next = bot.click(&viewer(), "wsc:v1:page:2:u.example.com", message).await;
+    let page_two = bot.original(next).await;
+    assert!(content(&page_two).contains("page 2 of 2") && content(&page_two).contains("example.com"));
+    assert_eq!(page_two["embeds"].as_array().unwrap().len(), 3);
+    assert_eq!(bot.sim.requests_for(Operation::Search).len(), 2, "paging searched again with the filter");
+
+    let running = bot.command(&viewer(), "jobs", json!([{"name": "status", "type": 4, "value": 3}])).await;
+    let running = bot.original(running).await;
+    assert_eq!(running["embeds"].as_array().unwrap().len(), 1);
+    assert!(content(&running).contains("status Scan in progress (3)"), "{}", content(&running));
+
+    let none =
+        bot.command(&viewer(), "jobs", json!([{"name": "memo", "type": 3, "value": "no such memo"}])).await;
+    assert!(content(&bot.original(none).await).starts_with("No jobs match this filter."));
+
+    let both = bot
+        .command(
+            &viewer(),
+            "jobs",
+            json!([{"name": "url", "type": 3, "value": "a"}, {"name": "memo", "type": 3, "value": "b"}]),
+        )
+        .await;
+    assert!(bot.callback(both).await.body["data"]["content"]
+        .as_str()
+        .unwrap()
+        .contains("either url or memo"));
+
+    let long = "example".repeat(30);
+    let id = bot.command(&viewer(), "jobs", json!([{"name": "url", "type": 3, "value": long}])).await;
+    let message = bot.original(id).await;
+    assert!(content(&message).contains("the keyword was shortened to"), "{}", content(&message));
+    assert!(custom_ids(&message).iter().all(|id| id.chars().count() <= 100));
+    bot.assert_payloads_valid();
+}
+
+#[tokio::test]
+async fn reports_present_expired_absent_and_not_ready() {
+    let bot = start_bot(settings(), 5).await;
+    let id = bot.command(&viewer(), "report", instance(&FINISHED.to_string())).await;
+    assert!(is_ephemeral(&bot.callback(id).await.body["data"]));
+    let report = bot.original(id).await;
+    let embed = &report["embeds"][0];
+    assert_eq!(embed["title"], "Report · blog.example.com");
+    let field = |name: &str| {
+        embed["fields"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap()["value"].clone()
+    };
+    assert_eq!(field("Total"), "14");
+    assert_eq!(field("High"), "🔴 1");
+    assert_eq!(field("Scan time"), "00:10:00");
+    assert_eq!(field("Scanned domains"), "blog.example.com");
+    assert!(field("Main vulnerability categories").as_str().unwrap().contains("SQL Injection"));
+
+    let expired = bot.command(&viewer(), "report", instance(&EXPIRED.to_string())).await;
+    assert!(content(&bot.original(expired).await).contains("has expired"));
+    let absent = bot.command(&viewer(), "report", instance("999")).await;
+    assert!(content(&bot.original(absent).await).contains("No job 999"));
+    let running = bot.command(&viewer(), "report", instance("1000000006")).await;
+    assert!(content(&bot.original(running).await).contains("has no report: the scan is *Scan in progress*"));
+
+    let list = bot.command(&viewer(), "jobs", json!([])).await;
+    let jobs = bot.original(list).await;
+    let click = bot.click(&viewer(), &format!("wsc:v1:report:{FINISHED}"), jobs).await;
+    assert_eq!(bot.original(click).await["embeds"][0]["title"], "Report · blog.example.com");
+    let stranger_click = bot.click(&stranger(), &format!("wsc:v1:report:{FINISHED}"), json!({})).await;
+    assert!(bot.callback(stranger_click).await.body["data"]["content"]
+        .as_str()
+        .unwrap()
+        .contains("You need"));
+    assert_eq!(bot.sim.requests_for(Operation::Report).len(), 5);
+    bot.assert_payloads_valid();
+}
+
+#[tokio::test]
+async fn members_with_a_korean_discord_get_korean() {
+    let bot = start_bot(settings(), 5).await;
+    let id = bot.command_in("ko", &viewer(), "jobs", json!([])).await;
+    let message = bot.original(id).await;
+    assert!(content(&message).starts_with("**스캔 작업** · 2쪽 중 1쪽 · 작업 8개"), "{}", content(&message));
+    let fields: Vec<&str> = message["embeds"][0]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields[..3], ["상태", "진행률", "시작"]);
+    assert!(message["embeds"][0]["fields"][2]["value"].as_str().unwrap().ends_with(" KST"));
+
+    let ask = bot.command_in("ko", &operator(), "stop", instance("1000000006")).await;
+    let confirmation = bot.original(ask).await;
+    assert!(content(&confirmation).contains("이 스캔을 중지할까요?"));
+    let labels: Vec<&str> = confirmation["components"][0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["스캔 중지", "계속 진행"]);
+
+    let denied = bot.command_in("ko", &stranger(), "stop", instance("1000000006")).await;
+    assert!(bot.callback(denied).await.body["data"]["content"]
+        .as_str()
+        .unwrap()
+        .contains("역할이 필요합니다"));
+    let bad = bot.command_in("ko", &operator(), "stop", instance("abc")).await;
+    assert!(bot.callback(bad).await.body["data"]["content"]
+        .as_str()
+        .unwrap()
+        .contains("작업 번호가 아닙니다"));
+
+    bot.sim.set_fault(Operation::List, Fault { error: Some(FaultError::Gateway(500)), ..Fault::default() });
+    let failed = bot.command_in("ko", &viewer(), "jobs", json!([])).await;
+    let text = content(&bot.original(failed).await);
+    assert!(text.contains("사용할 수 없습니다") && text.contains("(참조 `"), "{text}");
+    bot.assert_payloads_valid();
+}

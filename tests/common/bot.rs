@@ -1,0 +1,177 @@
+//! The bot's gateway front end and core, started for a test: a real serenity client against
+//! the fake Discord, and the WSC simulator behind it.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use wsc_bot::bot::policy::Roles;
+use wsc_bot::bot::Core;
+use wsc_bot::config::Config;
+use wsc_bot::wsc::sim::{SimHandle, SimSettings};
+use wsc_bot::wsc::{Operation, WscClient};
+
+use super::discord_spec::check_request;
+use super::fake_discord::{self, component_click, slash_command, FakeDiscord, Member, RestCall, GUILD_ID};
+use super::{start_sim, ACCESS_KEY, SECRET_KEY};
+
+pub const VIEWER_ROLE: u64 = 700000000000000001;
+pub const OPERATOR_ROLE: u64 = 700000000000000002;
+pub const AUDIT_CHANNEL: u64 = 700000000000000009;
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub const SCHEDULED: u64 = 1000000008;
+pub const CRAWLING: u64 = 1000000007;
+pub const SCANNING: u64 = 1000000006;
+
+pub struct Bot {
+    pub discord: FakeDiscord,
+    pub sim: SimHandle,
+    pub task: tokio::task::JoinHandle<()>,
+    pub next_id: std::sync::atomic::AtomicU64,
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub fn operator() -> Member {
+    Member { user_id: 800000000000000001, username: "oncall".into(), roles: vec![OPERATOR_ROLE] }
+}
+
+pub fn viewer() -> Member {
+    Member { user_id: 800000000000000002, username: "viewer".into(), roles: vec![VIEWER_ROLE] }
+}
+
+pub fn stranger() -> Member {
+    Member { user_id: 800000000000000003, username: "stranger".into(), roles: vec![] }
+}
+
+pub async fn start_bot(sim_settings: SimSettings, timeout_secs: u64) -> Bot {
+    let sim = start_sim(sim_settings).await;
+    let discord = FakeDiscord::start().await;
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("DISCORD_TOKEN", "fake-discord-token-never-logged".to_owned()),
+        ("DISCORD_API_BASE", discord.api_base()),
+        ("DISCORD_GUILD_ID", GUILD_ID.to_string()),
+        ("NCP_ACCESS_KEY", ACCESS_KEY.to_owned()),
+        ("NCP_SECRET_KEY", SECRET_KEY.to_owned()),
+        ("WSC_API_BASE", sim.base_url()),
+        ("WSC_VIEWER_ROLE_IDS", VIEWER_ROLE.to_string()),
+        ("WSC_OPERATOR_ROLE_IDS", OPERATOR_ROLE.to_string()),
+        ("WSC_AUDIT_CHANNEL_ID", AUDIT_CHANNEL.to_string()),
+        ("WSC_REQUEST_TIMEOUT_SECS", timeout_secs.to_string()),
+    ]);
+    let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
+    let wsc = WscClient::new(config.wsc_client_settings().unwrap()).unwrap();
+    let roles =
+        Roles { viewers: config.viewer_role_ids.clone(), operators: config.operator_role_ids.clone() };
+    let core = Core::new(wsc, roles, config.audit_channel_id);
+    let task = tokio::spawn(async move {
+        if let Err(error) = wsc_bot::discord::gateway::run(&config, core).await {
+            panic!("the bot stopped: {error}");
+        }
+    });
+    assert!(discord.wait_ready(WAIT).await, "the bot connected to the fake gateway");
+    Bot { discord, sim, task, next_id: std::sync::atomic::AtomicU64::new(1) }
+}
+
+impl Bot {
+    pub fn id(&self) -> u64 {
+        self.next_id.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Dispatches `/wsc <sub> [options]` and returns its interaction id.
+    pub async fn command(&self, member: &Member, sub: &str, options: Value) -> u64 {
+        self.command_in("en-US", member, sub, options).await
+    }
+
+    /// The same from a member whose Discord is in `locale`, in a guild of that locale.
+    pub async fn command_in(&self, locale: &str, member: &Member, sub: &str, options: Value) -> u64 {
+        let id = self.id();
+        let data = json!({"id": "1", "name": "wsc", "type": 1, "options": [{"name": sub, "type": 1, "options": options}]});
+        let mut interaction = slash_command(id, member, locale, data);
+        interaction["guild_locale"] = json!(locale);
+        self.discord.dispatch(interaction).await;
+        id
+    }
+
+    /// Autocomplete of `instance_id` in `/wsc <sub>` with `typed` so far; returns the choices.
+    pub async fn autocomplete(&self, member: &Member, sub: &str, typed: &str) -> Vec<Value> {
+        let id = self.id();
+        let option = json!({"name": "instance_id", "type": 3, "value": typed, "focused": true});
+        let data = json!({"id": "1", "name": "wsc", "type": 1, "options": [{"name": sub, "type": 1, "options": [option]}]});
+        self.discord.dispatch(super::fake_discord::autocomplete(id, member, "en-US", data)).await;
+        let callback = self.callback(id).await;
+        assert_eq!(callback.body["type"], 8, "{:#}", callback.body);
+        callback.body["data"]["choices"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn click(&self, member: &Member, custom_id: &str, message: Value) -> u64 {
+        let id = self.id();
+        self.discord.dispatch(component_click(id, member, "en-US", custom_id, message)).await;
+        id
+    }
+
+    pub async fn call(&self, what: &str, pred: impl Fn(&RestCall) -> bool) -> RestCall {
+        match self.discord.wait_for_call(pred, WAIT).await {
+            Some(call) => call,
+            None => panic!("no {what}; calls: {:#?}", self.discord.rest_calls()),
+        }
+    }
+
+    pub async fn callback(&self, id: u64) -> RestCall {
+        let prefix = format!("/api/v10/interactions/{id}/token-{id}/callback");
+        self.call("callback", |c| c.method == "POST" && c.path == prefix).await
+    }
+
+    /// The response as it ends up: the @original message once the bot edited it.
+    pub async fn original(&self, id: u64) -> Value {
+        let token = format!("/token-{id}/");
+        self.call("edit of the original", |c| {
+            c.method == "PATCH" && c.path.contains(&token) && c.path.ends_with("/messages/@original")
+        })
+        .await;
+        self.discord.original(&format!("token-{id}")).expect("the original message is stored")
+    }
+
+    pub async fn follow_up(&self, id: u64) -> RestCall {
+        let path = format!("/api/v10/webhooks/{}/token-{id}", fake_discord::APPLICATION_ID);
+        self.call("follow-up", |c| c.method == "POST" && c.path == path).await
+    }
+
+    /// Every payload sent so far obeys Discord's schema and limits.
+    pub fn assert_payloads_valid(&self) {
+        for call in self.discord.rest_calls() {
+            if call.body.is_null() {
+                continue;
+            }
+            let violations = check_request(&call.method, &call.path, &call.body);
+            assert!(violations.is_empty(), "{} {}: {violations:#?}\n{:#}", call.method, call.path, call.body);
+        }
+    }
+
+    pub fn wsc_actions(&self) -> usize {
+        self.sim
+            .requests()
+            .iter()
+            .filter(|r| matches!(r.operation, Some(Operation::Cancel | Operation::Stop)))
+            .count()
+    }
+}
+
+pub fn custom_ids(message: &Value) -> Vec<String> {
+    message["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .filter_map(|c| c["custom_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+pub fn is_ephemeral(data: &Value) -> bool {
+    data["flags"].as_u64().is_some_and(|f| f & 64 != 0)
+}
