@@ -127,6 +127,13 @@ catalogue! {
     Categories => "Main vulnerability categories", "주요 취약점 유형";
     ReportDate => "Report date", "보고서 날짜";
     ReportExpired => "The report of job {id} has expired: its retention period is over.", "작업 {id}의 보고서는 보관 기간이 지나 만료되었습니다.";
+    WatchStarted => "▶️ Scan started: {url} (job {id}).", "▶️ 스캔이 시작되었습니다: {url} (작업 {id}).";
+    WatchFinished => "✅ Scan finished: {url} (job {id}). {findings}", "✅ 스캔이 완료되었습니다: {url} (작업 {id}). {findings}";
+    WatchRisks => "Vulnerabilities: 🔴 {high} high · 🟠 {medium} medium · 🟡 {low} low ({total} in all).", "취약점: 🔴 높음 {high} · 🟠 중간 {medium} · 🟡 낮음 {low} (전체 {total}).";
+    WatchCount => "Vulnerabilities: {total}.", "취약점: {total}개.";
+    WatchFailed => "❌ Scan failed: {url} (job {id}).", "❌ 스캔이 실패했습니다: {url} (작업 {id}).";
+    WatchCancelled => "✖️ Scan cancelled: {url} (job {id}).", "✖️ 스캔이 취소되었습니다: {url} (작업 {id}).";
+    WatchStopped => "⏹️ Scan stopped: {url} (job {id}).", "⏹️ 스캔이 중지되었습니다: {url} (작업 {id}).";
     ReportNotReady => "Job {id} has no report: the scan is *{label}* ({state}).", "작업 {id}에는 보고서가 없습니다: 스캔이 *{label}* ({state}) 상태입니다.";
 }
 

@@ -11,6 +11,7 @@ pub mod i18n;
 pub mod policy;
 pub mod text;
 pub mod view;
+pub mod watch;
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -56,11 +57,14 @@ pub trait Discord: Sync {
         message_id: u64,
         edit: EditMessage,
     ) -> impl Future<Output = Result<(), String>> + Send;
+    /// Posts a message; returns its id.
     fn send_message(
         &self,
         channel_id: u64,
         message: CreateMessage,
-    ) -> impl Future<Output = Result<(), String>> + Send;
+    ) -> impl Future<Output = Result<u64, String>> + Send;
+    /// The preferred locale of the guild a channel belongs to.
+    fn channel_locale(&self, channel_id: u64) -> impl Future<Output = Result<String, String>> + Send;
 }
 
 /// The person behind an interaction in a guild.
@@ -182,6 +186,11 @@ pub struct Core {
 }
 
 impl Core {
+    /// The scan-state watcher for `channel_id`, sharing this core's WSC client.
+    pub fn watcher(&self, channel_id: u64, interval: std::time::Duration) -> watch::Watcher {
+        watch::Watcher::new(self.wsc.clone(), channel_id, interval)
+    }
+
     pub fn new(wsc: WscClient, roles: Roles, audit_channel: Option<u64>) -> Self {
         Self {
             cache: JobCache::new(wsc.clone()),

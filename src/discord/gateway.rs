@@ -8,7 +8,7 @@ use secrecy::ExposeSecret;
 use serenity::all::{
     ChannelId, Context, CreateInteractionResponse, CreateInteractionResponseFollowup, CreateMessage,
     EditInteractionResponse, EditMessage, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder,
-    Interaction, InteractionId, Message, MessageId, Ready, ResumedEvent,
+    Interaction, InteractionId, LightMethod, Message, MessageId, Ready, Request, ResumedEvent, Route,
 };
 
 use crate::bot::{commands, Core, Discord, Incoming};
@@ -47,12 +47,18 @@ pub async fn register(http: &Http, guild: Option<u64>) -> Result<usize, serenity
 /// Runs until Ctrl-C or SIGTERM.
 pub async fn run(config: &Config, core: Core) -> Result<(), String> {
     let http = http_client(config).map_err(|e| e.to_string())?;
+    let core = Arc::new(core);
     let handler =
-        Handler { core: Arc::new(core), guild: config.discord_guild_id, registered: AtomicBool::new(false) };
+        Handler { core: core.clone(), guild: config.discord_guild_id, registered: AtomicBool::new(false) };
     let mut client = serenity::all::ClientBuilder::new_with_http(http, GatewayIntents::empty())
         .event_handler(handler)
         .await
         .map_err(|e| format!("could not start the Discord client: {e}"))?;
+    if let Some(channel) = config.watch_channel_id {
+        let watcher = core.watcher(channel, config.watch_interval);
+        tokio::spawn(watcher.run(GatewayDiscord { http: client.http.clone() }));
+        tracing::info!(channel, interval_secs = config.watch_interval.as_secs(), "watching scan states");
+    }
     let shards = client.shard_manager.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -162,11 +168,29 @@ impl Discord for GatewayDiscord {
             .map_err(|e| e.to_string())
     }
 
-    async fn send_message(&self, channel_id: u64, message: CreateMessage) -> Result<(), String> {
+    async fn send_message(&self, channel_id: u64, message: CreateMessage) -> Result<u64, String> {
         self.http
             .send_message(ChannelId::new(channel_id), Vec::new(), &message)
             .await
-            .map(drop)
+            .map(|sent| sent.id.get())
             .map_err(|e| e.to_string())
+    }
+
+    async fn channel_locale(&self, channel_id: u64) -> Result<String, String> {
+        // Raw JSON: only two fields are needed, and serenity's full models demand dozens.
+        let get = |route| self.http.fire::<serde_json::Value>(Request::new(route, LightMethod::Get));
+        let channel = get(Route::Channel { channel_id: ChannelId::new(channel_id) })
+            .await
+            .map_err(|e| e.to_string())?;
+        let guild_id = channel["guild_id"]
+            .as_str()
+            .and_then(|id| id.parse::<u64>().ok())
+            .ok_or("the watch channel is not in a guild")?;
+        let guild =
+            get(Route::Guild { guild_id: GuildId::new(guild_id) }).await.map_err(|e| e.to_string())?;
+        guild["preferred_locale"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| "the guild has no preferred locale".into())
     }
 }

@@ -188,6 +188,8 @@ struct Inner {
     failures: Vec<FailRule>,
     validator: Option<Arc<Validator>>,
     ack_deadline: Option<Duration>,
+    /// The guild's `preferred_locale`; None answers "en-US".
+    guild_locale: Option<String>,
 
     last_id: u64,
     messages: HashMap<u64, Value>,
@@ -515,6 +517,11 @@ impl FakeDiscord {
     /// Installs a request validator (e.g. `common::discord_spec::check_request`): a request with
     /// violations is answered 400 `{"message":"Invalid Form Body","code":50035,"errors":{...}}`
     /// without changing anything; the violations are listed in `errors._errors`.
+    /// Sets the guild's `preferred_locale`, as `GET /guilds/{id}` reports it.
+    pub fn set_guild_locale(&self, locale: &str) {
+        self.shared.lock().guild_locale = Some(locale.to_owned());
+    }
+
     pub fn set_validator(
         &self,
         validator: impl Fn(&str, &str, &Value) -> Vec<String> + Send + Sync + 'static,
@@ -1112,6 +1119,23 @@ fn route(
             }
             webhook_message(st, method, token, which, body)
         }
+        ["channels", channel] => match (method, channel.parse::<u64>()) {
+            ("GET", Ok(channel)) => Reply::json(
+                200,
+                json!({"id": channel.to_string(), "type": 0, "guild_id": GUILD_ID.to_string(), "name": "ops"}),
+            ),
+            _ => Reply::not_found(),
+        },
+        ["guilds", guild] => match (method, guild.parse::<u64>()) {
+            ("GET", Ok(GUILD_ID)) => {
+                let locale = st.guild_locale.clone().unwrap_or_else(|| "en-US".to_owned());
+                Reply::json(
+                    200,
+                    json!({"id": GUILD_ID.to_string(), "name": "Security", "preferred_locale": locale}),
+                )
+            }
+            _ => Reply::not_found(),
+        },
         ["channels", channel, "messages"] => {
             let Ok(channel) = channel.parse::<u64>() else {
                 return Reply::not_found();

@@ -1,0 +1,243 @@
+//! Scan-state notifications: poll WSC, and keep one message per job in the watch channel,
+//! edited in place as the job moves on. The first poll is a baseline: old jobs are not announced.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, ReactionType};
+
+use super::action::{Act, ButtonId};
+use super::i18n::{t, Lang, Msg};
+use super::text::{host, safe_code, truncate};
+use super::view::{self, Reply};
+use super::Discord;
+use crate::wsc::{ErrorKind, Job, JobState, WscClient};
+
+/// The newest jobs watched, in pages of 100.
+const PAGES: u32 = 3;
+/// The longest wait between polls while WSC fails or limits us.
+const MAX_BACKOFF: Duration = Duration::from_secs(600);
+
+/// Where a job is in its life, as far as notifications go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Waiting,
+    Running,
+    Finished,
+    Failed,
+    Cancelled,
+    Stopped,
+    Other,
+}
+
+impl Stage {
+    /// WSC offers no action on cancelled and stopped jobs alike; where the job came from tells
+    /// them apart, with no need to read the localized status label.
+    pub fn of(state: &JobState, previous: Option<Stage>) -> Self {
+        match (state, previous) {
+            (JobState::NotStarted, _) => Self::Waiting,
+            (JobState::Running, _) => Self::Running,
+            (JobState::Finished | JobState::Expired, _) => Self::Finished,
+            (JobState::Failed, _) => Self::Failed,
+            (JobState::NoAction, Some(Self::Waiting)) => Self::Cancelled,
+            (JobState::NoAction, Some(Self::Running)) => Self::Stopped,
+            (JobState::NoAction, Some(stage @ (Self::Cancelled | Self::Stopped))) => stage,
+            _ => Self::Other,
+        }
+    }
+
+    fn announced(self) -> bool {
+        matches!(self, Self::Running | Self::Finished | Self::Failed | Self::Cancelled | Self::Stopped)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    stage: Stage,
+    /// The job's message in the watch channel, once there is one.
+    message_id: Option<u64>,
+}
+
+pub struct Watcher {
+    wsc: WscClient,
+    channel_id: u64,
+    interval: Duration,
+    /// The wait before the next poll: the interval, doubled after each failure.
+    delay: Duration,
+    jobs: HashMap<u64, Seen>,
+    baseline_taken: bool,
+    lang: Option<Lang>,
+}
+
+impl Watcher {
+    pub fn new(wsc: WscClient, channel_id: u64, interval: Duration) -> Self {
+        Self {
+            wsc,
+            channel_id,
+            interval,
+            delay: interval,
+            jobs: HashMap::new(),
+            baseline_taken: false,
+            lang: None,
+        }
+    }
+
+    pub async fn run<D: Discord>(mut self, discord: D) {
+        loop {
+            let wait = self.poll_once(&discord).await;
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One poll; returns how long to wait before the next one.
+    pub async fn poll_once<D: Discord>(&mut self, discord: &D) -> Duration {
+        let jobs = match self.fetch().await {
+            Ok(jobs) => jobs,
+            Err(kind) => {
+                self.delay = (self.delay * 2).min(MAX_BACKOFF).max(self.interval);
+                tracing::warn!(
+                    kind = kind.name(),
+                    next_poll_secs = self.delay.as_secs(),
+                    "watch poll failed; backing off"
+                );
+                return self.delay;
+            }
+        };
+        self.delay = self.interval;
+        let lang = self.lang(discord).await;
+        for job in &jobs {
+            let previous = self.jobs.get(&job.instance_no).copied();
+            let stage = Stage::of(&job.state, previous.map(|seen| seen.stage));
+            let mut seen = previous.unwrap_or(Seen { stage, message_id: None });
+            let changed = previous.is_none_or(|p| p.stage != stage);
+            if self.baseline_taken && changed && stage.announced() {
+                seen.message_id = self.announce(discord, lang, job, stage, seen.message_id).await;
+            }
+            seen.stage = stage;
+            self.jobs.insert(job.instance_no, seen);
+        }
+        self.baseline_taken = true;
+        self.delay
+    }
+
+    async fn fetch(&self) -> Result<Vec<Job>, ErrorKind> {
+        let mut jobs = Vec::new();
+        for page in 1..=PAGES {
+            let listed = self.wsc.list_jobs(page, 100).await.map_err(|e| e.kind)?;
+            let last = listed.total_pages;
+            jobs.extend(listed.jobs);
+            if u64::from(page) >= last {
+                break;
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// The guild's language, asked once; English until Discord answers.
+    async fn lang<D: Discord>(&mut self, discord: &D) -> Lang {
+        if let Some(lang) = self.lang {
+            return lang;
+        }
+        match discord.channel_locale(self.channel_id).await {
+            Ok(locale) => *self.lang.insert(Lang::from_locale(&locale)),
+            Err(error) => {
+                tracing::warn!(%error, "could not read the watch channel's guild locale; using English");
+                Lang::En
+            }
+        }
+    }
+
+    /// Posts or edits the job's message; returns its id.
+    async fn announce<D: Discord>(
+        &self,
+        discord: &D,
+        lang: Lang,
+        job: &Job,
+        stage: Stage,
+        message_id: Option<u64>,
+    ) -> Option<u64> {
+        let reply = self.render(lang, job, stage).await;
+        if let Some(id) = message_id {
+            match discord.edit_message(self.channel_id, id, reply.clone().edit_message()).await {
+                Ok(()) => return Some(id),
+                Err(error) => {
+                    tracing::warn!(message_id = id, %error, "could not edit a watch message; posting anew")
+                }
+            }
+        }
+        match discord.send_message(self.channel_id, reply.message()).await {
+            Ok(id) => Some(id),
+            Err(error) => {
+                tracing::warn!(%error, "could not post to the watch channel");
+                message_id
+            }
+        }
+    }
+
+    async fn render(&self, lang: Lang, job: &Job, stage: Stage) -> Reply {
+        let args = |findings: &str| {
+            [
+                ("url", safe_code(&job.start_url, 300)),
+                ("id", job.instance_no.to_string()),
+                ("findings", findings.to_owned()),
+            ]
+        };
+        let fill = |msg, findings: &str| {
+            let args = args(findings);
+            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            t(lang, msg, &args)
+        };
+        let content = match stage {
+            Stage::Running => fill(Msg::WatchStarted, ""),
+            Stage::Finished => fill(Msg::WatchFinished, &self.findings(lang, job).await),
+            Stage::Failed => fill(Msg::WatchFailed, ""),
+            Stage::Cancelled => fill(Msg::WatchCancelled, ""),
+            Stage::Stopped => fill(Msg::WatchStopped, ""),
+            Stage::Waiting | Stage::Other => String::new(),
+        };
+        // A Stop button while it runs: its click goes through the same role check as any other.
+        let components = if stage == Stage::Running {
+            let stop =
+                CreateButton::new(ButtonId::Ask { act: Act::Stop, instance: job.instance_no }.to_string())
+                    .label(truncate(&t(lang, Msg::StopButton, &[("host", &host(&job.start_url))]), 80))
+                    .emoji(ReactionType::Unicode("⏹️".into()))
+                    .style(ButtonStyle::Danger);
+            vec![CreateActionRow::Buttons(vec![stop])]
+        } else {
+            Vec::new()
+        };
+        Reply { content, embeds: vec![view::job_embed(lang, job)], components }
+    }
+
+    /// Risk counts from the report when it can be read, else the job's own count.
+    async fn findings(&self, lang: Lang, job: &Job) -> String {
+        let count = |n: Option<u64>| n.map_or_else(|| "—".to_owned(), |n| n.to_string());
+        match self.wsc.report(job.instance_no).await {
+            Ok(report) => t(
+                lang,
+                Msg::WatchRisks,
+                &[
+                    ("high", &count(report.risk.high)),
+                    ("medium", &count(report.risk.medium)),
+                    ("low", &count(report.risk.low)),
+                    ("total", &count(report.risk.total)),
+                ],
+            ),
+            Err(_) => t(lang, Msg::WatchCount, &[("total", &count(job.scan_count))]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cancelled_and_stopped_are_told_apart_by_where_the_job_came_from() {
+        assert_eq!(Stage::of(&JobState::NoAction, Some(Stage::Waiting)), Stage::Cancelled);
+        assert_eq!(Stage::of(&JobState::NoAction, Some(Stage::Running)), Stage::Stopped);
+        assert_eq!(Stage::of(&JobState::NoAction, Some(Stage::Stopped)), Stage::Stopped);
+        assert_eq!(Stage::of(&JobState::NoAction, None), Stage::Other);
+        assert_eq!(Stage::of(&JobState::Expired, Some(Stage::Finished)), Stage::Finished);
+    }
+}
