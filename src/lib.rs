@@ -5,4 +5,5 @@ pub mod check;
 pub mod config;
 pub mod discord;
 pub mod logging;
+pub mod metrics;
 pub mod wsc;

@@ -3,14 +3,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use wsc_bot::bot::policy::Roles;
 use wsc_bot::bot::Core;
 use wsc_bot::config::{Config, ConfigError};
-use wsc_bot::discord::gateway;
+use wsc_bot::discord::{endpoint, gateway};
 use wsc_bot::wsc::sim::{self, faults::parse_fault_flag, jobs, Lang, SimSettings};
-use wsc_bot::wsc::WscClient;
+use wsc_bot::wsc::{ClientSettings, RetryPolicy, WscClient};
 
 /// Discord chat-ops for NAVER Cloud Web Security Checker scans.
 #[derive(Parser)]
@@ -24,7 +24,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the bot over Discord's gateway (the normal deployment).
-    Run,
+    Run(ModeArgs),
+    /// Run the bot as an HTTP Interactions Endpoint (Ed25519-verified), with /healthz, /readyz and /metrics.
+    Serve(ModeArgs),
     /// Register (overwrite) the slash commands in DISCORD_GUILD_ID, or globally, then exit.
     Register,
     /// Validate the configuration, call WSC once, and report in plain words (exit 0 only when all is well).
@@ -32,6 +34,13 @@ enum Command {
     /// Run the WSC API simulator: a real HTTP server speaking the WSC API, signature check included.
     /// It accepts the key pair in NCP_ACCESS_KEY and NCP_SECRET_KEY.
     Simulate(SimulateArgs),
+}
+
+#[derive(clap::Args, Default)]
+struct ModeArgs {
+    /// Use an in-process WSC simulator instead of NCP: no NCP keys needed, and a banner says so.
+    #[arg(long)]
+    demo: bool,
 }
 
 #[derive(clap::Args)]
@@ -93,8 +102,9 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async {
-        match cli.command.unwrap_or(Command::Run) {
-            Command::Run => run(&config).await,
+        match cli.command.unwrap_or(Command::Run(ModeArgs::default())) {
+            Command::Run(args) => start(&config, Mode::Gateway, args.demo).await,
+            Command::Serve(args) => start(&config, Mode::Endpoint, args.demo).await,
             Command::Register => register(&config).await,
             Command::Check => {
                 let settings = match config.wsc_client_settings() {
@@ -119,14 +129,37 @@ fn config_failure(error: &ConfigError) -> ExitCode {
     ExitCode::from(2)
 }
 
-async fn run(config: &Config) -> ExitCode {
-    let settings = match config.wsc_client_settings() {
-        Ok(settings) => settings,
-        Err(error) => return config_failure(&error),
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Gateway,
+    Endpoint,
+}
+
+/// `run` and `serve`: the same core behind either front end.
+async fn start(config: &Config, mode: Mode, demo: bool) -> ExitCode {
+    // Discord settings first: a missing one stops the program before anything starts.
+    let discord_ready = match mode {
+        Mode::Gateway => gateway::http_client(config).map(drop),
+        Mode::Endpoint => required_for_serve(config),
     };
-    if let Err(error) = gateway::http_client(config) {
+    if let Err(error) = discord_ready {
         return config_failure(&error);
     }
+    // The demo's simulator lives as long as the bot.
+    let (settings, _simulator) = if demo {
+        match demo_simulator(config).await {
+            Ok(pair) => pair,
+            Err(error) => {
+                eprintln!("error: could not start the demo simulator: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        match config.wsc_client_settings() {
+            Ok(settings) => (settings, None),
+            Err(error) => return config_failure(&error),
+        }
+    };
     let wsc = match WscClient::new(settings) {
         Ok(wsc) => wsc,
         Err(error) => {
@@ -140,13 +173,66 @@ async fn run(config: &Config) -> ExitCode {
     let roles =
         Roles { viewers: config.viewer_role_ids.clone(), operators: config.operator_role_ids.clone() };
     let core = Core::new(wsc, roles, config.audit_channel_id);
-    match gateway::run(config, core).await {
+    let result = match mode {
+        Mode::Gateway => gateway::run(config, core).await,
+        Mode::Endpoint => {
+            let addr = config
+                .http_listen
+                .unwrap_or_else(|| "0.0.0.0:8080".parse().expect("a valid default address"));
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => {
+                    let bound = listener.local_addr().map_or(addr.to_string(), |a| a.to_string());
+                    println!("wsc-bot serving the Interactions Endpoint on http://{bound}/interactions");
+                    endpoint::serve(config, listener, core).await
+                }
+                Err(error) => Err(format!("could not listen on {addr}: {error}")),
+            }
+        }
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn required_for_serve(config: &Config) -> Result<(), ConfigError> {
+    let missing = |var: &'static str, what: &str| ConfigError {
+        var,
+        problem: format!("is not set: `serve` needs {what}"),
+    };
+    if config.discord_public_key.is_none() {
+        return Err(missing(
+            "DISCORD_PUBLIC_KEY",
+            "the application's public key to verify Discord's signatures",
+        ));
+    }
+    if config.discord_application_id.is_none() {
+        return Err(missing("DISCORD_APPLICATION_ID", "the application id to edit responses"));
+    }
+    Ok(())
+}
+
+/// An in-process simulator with throwaway keys, and the client settings that reach it.
+async fn demo_simulator(config: &Config) -> std::io::Result<(ClientSettings, Option<sim::SimHandle>)> {
+    let access = format!("demo-{:016x}", fastrand::u64(..));
+    let secret = format!("demo-{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+    let handle =
+        sim::start(SimSettings::new(&access, &secret), "127.0.0.1:0".parse().expect("loopback")).await?;
+    wsc_bot::bot::view::set_demo(true);
+    let banner = "DEMO MODE: WSC is simulated in this process; nothing reaches NAVER Cloud.";
+    eprintln!("\n{}\n  {banner}\n{}\n", "=".repeat(76), "=".repeat(76));
+    tracing::warn!(simulator = %handle.base_url(), "{banner}");
+    let settings = ClientSettings {
+        base_url: handle.base_url().parse().expect("the simulator's URL"),
+        access_key: SecretString::from(access),
+        secret_key: SecretString::from(secret),
+        timeout: config.request_timeout,
+        retry: RetryPolicy::default(),
+    };
+    Ok((settings, Some(handle)))
 }
 
 async fn register(config: &Config) -> ExitCode {

@@ -433,3 +433,29 @@ async fn a_stop_that_times_out_is_judged_by_reading_the_job_again() {
     }
     assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 1, "never retried");
 }
+
+#[tokio::test]
+async fn gateway_mode_serves_health_readiness_and_metrics() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let bot = start_bot_with(settings(), 5, &[("WSC_HTTP_LISTEN", format!("127.0.0.1:{port}"))]).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let get = |path: &'static str| {
+        let url = format!("{base}{path}");
+        async move {
+            for _ in 0..50 {
+                if let Ok(response) = reqwest::get(&url).await {
+                    return (response.status().as_u16(), response.text().await.unwrap());
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("{url} did not answer");
+        }
+    };
+    assert_eq!(get("/healthz").await.0, 200);
+    assert_eq!(get("/readyz").await, (200, "ready\n".to_owned()), "the gateway is connected");
+    let id = bot.command(&viewer(), "jobs", json!([])).await;
+    bot.original(id).await;
+    let (status, metrics) = get("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains(r#"wsc_bot_interactions_total{kind="command",outcome="ok"}"#), "{metrics}");
+}

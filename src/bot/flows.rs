@@ -27,6 +27,9 @@ struct Turn<'a, D> {
     incoming: &'a Incoming,
     lang: Lang,
     correlation: String,
+    received: Instant,
+    /// How it ended, for the metrics: `ok`, `denied`, `invalid`, `wsc_error` or `unanswered`.
+    outcome: std::sync::Mutex<&'static str>,
 }
 
 /// Who tries which action on which job: the fixed part of its audit events.
@@ -67,8 +70,23 @@ impl Core {
     pub async fn handle<D: Discord>(&self, discord: &D, incoming: Incoming) {
         let correlation = correlation_id();
         let span = tracing::info_span!("interaction", id = incoming.id, correlation = %correlation);
-        let turn = Turn { core: self, discord, incoming: &incoming, lang: incoming.lang(), correlation };
+        let kind = match incoming.kind {
+            Kind::Command(_) => "command",
+            Kind::Button { .. } => "button",
+            Kind::Autocomplete(_) => "autocomplete",
+        };
+        let turn = Turn {
+            core: self,
+            discord,
+            incoming: &incoming,
+            lang: incoming.lang(),
+            correlation,
+            received: Instant::now(),
+            outcome: std::sync::Mutex::new("ok"),
+        };
         turn.run().instrument(span).await;
+        let outcome = *turn.outcome.lock().unwrap_or_else(|p| p.into_inner());
+        crate::metrics::metrics().interaction(kind, outcome);
     }
 
     fn claim(&self, instance: u64) -> Option<InFlight<'_>> {
@@ -104,6 +122,7 @@ impl<D: Discord> Turn<'_, D> {
         };
         match &self.incoming.kind {
             Kind::Command(CommandRequest::Jobs { filter: Err(error), .. }) => {
+                self.mark("invalid");
                 self.reply_now(view::invalid_filter(self.lang, error)).await;
             }
             Kind::Command(CommandRequest::Jobs { page, private, filter: Ok((filter, shortened)) }) => {
@@ -113,6 +132,7 @@ impl<D: Discord> Turn<'_, D> {
                 CommandRequest::Act { instance: Err((raw, error)), .. }
                 | CommandRequest::Report { instance: Err((raw, error)) },
             ) => {
+                self.mark("invalid");
                 self.reply_now(view::invalid_instance(self.lang, raw, *error)).await;
             }
             Kind::Command(CommandRequest::Act { act, instance: Ok(instance) }) => {
@@ -141,6 +161,7 @@ impl<D: Discord> Turn<'_, D> {
                 Ok(ButtonId::Report { instance }) => self.report(actor, instance).await,
                 Err(error) => {
                     tracing::warn!(custom_id = %custom_id.escape_debug(), %error, "refused a button");
+                    self.mark("invalid");
                     self.reply_now(view::bad_button(self.lang, &self.correlation)).await;
                 }
             },
@@ -149,11 +170,16 @@ impl<D: Discord> Turn<'_, D> {
         }
     }
 
+    fn mark(&self, outcome: &'static str) {
+        *self.outcome.lock().unwrap_or_else(|p| p.into_inner()) = outcome;
+    }
+
     /// Whether `actor` may view; if not, they are told and `false` comes back.
     async fn may_view(&self, actor: &Actor) -> bool {
         match self.core.roles.decide(&actor.roles, Permission::View) {
             Decision::Allowed { .. } => true,
             Decision::Denied { needed } => {
+                self.mark("denied");
                 self.reply_now(view::denied(self.lang, &needed, Denied::View)).await;
                 false
             }
@@ -248,6 +274,7 @@ impl<D: Discord> Turn<'_, D> {
     ) {
         if let Decision::Denied { needed } = self.core.roles.decide(&actor.roles, Permission::Act(act)) {
             let attempt = Attempt { actor, matched_role: None, act, instance, started: Instant::now() };
+            self.mark("denied");
             self.audit(&attempt, None, Outcome::Denied, NcpRef::default()).await;
             self.reply_now(view::denied(self.lang, &needed, Denied::Act(act))).await;
             return;
@@ -276,6 +303,7 @@ impl<D: Discord> Turn<'_, D> {
             Decision::Allowed { matched_role } => matched_role,
             Decision::Denied { needed } => {
                 let attempt = Attempt { actor, matched_role: None, act, instance, started };
+                self.mark("denied");
                 self.audit(&attempt, None, Outcome::Denied, NcpRef::default()).await;
                 let reply = view::denied(lang, &needed, Denied::Act(act));
                 self.respond(CreateInteractionResponse::UpdateMessage(reply.response(true))).await;
@@ -386,6 +414,7 @@ impl<D: Discord> Turn<'_, D> {
 
     /// The user's sentence for a WSC error; the details are logged under the same reference.
     fn failure(&self, error: &WscError) -> Reply {
+        self.mark("wsc_error");
         tracing::warn!(
             correlation = %self.correlation,
             kind = error.kind.name(),
@@ -433,8 +462,12 @@ impl<D: Discord> Turn<'_, D> {
     /// The first answer; `false` when Discord did not take it (the interaction is then dead).
     async fn respond(&self, response: CreateInteractionResponse) -> bool {
         match self.discord.respond(self.incoming.id, &self.incoming.token, response).await {
-            Ok(()) => true,
+            Ok(()) => {
+                crate::metrics::metrics().acknowledged(self.received.elapsed());
+                true
+            }
             Err(error) => {
+                self.mark("unanswered");
                 tracing::warn!(%error, "could not answer the interaction");
                 false
             }

@@ -12,6 +12,22 @@ use super::text::{code, escape, host, safe, safe_code, truncate};
 use crate::wsc::model::STATUS_CODES;
 use crate::wsc::{ErrorKind, Job, JobAction, JobPage, JobState, Report, SearchField};
 
+/// Demo mode: every embed says WSC is simulated.
+static DEMO: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_demo(on: bool) {
+    DEMO.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A footer, with the demo banner when in demo mode.
+fn footer(text: String) -> CreateEmbedFooter {
+    if DEMO.load(std::sync::atomic::Ordering::Relaxed) {
+        CreateEmbedFooter::new(format!("{text} · DEMO: simulated WSC, not NAVER Cloud"))
+    } else {
+        CreateEmbedFooter::new(text)
+    }
+}
+
 /// Jobs per page: five embeds stay readable on a phone and their buttons fit one row.
 pub const PAGE_SIZE: u32 = 5;
 
@@ -215,7 +231,7 @@ pub fn job_embed(lang: Lang, job: &Job) -> CreateEmbed {
         .title(title)
         .colour(state_colour(&job.state))
         .fields(fields.into_iter().map(|(name, value, inline)| (t(lang, name, &[]), value, inline)))
-        .footer(CreateEmbedFooter::new(t(lang, Msg::JobFooter, &[("id", &job.instance_no.to_string())])));
+        .footer(footer(t(lang, Msg::JobFooter, &[("id", &job.instance_no.to_string())])));
     if let Some(reason) = job.result_desc.as_deref().filter(|_| job.state == JobState::Failed) {
         embed = embed.description(t(lang, Msg::WhyFailed, &[("reason", &safe(reason, 300))]));
     }
@@ -469,7 +485,7 @@ pub fn report(lang: Lang, instance: u64, job: Option<&Job>, report: &Report) -> 
         .description(safe_code(target, 300))
         .colour(colour)
         .fields(fields.into_iter().map(|(name, value, inline)| (t(lang, name, &[]), value, inline)))
-        .footer(CreateEmbedFooter::new(t(lang, Msg::JobFooter, &[("id", &instance.to_string())])));
+        .footer(footer(t(lang, Msg::JobFooter, &[("id", &instance.to_string())])));
     Reply { content: String::new(), embeds: vec![embed], components: Vec::new() }
 }
 

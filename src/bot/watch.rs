@@ -92,8 +92,12 @@ impl Watcher {
     /// One poll; returns how long to wait before the next one.
     pub async fn poll_once<D: Discord>(&mut self, discord: &D) -> Duration {
         let jobs = match self.fetch().await {
-            Ok(jobs) => jobs,
+            Ok(jobs) => {
+                crate::metrics::metrics().watch_poll("ok");
+                jobs
+            }
             Err(kind) => {
+                crate::metrics::metrics().watch_poll(kind.name());
                 self.delay = (self.delay * 2).min(MAX_BACKOFF).max(self.interval);
                 tracing::warn!(
                     kind = kind.name(),

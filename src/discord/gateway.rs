@@ -11,8 +11,12 @@ use serenity::all::{
     Interaction, InteractionId, LightMethod, Message, MessageId, Ready, Request, ResumedEvent, Route,
 };
 
+use tokio_util::task::TaskTracker;
+
+use super::endpoint::DRAIN;
 use crate::bot::{commands, Core, Discord, Incoming};
 use crate::config::{Config, ConfigError, DEFAULT_DISCORD_API_BASE};
+use crate::metrics::metrics;
 
 /// serenity's HTTP client for the configured token and REST base.
 ///
@@ -23,7 +27,16 @@ pub fn http_client(config: &Config) -> Result<Http, ConfigError> {
         var: "DISCORD_TOKEN",
         problem: "is not set: put the bot token from the Developer Portal in the environment or .env".into(),
     })?;
-    let mut builder = HttpBuilder::new(token.expose_secret());
+    Ok(http_with_token(config, token.expose_secret()))
+}
+
+/// The same, with an empty token when none is set: interaction webhooks need none (serve mode).
+pub fn http_client_lenient(config: &Config) -> Http {
+    http_with_token(config, config.discord_token.as_ref().map_or("", |t| t.expose_secret()))
+}
+
+fn http_with_token(config: &Config, token: &str) -> Http {
+    let mut builder = HttpBuilder::new(token);
     let base = config.discord_api_base.as_str().trim_end_matches('/');
     if base != DEFAULT_DISCORD_API_BASE {
         builder = builder.proxy(base).ratelimiter_disabled(true);
@@ -31,7 +44,7 @@ pub fn http_client(config: &Config) -> Result<Http, ConfigError> {
     if let Some(id) = config.discord_application_id {
         builder = builder.application_id(id.into());
     }
-    Ok(builder.build())
+    builder.build()
 }
 
 /// Overwrites the commands in `guild`, or globally. Needs the application id set on `http`.
@@ -44,31 +57,50 @@ pub async fn register(http: &Http, guild: Option<u64>) -> Result<usize, serenity
     Ok(registered.len())
 }
 
-/// Runs until Ctrl-C or SIGTERM.
+/// Runs until Ctrl-C or SIGTERM: then closes the gateway, so no new work arrives, and lets
+/// in-flight interactions finish (bounded).
 pub async fn run(config: &Config, core: Core) -> Result<(), String> {
     let http = http_client(config).map_err(|e| e.to_string())?;
     let core = Arc::new(core);
-    let handler =
-        Handler { core: core.clone(), guild: config.discord_guild_id, registered: AtomicBool::new(false) };
+    let tracker = TaskTracker::new();
+    let handler = Handler {
+        core: core.clone(),
+        guild: config.discord_guild_id,
+        registered: AtomicBool::new(false),
+        tracker: tracker.clone(),
+    };
     let mut client = serenity::all::ClientBuilder::new_with_http(http, GatewayIntents::empty())
         .event_handler(handler)
         .await
         .map_err(|e| format!("could not start the Discord client: {e}"))?;
     if let Some(channel) = config.watch_channel_id {
         let watcher = core.watcher(channel, config.watch_interval);
-        tokio::spawn(watcher.run(GatewayDiscord { http: client.http.clone() }));
+        tracker.spawn(watcher.run(GatewayDiscord { http: client.http.clone() }));
         tracing::info!(channel, interval_secs = config.watch_interval.as_secs(), "watching scan states");
+    }
+    if let Some(addr) = config.http_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("could not listen on {addr}: {e}"))?;
+        tracing::info!(%addr, "serving /healthz, /readyz and /metrics");
+        tokio::spawn(async move { axum::serve(listener, crate::metrics::routes::<()>()).await });
     }
     let shards = client.shard_manager.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
-        tracing::info!("shutting down");
+        tracing::info!("shutting down: closing the gateway");
         shards.shutdown_all().await;
     });
-    client.start().await.map_err(|e| format!("the Discord gateway connection failed: {e}"))
+    let result = client.start().await.map_err(|e| format!("the Discord gateway connection failed: {e}"));
+    metrics().set_discord_ready(false);
+    tracker.close();
+    if tokio::time::timeout(DRAIN, tracker.wait()).await.is_err() {
+        tracing::warn!("in-flight interactions did not finish in time");
+    }
+    result
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -89,12 +121,15 @@ struct Handler {
     guild: Option<u64>,
     /// Commands are registered once per process, not on every new session.
     registered: AtomicBool,
+    /// In-flight interactions, waited for at shutdown.
+    tracker: TaskTracker,
 }
 
 #[serenity::async_trait]
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
         tracing::info!(user = %ready.user.name, application_id = ready.application.id.get(), "connected to Discord");
+        metrics().set_discord_ready(true);
         if self.registered.swap(true, Ordering::SeqCst) {
             return;
         }
@@ -109,12 +144,14 @@ impl EventHandler for Handler {
 
     async fn resume(&self, _ctx: Context, _event: ResumedEvent) {
         tracing::info!("resumed the Discord session");
+        metrics().set_discord_ready(true);
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
         let Some(incoming) = Incoming::from_interaction(&interaction) else {
             return;
         };
+        let _in_flight = self.tracker.token();
         self.core.handle(&GatewayDiscord { http: ctx.http.clone() }, incoming).await;
     }
 }

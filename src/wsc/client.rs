@@ -158,6 +158,13 @@ impl WscClient {
             let started = Instant::now();
             let result = self.attempt(operation, method.clone(), path_and_query, body.as_ref()).await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
+            let (outcome, reachable) = match &result {
+                Ok(_) => ("ok", true),
+                Err(error) => {
+                    (error.kind.name(), !matches!(error.kind, ErrorKind::Unreachable | ErrorKind::Timeout))
+                }
+            };
+            crate::metrics::metrics().wsc_call(operation.name(), outcome, started.elapsed(), reachable);
             match result {
                 Ok((value, info)) => {
                     tracing::debug!(

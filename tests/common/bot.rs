@@ -50,9 +50,18 @@ pub fn stranger() -> Member {
 }
 
 pub async fn start_bot(sim_settings: SimSettings, timeout_secs: u64) -> Bot {
+    start_bot_with(sim_settings, timeout_secs, &[]).await
+}
+
+/// The same, with more configuration variables.
+pub async fn start_bot_with(
+    sim_settings: SimSettings,
+    timeout_secs: u64,
+    extra: &[(&'static str, String)],
+) -> Bot {
     let sim = start_sim(sim_settings).await;
     let discord = FakeDiscord::start().await;
-    let vars: HashMap<&str, String> = HashMap::from([
+    let mut vars: HashMap<&str, String> = HashMap::from([
         ("DISCORD_TOKEN", "fake-discord-token-never-logged".to_owned()),
         ("DISCORD_API_BASE", discord.api_base()),
         ("DISCORD_GUILD_ID", GUILD_ID.to_string()),
@@ -64,6 +73,7 @@ pub async fn start_bot(sim_settings: SimSettings, timeout_secs: u64) -> Bot {
         ("WSC_AUDIT_CHANNEL_ID", AUDIT_CHANNEL.to_string()),
         ("WSC_REQUEST_TIMEOUT_SECS", timeout_secs.to_string()),
     ]);
+    vars.extend(extra.iter().cloned());
     let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
     let wsc = WscClient::new(config.wsc_client_settings().unwrap()).unwrap();
     let roles =

@@ -517,6 +517,36 @@ impl FakeDiscord {
     /// Installs a request validator (e.g. `common::discord_spec::check_request`): a request with
     /// violations is answered 400 `{"message":"Invalid Form Body","code":50035,"errors":{...}}`
     /// without changing anything; the violations are listed in `errors._errors`.
+    /// Endpoint mode: Discord is about to POST `interaction` to the bot's endpoint. Registers it
+    /// as delivered now, so its token works for edits and follow-ups.
+    pub fn deliver_inline(&self, interaction: &Value) {
+        let mut st = self.shared.lock();
+        let id = register_interaction(&mut st, interaction);
+        if let Some(ix) = st.interactions.get_mut(&id) {
+            ix.delivered_at = Some(Instant::now());
+        }
+    }
+
+    /// Endpoint mode: the bot answered the POST with `response`; Discord treats it as the
+    /// callback. Recorded as `POST .../callback` like a gateway-mode callback; returns its status.
+    pub fn answered_inline(&self, interaction_id: u64, token: &str, response: &Value) -> u16 {
+        let reply = {
+            let mut st = self.shared.lock();
+            let reply = callback(&mut st, &interaction_id.to_string(), token, response);
+            st.calls.push(RestCall {
+                method: "POST".into(),
+                path: format!("/api/v10/interactions/{interaction_id}/{token}/callback"),
+                body: response.clone(),
+                at: Instant::now(),
+                status: reply.status,
+                authorization: None,
+            });
+            reply.status
+        };
+        self.shared.bump();
+        reply
+    }
+
     /// Sets the guild's `preferred_locale`, as `GET /guilds/{id}` reports it.
     pub fn set_guild_locale(&self, locale: &str) {
         self.shared.lock().guild_locale = Some(locale.to_owned());

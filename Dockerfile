@@ -1,0 +1,22 @@
+# Build stage: the same release build CI runs.
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+RUN cargo build --release --locked
+
+# Runtime: a small Debian with CA certificates (NCP and Discord are HTTPS), as a non-root user.
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin wsc
+COPY --from=build /src/target/release/wsc-bot /usr/local/bin/wsc-bot
+USER 10001
+# Health and metrics in both modes; the Interactions Endpoint too in `serve`.
+ENV WSC_HTTP_LISTEN=0.0.0.0:8080
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+    CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
+ENTRYPOINT ["wsc-bot"]
+CMD ["run"]

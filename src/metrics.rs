@@ -1,0 +1,162 @@
+//! Prometheus metrics and readiness, shared by both modes. One process-wide registry: the WSC
+//! client, the core and the watcher record into it; `/metrics` encodes it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InteractionLabels {
+    kind: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WscLabels {
+    operation: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabel {
+    operation: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: String,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+pub struct Metrics {
+    registry: Registry,
+    interactions: Family<InteractionLabels, Counter>,
+    ack_seconds: Histogram,
+    wsc_calls: Family<WscLabels, Counter>,
+    wsc_seconds: Histograms<OperationLabel>,
+    watch_polls: Family<ResultLabel, Counter>,
+    /// The gateway is connected, or the endpoint is listening.
+    discord_ready: AtomicBool,
+    /// WSC could be reached at the last call (a refused connection or a failed DNS lookup cannot).
+    wsc_reachable: AtomicBool,
+}
+
+fn latency_buckets() -> Histogram {
+    // 0.5 ms to about 16 s.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+pub fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(|| {
+        let mut registry = Registry::with_prefix("wsc_bot");
+        let interactions = Family::<InteractionLabels, Counter>::default();
+        let ack_seconds = latency_buckets();
+        let wsc_calls = Family::<WscLabels, Counter>::default();
+        let wsc_seconds: Histograms<OperationLabel> = Family::new_with_constructor(latency_buckets);
+        let watch_polls = Family::<ResultLabel, Counter>::default();
+        registry.register("interactions", "Interactions handled, by kind and outcome", interactions.clone());
+        registry.register(
+            "ack_latency_seconds",
+            "Time from receiving an interaction to acknowledging it",
+            ack_seconds.clone(),
+        );
+        registry.register("wsc_calls", "WSC API calls, by operation and result", wsc_calls.clone());
+        registry.register(
+            "wsc_call_duration_seconds",
+            "WSC API call latency, by operation",
+            wsc_seconds.clone(),
+        );
+        registry.register("watch_polls", "Notification polls, by result", watch_polls.clone());
+        Metrics {
+            registry,
+            interactions,
+            ack_seconds,
+            wsc_calls,
+            wsc_seconds,
+            watch_polls,
+            discord_ready: AtomicBool::new(false),
+            wsc_reachable: AtomicBool::new(true),
+        }
+    })
+}
+
+impl Metrics {
+    pub fn interaction(&self, kind: &str, outcome: &str) {
+        self.interactions
+            .get_or_create(&InteractionLabels { kind: kind.into(), outcome: outcome.into() })
+            .inc();
+    }
+
+    pub fn acknowledged(&self, after: Duration) {
+        self.ack_seconds.observe(after.as_secs_f64());
+    }
+
+    pub fn wsc_call(&self, operation: &str, result: &str, took: Duration, reachable: bool) {
+        self.wsc_calls.get_or_create(&WscLabels { operation: operation.into(), result: result.into() }).inc();
+        self.wsc_seconds
+            .get_or_create(&OperationLabel { operation: operation.into() })
+            .observe(took.as_secs_f64());
+        self.wsc_reachable.store(reachable, Ordering::Relaxed);
+    }
+
+    pub fn watch_poll(&self, result: &str) {
+        self.watch_polls.get_or_create(&ResultLabel { result: result.into() }).inc();
+    }
+
+    pub fn set_discord_ready(&self, ready: bool) {
+        self.discord_ready.store(ready, Ordering::Relaxed);
+    }
+
+    /// `Err` names what is not ready.
+    pub fn readiness(&self) -> Result<(), &'static str> {
+        if !self.discord_ready.load(Ordering::Relaxed) {
+            return Err("not connected to Discord");
+        }
+        if !self.wsc_reachable.load(Ordering::Relaxed) {
+            return Err("WSC was unreachable at the last call");
+        }
+        Ok(())
+    }
+
+    /// The Prometheus text format.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// `/healthz`, `/readyz` and `/metrics`, for both modes.
+pub fn routes<S: Clone + Send + Sync + 'static>() -> axum::Router<S> {
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route(
+            "/readyz",
+            get(|| async {
+                match metrics().readiness() {
+                    Ok(()) => (StatusCode::OK, "ready\n".to_owned()),
+                    Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}\n")),
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(|| async {
+                (
+                    [("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+                    metrics().encode(),
+                )
+            }),
+        )
+}

@@ -1,0 +1,374 @@
+//! Serve mode: the Interactions Endpoint with real Ed25519 signatures, the same core as the
+//! gateway, edits and follow-ups over serenity's HTTP client to the fake Discord.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::bot::{
+    custom_ids, is_ephemeral, operator, stranger, viewer, AUDIT_CHANNEL, OPERATOR_ROLE, VIEWER_ROLE,
+};
+use common::fake_discord::{component_click, slash_command, FakeDiscord, Member, APPLICATION_ID, CHANNEL_ID};
+use common::{settings, start_sim, ACCESS_KEY, SECRET_KEY};
+use ed25519_dalek::{Signer, SigningKey};
+use serde_json::{json, Value};
+use wsc_bot::bot::policy::Roles;
+use wsc_bot::bot::Core;
+use wsc_bot::config::Config;
+use wsc_bot::wsc::sim::{Fault, Phase, SimHandle, SimSettings};
+use wsc_bot::wsc::{Operation, WscClient};
+
+const SCANNING: u64 = 1000000006;
+const WAIT: Duration = Duration::from_secs(10);
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn signing_key() -> SigningKey {
+    SigningKey::from_bytes(&[7; 32])
+}
+
+fn public_key_hex() -> String {
+    signing_key().verifying_key().to_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+fn signature(key: &SigningKey, timestamp: &str, body: &[u8]) -> String {
+    let mut message = timestamp.as_bytes().to_vec();
+    message.extend_from_slice(body);
+    key.sign(&message).to_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn vars(discord: &FakeDiscord, sim: &SimHandle) -> HashMap<&'static str, String> {
+    HashMap::from([
+        ("DISCORD_TOKEN", "fake-discord-token-never-logged".to_owned()),
+        ("DISCORD_API_BASE", discord.api_base()),
+        ("DISCORD_APPLICATION_ID", APPLICATION_ID.to_string()),
+        ("DISCORD_PUBLIC_KEY", public_key_hex()),
+        ("NCP_ACCESS_KEY", ACCESS_KEY.to_owned()),
+        ("NCP_SECRET_KEY", SECRET_KEY.to_owned()),
+        ("WSC_API_BASE", sim.base_url()),
+        ("WSC_VIEWER_ROLE_IDS", VIEWER_ROLE.to_string()),
+        ("WSC_OPERATOR_ROLE_IDS", OPERATOR_ROLE.to_string()),
+        ("WSC_AUDIT_CHANNEL_ID", AUDIT_CHANNEL.to_string()),
+        ("WSC_REQUEST_TIMEOUT_SECS", "5".to_owned()),
+    ])
+}
+
+/// One serve instance in this process; returns its base URL.
+async fn start_serve(discord: &FakeDiscord, sim: &SimHandle) -> String {
+    let vars = vars(discord, sim);
+    let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
+    let wsc = WscClient::new(config.wsc_client_settings().unwrap()).unwrap();
+    let roles =
+        Roles { viewers: config.viewer_role_ids.clone(), operators: config.operator_role_ids.clone() };
+    let core = Core::new(wsc, roles, config.audit_channel_id);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { wsc_bot::discord::endpoint::serve(&config, listener, core).await });
+    base
+}
+
+/// Discord's side of endpoint mode: deliver, sign, POST, and take the answer as the callback.
+async fn post(discord: &FakeDiscord, server: &str, interaction: &Value) -> (u16, Value) {
+    discord.deliver_inline(interaction);
+    let body = interaction.to_string();
+    let timestamp = now_secs().to_string();
+    let response = reqwest::Client::new()
+        .post(format!("{server}/interactions"))
+        .header("x-signature-ed25519", signature(&signing_key(), &timestamp, body.as_bytes()))
+        .header("x-signature-timestamp", &timestamp)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    if status == 200 && interaction["type"] != 1 {
+        let id: u64 = interaction["id"].as_str().unwrap().parse().unwrap();
+        assert_eq!(discord.answered_inline(id, interaction["token"].as_str().unwrap(), &answer), 204);
+    }
+    (status, answer)
+}
+
+fn command(member: &Member, sub: &str, options: Value) -> Value {
+    let id = NEXT_ID.fetch_add(1, Ordering::SeqCst);
+    let data = json!({"id": "1", "name": "wsc", "type": 1, "options": [{"name": sub, "type": 1, "options": options}]});
+    slash_command(id, member, "en-US", data)
+}
+
+fn click(member: &Member, custom_id: &str, message: Value) -> Value {
+    component_click(NEXT_ID.fetch_add(1, Ordering::SeqCst), member, "en-US", custom_id, message)
+}
+
+async fn original(discord: &FakeDiscord, interaction: &Value) -> Value {
+    let token = interaction["token"].as_str().unwrap().to_owned();
+    let edited = format!("/{token}/messages/@original");
+    discord
+        .wait_for_call(|c| c.method == "PATCH" && c.path.ends_with(&edited), WAIT)
+        .await
+        .expect("the original was edited");
+    discord.original(&token).unwrap()
+}
+
+#[tokio::test]
+async fn forged_missing_malformed_and_stale_signatures_get_401_and_no_wsc_call() {
+    let sim = start_sim(settings()).await;
+    let discord = FakeDiscord::start().await;
+    let server = start_serve(&discord, &sim).await;
+    let http = reqwest::Client::new();
+    let body = command(
+        &operator(),
+        "stop",
+        json!([{"name": "instance_id", "type": 3, "value": SCANNING.to_string()}]),
+    )
+    .to_string();
+    let fresh = now_secs().to_string();
+    let good = signature(&signing_key(), &fresh, body.as_bytes());
+    let stranger_key = SigningKey::from_bytes(&[9; 32]);
+    let stale = (now_secs() - 301).to_string();
+    let cases: Vec<(&str, Option<String>, Option<String>, String)> = vec![
+        ("missing both", None, None, body.clone()),
+        ("missing signature", None, Some(fresh.clone()), body.clone()),
+        ("missing timestamp", Some(good.clone()), None, body.clone()),
+        (
+            "other key",
+            Some(signature(&stranger_key, &fresh, body.as_bytes())),
+            Some(fresh.clone()),
+            body.clone(),
+        ),
+        ("body changed", Some(good.clone()), Some(fresh.clone()), body.replace("stop", "stoq")),
+        ("timestamp changed", Some(good.clone()), Some((now_secs() + 1).to_string()), body.clone()),
+        ("not hex", Some("zz".repeat(64)), Some(fresh.clone()), body.clone()),
+        ("short", Some(good[..64].to_owned()), Some(fresh.clone()), body.clone()),
+        (
+            "stale",
+            Some(signature(&signing_key(), &stale, body.as_bytes())),
+            Some(stale.clone()),
+            body.clone(),
+        ),
+        ("timestamp not a number", Some(good.clone()), Some("yesterday".into()), body.clone()),
+    ];
+    for (what, sig, ts, body) in cases {
+        let mut request = http.post(format!("{server}/interactions")).body(body);
+        if let Some(sig) = sig {
+            request = request.header("x-signature-ed25519", sig);
+        }
+        if let Some(ts) = ts {
+            request = request.header("x-signature-timestamp", ts);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 401, "{what}");
+    }
+    for _ in 0..200 {
+        let forged: String = (0..64).map(|_| format!("{:02x}", fastrand::u8(..))).collect();
+        let response = http
+            .post(format!("{server}/interactions"))
+            .header("x-signature-ed25519", forged)
+            .header("x-signature-timestamp", &fresh)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+    }
+    let huge = http.post(format!("{server}/interactions")).body(vec![b'x'; 200_000]).send().await.unwrap();
+    assert_eq!(huge.status(), 413, "request bodies are bounded");
+    assert!(sim.requests().is_empty(), "nothing reached WSC");
+    assert!(discord.rest_calls().is_empty(), "nothing reached Discord");
+}
+
+#[tokio::test]
+async fn ping_gets_pong_and_health_answers() {
+    let sim = start_sim(settings()).await;
+    let discord = FakeDiscord::start().await;
+    let server = start_serve(&discord, &sim).await;
+    let (status, answer) = post(&discord, &server, &json!({"id": "1", "type": 1, "application_id": APPLICATION_ID.to_string(), "token": "t", "version": 1})).await;
+    assert_eq!((status, answer), (200, json!({"type": 1})));
+    let health = reqwest::get(format!("{server}/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = reqwest::get(format!("{server}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 200);
+}
+
+#[tokio::test]
+async fn the_bots_flows_run_through_serve_mode() {
+    let sim = start_sim(settings()).await;
+    let discord = FakeDiscord::start().await;
+    let server = start_serve(&discord, &sim).await;
+
+    let list = command(&viewer(), "jobs", json!([]));
+    let (status, answer) = post(&discord, &server, &list).await;
+    assert_eq!((status, answer["type"].as_u64()), (200, Some(5)), "deferred inline");
+    let jobs = original(&discord, &list).await;
+    assert_eq!(jobs["embeds"].as_array().unwrap().len(), 5);
+
+    let ask = click(&operator(), &format!("wsc:v1:stop:{SCANNING}"), jobs.clone());
+    let (_, answer) = post(&discord, &server, &ask).await;
+    assert_eq!(answer["type"], 5);
+    assert!(is_ephemeral(&answer["data"]));
+    let confirmation = original(&discord, &ask).await;
+    let confirm_id = custom_ids(&confirmation)[0].clone();
+
+    let confirm = click(&operator(), &confirm_id, confirmation);
+    let (_, answer) = post(&discord, &server, &confirm).await;
+    assert_eq!(answer["type"], 7);
+    let token = confirm["token"].as_str().unwrap().to_owned();
+    let followup = format!("/api/v10/webhooks/{APPLICATION_ID}/{token}");
+    let outcome = discord
+        .wait_for_call(|c| c.method == "POST" && c.path == followup, WAIT)
+        .await
+        .expect("public outcome");
+    assert!(outcome.body["content"].as_str().unwrap().contains("stopped the scan of"));
+    assert_eq!(sim.requests_for(Operation::Stop).len(), 1);
+    let jobs_id = jobs["id"].as_str().unwrap();
+    let edit = format!("/api/v10/channels/{CHANNEL_ID}/messages/{jobs_id}");
+    discord
+        .wait_for_call(|c| c.method == "PATCH" && c.path == edit, WAIT)
+        .await
+        .expect("jobs message refreshed");
+
+    let denied =
+        command(&stranger(), "stop", json!([{"name": "instance_id", "type": 3, "value": "1000000007"}]));
+    let (_, answer) = post(&discord, &server, &denied).await;
+    assert_eq!(answer["type"], 4);
+    assert!(answer["data"]["content"].as_str().unwrap().contains("You need"));
+    let bad = command(&operator(), "stop", json!([{"name": "instance_id", "type": 3, "value": "1/../2"}]));
+    let (_, answer) = post(&discord, &server, &bad).await;
+    assert!(answer["data"]["content"].as_str().unwrap().contains("is not a job number"));
+    assert_eq!(sim.requests_for(Operation::Stop).len(), 1, "no further stop");
+    assert_eq!(sim.phase(1000000007), Some(Phase::Crawling));
+}
+
+#[tokio::test]
+async fn two_replicas_serve_any_click() {
+    let sim = start_sim(settings()).await;
+    let discord = FakeDiscord::start().await;
+    let first = start_serve(&discord, &sim).await;
+    let second = start_serve(&discord, &sim).await;
+    let ask = command(
+        &operator(),
+        "stop",
+        json!([{"name": "instance_id", "type": 3, "value": SCANNING.to_string()}]),
+    );
+    post(&discord, &first, &ask).await;
+    let confirmation = original(&discord, &ask).await;
+    let confirm = click(&operator(), &format!("wsc:v1:confirm-stop:{SCANNING}"), confirmation);
+    let (status, answer) = post(&discord, &second, &confirm).await;
+    assert_eq!((status, answer["type"].as_u64()), (200, Some(7)));
+    let token = confirm["token"].as_str().unwrap().to_owned();
+    let followup = format!("/api/v10/webhooks/{APPLICATION_ID}/{token}");
+    discord.wait_for_call(|c| c.path == followup, WAIT).await.expect("the second replica finished the stop");
+    assert_eq!(sim.requests_for(Operation::Stop).len(), 1);
+}
+
+fn counter(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn metrics_move_as_interactions_happen() {
+    let sim = start_sim(settings()).await;
+    let discord = FakeDiscord::start().await;
+    let server = start_serve(&discord, &sim).await;
+    let scrape = || async { reqwest::get(format!("{server}/metrics")).await.unwrap().text().await.unwrap() };
+    let before = scrape().await;
+    let list = command(&viewer(), "jobs", json!([]));
+    post(&discord, &server, &list).await;
+    original(&discord, &list).await;
+    let denied = command(&stranger(), "jobs", json!([]));
+    post(&discord, &server, &denied).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let after = scrape().await;
+    let moved = |series: &str| counter(&after, series) - counter(&before, series);
+    assert!(moved(r#"wsc_bot_interactions_total{kind="command",outcome="ok"}"#) >= 1.0, "{after}");
+    assert!(moved(r#"wsc_bot_interactions_total{kind="command",outcome="denied"}"#) >= 1.0, "{after}");
+    assert!(moved(r#"wsc_bot_wsc_calls_total{operation="getJobs",result="ok"}"#) >= 1.0, "{after}");
+    assert!(moved("wsc_bot_ack_latency_seconds_count") >= 2.0, "{after}");
+    assert!(after.contains("wsc_bot_wsc_call_duration_seconds_bucket"));
+}
+
+/// The `wsc-bot` binary with only `vars` in its environment; returns it and the URL it prints.
+fn spawn_binary(args: &[&str], vars: &HashMap<&'static str, String>) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wsc-bot"))
+        .args(args)
+        .env_clear()
+        .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+        .current_dir(std::env::temp_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url =
+        line.split_whitespace().find(|w| w.starts_with("http://")).expect("the URL is printed").to_owned();
+    (child, url.trim_end_matches("/interactions").to_owned())
+}
+
+#[tokio::test]
+async fn sigterm_during_an_in_flight_stop_lets_it_complete_and_exits_0() {
+    let mut settings = SimSettings::new(ACCESS_KEY, SECRET_KEY);
+    settings.faults = vec![(Operation::Stop, Fault { latency_ms: 1_500, ..Fault::default() })];
+    let sim = start_sim(settings).await;
+    let discord = FakeDiscord::start().await;
+    let mut vars = vars(&discord, &sim);
+    vars.insert("WSC_HTTP_LISTEN", "127.0.0.1:0".into());
+    let (mut child, server) = spawn_binary(&["serve"], &vars);
+
+    let ask = command(
+        &operator(),
+        "stop",
+        json!([{"name": "instance_id", "type": 3, "value": SCANNING.to_string()}]),
+    );
+    post(&discord, &server, &ask).await;
+    let confirmation = original(&discord, &ask).await;
+    let confirm = click(&operator(), &format!("wsc:v1:confirm-stop:{SCANNING}"), confirmation);
+    let (_, answer) = post(&discord, &server, &confirm).await;
+    assert_eq!(answer["type"], 7);
+    // The stop is now waiting on WSC: ask the process to stop.
+    let stop_arrived = async {
+        while sim.requests_for(Operation::Stop).is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(WAIT, stop_arrived).await.expect("the stop reached WSC");
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    assert_eq!(status.code(), Some(0), "exits 0 after draining");
+    assert_eq!(sim.phase(SCANNING), Some(Phase::Stopping), "the stop completed");
+    let token = confirm["token"].as_str().unwrap().to_owned();
+    let followup = format!("/api/v10/webhooks/{APPLICATION_ID}/{token}");
+    assert!(discord.rest_calls().iter().any(|c| c.path == followup), "the team was told before exit");
+}
+
+#[tokio::test]
+async fn demo_mode_starts_without_ncp_variables() {
+    let sim = start_sim(settings()).await;
+    let discord = FakeDiscord::start().await;
+    let mut vars = vars(&discord, &sim);
+    for ncp in ["NCP_ACCESS_KEY", "NCP_SECRET_KEY", "WSC_API_BASE"] {
+        vars.remove(ncp);
+    }
+    vars.insert("WSC_HTTP_LISTEN", "127.0.0.1:0".into());
+    let (mut child, server) = spawn_binary(&["serve", "--demo"], &vars);
+    let list = command(&viewer(), "jobs", json!([]));
+    let (status, _) = post(&discord, &server, &list).await;
+    assert_eq!(status, 200);
+    let jobs = original(&discord, &list).await;
+    let footer = jobs["embeds"][0]["footer"]["text"].as_str().unwrap().to_owned();
+    assert!(footer.contains("DEMO"), "{footer}");
+    assert!(sim.requests().is_empty(), "the demo never calls a real WSC");
+    let _ = child.kill();
+    let _ = child.wait();
+}
