@@ -160,9 +160,7 @@ impl WscClient {
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let (outcome, reachable) = match &result {
                 Ok(_) => ("ok", true),
-                Err(error) => {
-                    (error.kind.name(), !matches!(error.kind, ErrorKind::Unreachable | ErrorKind::Timeout))
-                }
+                Err(error) => (error.kind.name(), error.kind != ErrorKind::Unreachable),
             };
             crate::metrics::metrics().wsc_call(operation.name(), outcome, started.elapsed(), reachable);
             match result {
