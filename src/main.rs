@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 
-use wsc_bot::bot::policy::Roles;
 use wsc_bot::bot::Core;
 use wsc_bot::config::{Config, ConfigError};
 use wsc_bot::discord::{endpoint, gateway};
@@ -170,9 +169,7 @@ async fn start(config: &Config, mode: Mode, demo: bool) -> ExitCode {
     if config.operator_role_ids.is_empty() {
         tracing::warn!("WSC_OPERATOR_ROLE_IDS is empty: nobody can cancel or stop scans");
     }
-    let roles =
-        Roles { viewers: config.viewer_role_ids.clone(), operators: config.operator_role_ids.clone() };
-    let core = Core::new(wsc, roles, config.audit_channel_id);
+    let core = Core::from_config(wsc, config);
     let result = match mode {
         Mode::Gateway => gateway::run(config, core).await,
         Mode::Endpoint => {

@@ -16,7 +16,6 @@ use common::fake_discord::{component_click, slash_command, FakeDiscord, Member, 
 use common::{settings, start_sim, ACCESS_KEY, SECRET_KEY};
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{json, Value};
-use wsc_bot::bot::policy::Roles;
 use wsc_bot::bot::Core;
 use wsc_bot::config::Config;
 use wsc_bot::wsc::sim::{Fault, Phase, SimHandle, SimSettings};
@@ -65,9 +64,7 @@ async fn start_serve(discord: &FakeDiscord, sim: &SimHandle) -> String {
     let vars = vars(discord, sim);
     let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
     let wsc = WscClient::new(config.wsc_client_settings().unwrap()).unwrap();
-    let roles =
-        Roles { viewers: config.viewer_role_ids.clone(), operators: config.operator_role_ids.clone() };
-    let core = Core::new(wsc, roles, config.audit_channel_id);
+    let core = Core::from_config(wsc, &config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { wsc_bot::discord::endpoint::serve(&config, listener, core).await });

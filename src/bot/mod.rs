@@ -186,6 +186,13 @@ pub struct Core {
 }
 
 impl Core {
+    /// The core with the roles and audit channel of `config`.
+    pub fn from_config(wsc: WscClient, config: &crate::config::Config) -> Self {
+        let roles =
+            Roles { viewers: config.viewer_role_ids.clone(), operators: config.operator_role_ids.clone() };
+        Self::new(wsc, roles, config.audit_channel_id)
+    }
+
     /// The scan-state watcher for `channel_id`, sharing this core's WSC client.
     pub fn watcher(&self, channel_id: u64, interval: std::time::Duration) -> watch::Watcher {
         watch::Watcher::new(self.wsc.clone(), channel_id, interval)

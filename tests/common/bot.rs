@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use wsc_bot::bot::policy::Roles;
 use wsc_bot::bot::Core;
 use wsc_bot::config::Config;
 use wsc_bot::wsc::sim::{SimHandle, SimSettings};
@@ -76,9 +75,7 @@ pub async fn start_bot_with(
     vars.extend(extra.iter().cloned());
     let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
     let wsc = WscClient::new(config.wsc_client_settings().unwrap()).unwrap();
-    let roles =
-        Roles { viewers: config.viewer_role_ids.clone(), operators: config.operator_role_ids.clone() };
-    let core = Core::new(wsc, roles, config.audit_channel_id);
+    let core = Core::from_config(wsc, &config);
     let task = tokio::spawn(async move {
         if let Err(error) = wsc_bot::discord::gateway::run(&config, core).await {
             panic!("the bot stopped: {error}");
