@@ -5,6 +5,12 @@ use tracing_subscriber::EnvFilter;
 use crate::config::{ConfigError, LogFormat};
 
 pub fn init(format: LogFormat) -> Result<(), ConfigError> {
+    try_init(format)?
+        .map_err(|e| ConfigError { var: "RUST_LOG", problem: format!("could not start logging ({e})") })
+}
+
+/// Like `init`, but a subscriber already set is reported in the inner result.
+pub fn try_init(format: LogFormat) -> Result<Result<(), String>, ConfigError> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(&spec).map_err(|e| ConfigError {
             var: "RUST_LOG",
@@ -12,10 +18,16 @@ pub fn init(format: LogFormat) -> Result<(), ConfigError> {
         })?,
         _ => EnvFilter::new("info"),
     };
+    // Their TRACE lines carry whole websocket frames, IDENTIFY's bot token included: never
+    // below DEBUG, whatever RUST_LOG asks.
+    let filter =
+        ["tungstenite=debug", "tokio_tungstenite=debug"].into_iter().fold(filter, |filter, directive| {
+            filter.add_directive(directive.parse().expect("a valid directive"))
+        });
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-    }
-    Ok(())
+    let installed = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+    Ok(installed.map_err(|e| e.to_string()))
 }

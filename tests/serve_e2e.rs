@@ -301,9 +301,10 @@ fn spawn_binary(args: &[&str], vars: &HashMap<&'static str, String>) -> (Child, 
         .args(args)
         .env_clear()
         .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+        // `scripts/secret-scan` runs the suite at TRACE: the binary logs the same way.
+        .envs(["RUST_LOG", "LOG_FORMAT"].into_iter().filter_map(|k| std::env::var(k).ok().map(|v| (k, v))))
         .current_dir(std::env::temp_dir())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut line = String::new();

@@ -14,7 +14,22 @@ pub fn settings() -> SimSettings {
     SimSettings::new(ACCESS_KEY, SECRET_KEY)
 }
 
+/// With `RUST_LOG` set, logs as the binary does (`LOG_FORMAT` text or json) to stderr, so
+/// `scripts/secret-scan` can read everything the code under test logs.
+pub fn init_logging() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let format = if std::env::var("LOG_FORMAT").as_deref() == Ok("json") {
+            wsc_bot::config::LogFormat::Json
+        } else {
+            wsc_bot::config::LogFormat::Text
+        };
+        // Only the first test of a binary installs it; the others share it.
+        let _ = wsc_bot::logging::try_init(format);
+    }
+}
+
 pub async fn start_sim(settings: SimSettings) -> SimHandle {
+    init_logging();
     sim::start(settings, "127.0.0.1:0".parse().unwrap()).await.expect("simulator starts")
 }
 
