@@ -17,6 +17,8 @@ pub enum Outcome {
     NotFound,
     /// Another confirm for the same job is under way; WSC saw no call.
     AlreadyInProgress,
+    /// Discord did not take the acknowledgement, so nothing was done; WSC saw no call.
+    Unanswered,
     /// WSC did not confirm in time, but the job has left the state the action needs.
     Unconfirmed,
     Failed(ErrorKind),
@@ -30,6 +32,7 @@ impl Outcome {
             Self::NotApplicable => "not_applicable",
             Self::NotFound => "not_found",
             Self::AlreadyInProgress => "already_in_progress",
+            Self::Unanswered => "unanswered",
             Self::Unconfirmed => "unconfirmed",
             Self::Failed(kind) => kind.name(),
         }

@@ -320,6 +320,7 @@ impl<D: Discord> Turn<'_, D> {
         // Acknowledge, and take the buttons away so the same person cannot confirm twice.
         let working = view::working(lang, act);
         if !self.respond(CreateInteractionResponse::UpdateMessage(working.response(true))).await {
+            self.audit(&attempt, None, Outcome::Unanswered, NcpRef::default()).await;
             return;
         }
         let job = match self.core.wsc.find_job(instance).await {

@@ -1,0 +1,93 @@
+//! Discord failing the bot: errors on the callback, the edit and the follow-up, and a gateway
+//! connection dropped without a close. The user gets what can still be given, nothing panics,
+//! the next interaction is served, and every attempted action keeps its audit line.
+
+mod common;
+
+use std::time::Duration;
+
+use common::bot::*;
+use common::settings;
+use serde_json::json;
+use wsc_bot::wsc::sim::Phase;
+use wsc_bot::wsc::Operation;
+
+const SCANNING: u64 = 1000000006;
+const CRAWLING: u64 = 1000000007;
+
+fn stop_args(instance: u64) -> serde_json::Value {
+    json!([{"name": "instance_id", "type": 3, "value": instance.to_string()}])
+}
+
+async fn audit_lines(bot: &Bot, outcome: &str, count: usize) -> bool {
+    let path = format!("/api/v10/channels/{AUDIT_CHANNEL}/messages");
+    let needle = format!("**{outcome}**");
+    bot.discord
+        .wait_until(
+            |d| {
+                d.rest_calls()
+                    .iter()
+                    .filter(|c| {
+                        c.path == path && c.body["content"].as_str().is_some_and(|t| t.contains(&needle))
+                    })
+                    .count()
+                    >= count
+            },
+            WAIT,
+        )
+        .await
+}
+
+/// The bot still answers a fresh `/wsc jobs` with the list.
+async fn still_serves(bot: &Bot) {
+    let id = bot.command(&viewer(), "jobs", json!([])).await;
+    assert_eq!(bot.original(id).await["embeds"].as_array().unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn a_failed_callback_does_nothing_and_the_next_interaction_is_served() {
+    let bot = start_bot(settings(), 5).await;
+    for status in [500, 429] {
+        bot.discord.fail_next("POST", "/callback", status, 1);
+        let id = bot.command(&viewer(), "jobs", json!([])).await;
+        bot.callback(id).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(bot.sim.requests().is_empty(), "no WSC call after a failed acknowledgement ({status})");
+    }
+    // A confirm whose acknowledgement fails stops nothing, and is audited.
+    let ask = bot.command(&operator(), "stop", stop_args(SCANNING)).await;
+    let confirmation = bot.original(ask).await;
+    bot.discord.fail_next("POST", "/callback", 500, 1);
+    bot.click(&operator(), &format!("wsc:v1:confirm-stop:{SCANNING}"), confirmation).await;
+    assert!(audit_lines(&bot, "unanswered", 1).await, "{:#?}", bot.discord.rest_calls());
+    assert!(bot.sim.requests_for(Operation::Stop).is_empty());
+    still_serves(&bot).await;
+}
+
+#[tokio::test]
+async fn failed_edits_and_follow_ups_leave_the_action_done_and_audited() {
+    let bot = start_bot(settings(), 5).await;
+    for (instance, method, path, status) in
+        [(SCANNING, "PATCH", "/messages/@original", 500), (CRAWLING, "POST", "/api/v10/webhooks/", 429)]
+    {
+        let ask = bot.command(&operator(), "stop", stop_args(instance)).await;
+        let confirmation = bot.original(ask).await;
+        bot.discord.fail_next(method, path, status, 1);
+        bot.click(&operator(), &format!("wsc:v1:confirm-stop:{instance}"), confirmation).await;
+        assert!(
+            bot.discord.wait_until(|_| bot.sim.phase(instance) == Some(Phase::Stopping), WAIT).await,
+            "the stop went through despite Discord's {status} on {method} {path}"
+        );
+    }
+    assert!(audit_lines(&bot, "done", 2).await);
+    assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 2);
+    still_serves(&bot).await;
+}
+
+#[tokio::test]
+async fn an_abrupt_gateway_close_is_resumed() {
+    let bot = start_bot(settings(), 5).await;
+    bot.discord.close_abruptly();
+    assert!(bot.discord.wait_stats(|s| s.resumes >= 1, WAIT).await, "serenity resumed");
+    still_serves(&bot).await;
+}
