@@ -2,7 +2,6 @@
 //! loopback against the simulator and the fake Discord. Prints a Markdown table.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::collections::HashMap;
