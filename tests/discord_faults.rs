@@ -91,3 +91,17 @@ async fn an_abrupt_gateway_close_is_resumed() {
     assert!(bot.discord.wait_stats(|s| s.resumes >= 1, WAIT).await, "serenity resumed");
     still_serves(&bot).await;
 }
+
+#[tokio::test]
+async fn missing_heartbeat_acks_make_the_bot_reconnect() {
+    use common::fake_discord::{FakeConfig, FakeDiscord};
+    let config = FakeConfig { heartbeat_interval: Duration::from_millis(500), ..FakeConfig::default() };
+    let bot = start_bot_on(FakeDiscord::start_with(config).await, settings(), 5, &[]).await;
+    bot.discord.stop_heartbeat_acks(true);
+    // serenity notices the missing ACK at its next heartbeat, then reconnects (its shard queue
+    // waits about 5 s between connections).
+    assert!(bot.discord.wait_stats(|s| s.connections >= 2, Duration::from_secs(20)).await, "reconnected");
+    bot.discord.stop_heartbeat_acks(false);
+    assert!(bot.discord.wait_ready(Duration::from_secs(20)).await);
+    still_serves(&bot).await;
+}

@@ -58,8 +58,17 @@ pub async fn start_bot_with(
     timeout_secs: u64,
     extra: &[(&'static str, String)],
 ) -> Bot {
+    start_bot_on(FakeDiscord::start().await, sim_settings, timeout_secs, extra).await
+}
+
+/// The same, against a fake Discord configured by the caller.
+pub async fn start_bot_on(
+    discord: FakeDiscord,
+    sim_settings: SimSettings,
+    timeout_secs: u64,
+    extra: &[(&'static str, String)],
+) -> Bot {
     let sim = start_sim(sim_settings).await;
-    let discord = FakeDiscord::start().await;
     let mut vars: HashMap<&str, String> = HashMap::from([
         ("DISCORD_TOKEN", "fake-discord-token-never-logged".to_owned()),
         ("DISCORD_API_BASE", discord.api_base()),
