@@ -153,9 +153,26 @@ async fn main() {
     for i in 0..SAMPLES as u64 {
         samples.push(post_signed(&http, &discord, &server, &jobs_command(1_000 + i, &viewer())).await);
     }
+    let (p50, p99) = (percentile(&mut samples, 0.5), percentile(&mut samples, 0.99));
     row(
         "serve: signed request to inline acknowledgement, instant WSC (p50 / p99)",
-        format!("{} / {}", ms(percentile(&mut samples, 0.5)), ms(percentile(&mut samples, 0.99))),
+        format!("{} / {}", ms(p50), ms(p99)),
+    );
+    // The same client's round trip to an endpoint that does nothing: what is left is the bot's.
+    let mut bare = Vec::new();
+    for _ in 0..SAMPLES {
+        let sent = Instant::now();
+        assert_eq!(http.get(format!("{server}/healthz")).send().await.unwrap().status(), 200);
+        bare.push(sent.elapsed());
+    }
+    let (bare50, bare99) = (percentile(&mut bare, 0.5), percentile(&mut bare, 0.99));
+    row(
+        "serve: the same client's round trip to `/healthz` (p50 / p99)",
+        format!("{} / {}", ms(bare50), ms(bare99)),
+    );
+    row(
+        "serve: latency the bot adds (difference of the two, p50 / p99)",
+        format!("{} / {}", ms(p50.saturating_sub(bare50)), ms(p99.saturating_sub(bare99))),
     );
 
     let started = Instant::now();
