@@ -9,9 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::bot::{
-    custom_ids, is_ephemeral, operator, stranger, viewer, AUDIT_CHANNEL, OPERATOR_ROLE, VIEWER_ROLE,
-};
+use common::bot::{bot_vars, custom_ids, is_ephemeral, operator, stranger, viewer};
 use common::fake_discord::{component_click, slash_command, FakeDiscord, Member, APPLICATION_ID, CHANNEL_ID};
 use common::{settings, start_sim, ACCESS_KEY, SECRET_KEY};
 use ed25519_dalek::{Signer, SigningKey};
@@ -44,19 +42,11 @@ fn signature(key: &SigningKey, timestamp: &str, body: &[u8]) -> String {
 }
 
 fn vars(discord: &FakeDiscord, sim: &SimHandle) -> HashMap<&'static str, String> {
-    HashMap::from([
-        ("DISCORD_TOKEN", "fake-discord-token-never-logged".to_owned()),
-        ("DISCORD_API_BASE", discord.api_base()),
-        ("DISCORD_APPLICATION_ID", APPLICATION_ID.to_string()),
-        ("DISCORD_PUBLIC_KEY", public_key_hex()),
-        ("NCP_ACCESS_KEY", ACCESS_KEY.to_owned()),
-        ("NCP_SECRET_KEY", SECRET_KEY.to_owned()),
-        ("WSC_API_BASE", sim.base_url()),
-        ("WSC_VIEWER_ROLE_IDS", VIEWER_ROLE.to_string()),
-        ("WSC_OPERATOR_ROLE_IDS", OPERATOR_ROLE.to_string()),
-        ("WSC_AUDIT_CHANNEL_ID", AUDIT_CHANNEL.to_string()),
-        ("WSC_REQUEST_TIMEOUT_SECS", "5".to_owned()),
-    ])
+    let mut vars = bot_vars(discord, sim);
+    vars.insert("DISCORD_APPLICATION_ID", APPLICATION_ID.to_string());
+    vars.insert("DISCORD_PUBLIC_KEY", public_key_hex());
+    vars.insert("WSC_REQUEST_TIMEOUT_SECS", "5".to_owned());
+    vars
 }
 
 /// One serve instance in this process; returns its base URL.

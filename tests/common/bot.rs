@@ -61,6 +61,20 @@ pub async fn start_bot_with(
     start_bot_on(FakeDiscord::start().await, sim_settings, timeout_secs, extra).await
 }
 
+/// The configuration every test bot shares: the fake Discord, the simulator, the test roles.
+pub fn bot_vars(discord: &FakeDiscord, sim: &SimHandle) -> HashMap<&'static str, String> {
+    HashMap::from([
+        ("DISCORD_TOKEN", "fake-discord-token-never-logged".to_owned()),
+        ("DISCORD_API_BASE", discord.api_base()),
+        ("NCP_ACCESS_KEY", ACCESS_KEY.to_owned()),
+        ("NCP_SECRET_KEY", SECRET_KEY.to_owned()),
+        ("WSC_API_BASE", sim.base_url()),
+        ("WSC_VIEWER_ROLE_IDS", VIEWER_ROLE.to_string()),
+        ("WSC_OPERATOR_ROLE_IDS", OPERATOR_ROLE.to_string()),
+        ("WSC_AUDIT_CHANNEL_ID", AUDIT_CHANNEL.to_string()),
+    ])
+}
+
 /// The same, against a fake Discord configured by the caller.
 pub async fn start_bot_on(
     discord: FakeDiscord,
@@ -69,18 +83,9 @@ pub async fn start_bot_on(
     extra: &[(&'static str, String)],
 ) -> Bot {
     let sim = start_sim(sim_settings).await;
-    let mut vars: HashMap<&str, String> = HashMap::from([
-        ("DISCORD_TOKEN", "fake-discord-token-never-logged".to_owned()),
-        ("DISCORD_API_BASE", discord.api_base()),
-        ("DISCORD_GUILD_ID", GUILD_ID.to_string()),
-        ("NCP_ACCESS_KEY", ACCESS_KEY.to_owned()),
-        ("NCP_SECRET_KEY", SECRET_KEY.to_owned()),
-        ("WSC_API_BASE", sim.base_url()),
-        ("WSC_VIEWER_ROLE_IDS", VIEWER_ROLE.to_string()),
-        ("WSC_OPERATOR_ROLE_IDS", OPERATOR_ROLE.to_string()),
-        ("WSC_AUDIT_CHANNEL_ID", AUDIT_CHANNEL.to_string()),
-        ("WSC_REQUEST_TIMEOUT_SECS", timeout_secs.to_string()),
-    ]);
+    let mut vars = bot_vars(&discord, &sim);
+    vars.insert("DISCORD_GUILD_ID", GUILD_ID.to_string());
+    vars.insert("WSC_REQUEST_TIMEOUT_SECS", timeout_secs.to_string());
     vars.extend(extra.iter().cloned());
     let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
     let wsc = WscClient::new(config.wsc_client_settings().unwrap()).unwrap();
