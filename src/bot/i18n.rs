@@ -144,9 +144,12 @@ pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
     while let Some(start) = rest.find('{') {
         out.push_str(&rest[..start]);
         let after = &rest[start + 1..];
-        match after.find('}').map(|end| (&after[..end], end)) {
-            Some((name, end)) if args.iter().any(|(k, _)| *k == name) => {
-                out.push_str(args.iter().find(|(k, _)| *k == name).map(|(_, v)| *v).unwrap_or_default());
+        let known = after
+            .find('}')
+            .and_then(|end| args.iter().find(|(k, _)| *k == &after[..end]).map(|(_, v)| (v, end)));
+        match known {
+            Some((value, end)) => {
+                out.push_str(value);
                 rest = &after[end + 1..];
             }
             _ => {

@@ -187,7 +187,7 @@ fn navigation(lang: Lang, current: u32, last: u32, filter: &JobFilter) -> Create
 }
 
 /// Cancel on jobs not started, Stop on running jobs, Report on finished ones, nothing otherwise.
-fn action_button(lang: Lang, job: &Job) -> Option<CreateButton> {
+pub fn action_button(lang: Lang, job: &Job) -> Option<CreateButton> {
     let instance = job.instance_no;
     let (id, msg, emoji, style) = if job.state.allows(JobAction::Stop) {
         (ButtonId::Ask { act: Act::Stop, instance }, Msg::StopButton, "⏹️", ButtonStyle::Danger)

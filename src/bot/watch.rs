@@ -4,11 +4,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, ReactionType};
+use serenity::all::CreateActionRow;
 
-use super::action::{Act, ButtonId};
 use super::i18n::{t, Lang, Msg};
-use super::text::{host, safe_code, truncate};
+use super::text::safe_code;
 use super::view::{self, Reply};
 use super::Discord;
 use crate::wsc::{ErrorKind, Job, JobState, WscClient};
@@ -179,36 +178,25 @@ impl Watcher {
     }
 
     async fn render(&self, lang: Lang, job: &Job, stage: Stage) -> Reply {
-        let args = |findings: &str| {
-            [
-                ("url", safe_code(&job.start_url, 300)),
-                ("id", job.instance_no.to_string()),
-                ("findings", findings.to_owned()),
-            ]
+        let (msg, findings) = match stage {
+            Stage::Running => (Some(Msg::WatchStarted), String::new()),
+            Stage::Finished => (Some(Msg::WatchFinished), self.findings(lang, job).await),
+            Stage::Failed => (Some(Msg::WatchFailed), String::new()),
+            Stage::Cancelled => (Some(Msg::WatchCancelled), String::new()),
+            Stage::Stopped => (Some(Msg::WatchStopped), String::new()),
+            Stage::Waiting | Stage::Other => (None, String::new()),
         };
-        let fill = |msg, findings: &str| {
-            let args = args(findings);
-            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            t(lang, msg, &args)
-        };
-        let content = match stage {
-            Stage::Running => fill(Msg::WatchStarted, ""),
-            Stage::Finished => fill(Msg::WatchFinished, &self.findings(lang, job).await),
-            Stage::Failed => fill(Msg::WatchFailed, ""),
-            Stage::Cancelled => fill(Msg::WatchCancelled, ""),
-            Stage::Stopped => fill(Msg::WatchStopped, ""),
-            Stage::Waiting | Stage::Other => String::new(),
-        };
-        // A Stop button while it runs: its click goes through the same role check as any other.
-        let components = if stage == Stage::Running {
-            let stop =
-                CreateButton::new(ButtonId::Ask { act: Act::Stop, instance: job.instance_no }.to_string())
-                    .label(truncate(&t(lang, Msg::StopButton, &[("host", &host(&job.start_url))]), 80))
-                    .emoji(ReactionType::Unicode("⏹️".into()))
-                    .style(ButtonStyle::Danger);
-            vec![CreateActionRow::Buttons(vec![stop])]
-        } else {
-            Vec::new()
+        let (url, id) = (safe_code(&job.start_url, 300), job.instance_no.to_string());
+        let content = msg
+            .map(|msg| t(lang, msg, &[("url", &url), ("id", &id), ("findings", &findings)]))
+            .unwrap_or_default();
+        // The jobs view's Stop button while it runs: its click goes through the same role check.
+        let components = match stage {
+            Stage::Running => view::action_button(lang, job)
+                .map(|b| CreateActionRow::Buttons(vec![b]))
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
         };
         Reply { content, embeds: vec![view::job_embed(lang, job)], components }
     }
