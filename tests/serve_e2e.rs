@@ -90,6 +90,11 @@ fn command(member: &Member, sub: &str, options: Value) -> Value {
     slash_command(id, member, "en-US", data)
 }
 
+/// `/wsc stop <instance>` by the operator.
+fn stop_command(instance: u64) -> Value {
+    command(&operator(), "stop", json!([{"name": "instance_id", "type": 3, "value": instance.to_string()}]))
+}
+
 fn click(member: &Member, custom_id: &str, message: Value) -> Value {
     component_click(NEXT_ID.fetch_add(1, Ordering::SeqCst), member, "en-US", custom_id, message)
 }
@@ -110,12 +115,7 @@ async fn forged_missing_malformed_and_stale_signatures_get_401_and_no_wsc_call()
     let discord = FakeDiscord::start().await;
     let server = start_serve(&discord, &sim).await;
     let http = reqwest::Client::new();
-    let body = command(
-        &operator(),
-        "stop",
-        json!([{"name": "instance_id", "type": 3, "value": SCANNING.to_string()}]),
-    )
-    .to_string();
+    let body = stop_command(SCANNING).to_string();
     let fresh = now_secs().to_string();
     let good = signature(&signing_key(), &fresh, body.as_bytes());
     let stranger_key = SigningKey::from_bytes(&[9; 32]);
@@ -238,11 +238,7 @@ async fn two_replicas_serve_any_click() {
     let discord = FakeDiscord::start().await;
     let first = start_serve(&discord, &sim).await;
     let second = start_serve(&discord, &sim).await;
-    let ask = command(
-        &operator(),
-        "stop",
-        json!([{"name": "instance_id", "type": 3, "value": SCANNING.to_string()}]),
-    );
+    let ask = stop_command(SCANNING);
     post(&discord, &first, &ask).await;
     let confirmation = original(&discord, &ask).await;
     let confirm = click(&operator(), &format!("wsc:v1:confirm-stop:{SCANNING}"), confirmation);
@@ -314,11 +310,7 @@ async fn sigterm_during_an_in_flight_stop_lets_it_complete_and_exits_0() {
     vars.insert("WSC_HTTP_LISTEN", "127.0.0.1:0".into());
     let (mut child, server) = spawn_binary(&["serve"], &vars);
 
-    let ask = command(
-        &operator(),
-        "stop",
-        json!([{"name": "instance_id", "type": 3, "value": SCANNING.to_string()}]),
-    );
+    let ask = stop_command(SCANNING);
     post(&discord, &server, &ask).await;
     let confirmation = original(&discord, &ask).await;
     let confirm = click(&operator(), &format!("wsc:v1:confirm-stop:{SCANNING}"), confirmation);
