@@ -239,9 +239,21 @@ async fn timeouts_for_reads_and_actions() {
     let started = std::time::Instant::now();
     assert_eq!(wsc.stop_job(1000000006).await.unwrap_err().kind, ErrorKind::Timeout);
     assert!(started.elapsed() < Duration::from_millis(1500), "the timeout holds");
+    // The timeout bounds the whole read: a timed-out attempt leaves no time for a retry.
+    let started = std::time::Instant::now();
     assert_eq!(wsc.list_jobs(1, 10).await.unwrap_err().kind, ErrorKind::Timeout);
-    assert_eq!(sim.requests_for(Operation::List).len(), 3);
+    assert!(started.elapsed() < Duration::from_millis(1000), "retries included: {:?}", started.elapsed());
+    assert_eq!(sim.requests_for(Operation::List).len(), 1);
     assert_eq!(sim.requests_for(Operation::Stop).len(), 1);
+
+    // A slow failure uses up the budget, so the read ends with WSC's error rather than a timeout.
+    sim.clear_requests();
+    sim.set_fault(
+        Operation::List,
+        Fault { latency_ms: 250, error: Some(FaultError::Gateway(500)), ..Fault::default() },
+    );
+    assert_eq!(wsc.list_jobs(1, 10).await.unwrap_err().kind, ErrorKind::Unavailable);
+    assert_eq!(sim.requests_for(Operation::List).len(), 1);
 }
 
 #[tokio::test]

@@ -46,7 +46,8 @@ pub struct ClientSettings {
     pub base_url: Url,
     pub access_key: SecretString,
     pub secret_key: SecretString,
-    /// Whole-request limit for one attempt (`WSC_REQUEST_TIMEOUT_SECS`).
+    /// Limit for one call, a read's retries included (`WSC_REQUEST_TIMEOUT_SECS`): whatever WSC
+    /// does, the person waiting hears back within it.
     pub timeout: Duration,
     pub retry: RetryPolicy,
 }
@@ -153,10 +154,12 @@ impl WscClient {
         body: Option<Value>,
     ) -> Result<(Value, CallInfo), WscError> {
         let attempts = if operation.is_read() { self.settings.retry.max_attempts.max(1) } else { 1 };
+        let deadline = Instant::now() + self.settings.timeout;
         let mut tries = 0;
         loop {
             let started = Instant::now();
-            let result = self.attempt(operation, method.clone(), path_and_query, body.as_ref()).await;
+            let budget = deadline.saturating_duration_since(started);
+            let result = self.attempt(operation, method.clone(), path_and_query, body.as_ref(), budget).await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let (outcome, reachable) = match &result {
                 Ok(_) => ("ok", true),
@@ -175,7 +178,12 @@ impl WscClient {
                 }
                 Err(error) => {
                     tries += 1;
-                    let retry = tries < attempts && error.kind.is_transient();
+                    let delay = self.settings.retry.delay(tries);
+                    // A retry needs time to succeed in; otherwise the real error beats a timeout.
+                    let time_left = deadline.saturating_duration_since(Instant::now() + delay);
+                    let retry = tries < attempts
+                        && error.kind.is_transient()
+                        && time_left >= self.settings.timeout / 4;
                     tracing::warn!(
                         operation = operation.name(),
                         kind = error.kind.name(),
@@ -191,7 +199,7 @@ impl WscClient {
                     if !retry {
                         return Err(error);
                     }
-                    tokio::time::sleep(self.settings.retry.delay(tries)).await;
+                    tokio::time::sleep(delay).await;
                 }
             }
         }
@@ -203,6 +211,7 @@ impl WscClient {
         method: Method,
         path_and_query: &str,
         body: Option<&Value>,
+        budget: Duration,
     ) -> Result<(Value, CallInfo), WscError> {
         let base = self.settings.base_url.as_str().trim_end_matches('/');
         let url = format!("{base}{path_and_query}");
@@ -211,6 +220,7 @@ impl WscClient {
             request = request.body(body.to_string());
         }
         let mut request = request.build().map_err(|e| transport_error(operation, &e, CallInfo::default()))?;
+        *request.timeout_mut() = Some(budget);
 
         // Sign what reqwest will put on the wire, after its own URL normalisation.
         let sent = request.url();
