@@ -66,8 +66,8 @@ struct SimulateArgs {
     #[arg(long, value_enum, default_value_t = Lang::En)]
     lang: Lang,
     /// A fault for one operation, repeatable: OP=latency=MS,error=KIND,rate=P where OP is list,
-    /// search, cancel, stop, report or all and KIND is gateway:CODE, wsc:CODE, 429, malformed,
-    /// truncated, html or drop. Example: --fault stop=latency=5000,error=wsc:901,rate=0.5
+    /// search, cancel, stop, report or all and KIND is gateway:CODE, wsc:CODE, status:CODE, 429,
+    /// malformed, truncated, html or drop. Example: --fault stop=latency=5000,error=wsc:901,rate=0.5
     #[arg(long = "fault", value_parser = parse_fault_flag)]
     faults: Vec<(Vec<wsc_bot::wsc::Operation>, sim::Fault)>,
 }

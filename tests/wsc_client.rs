@@ -172,7 +172,7 @@ async fn wsc_error_codes_with_200_and_400() {
     for status in [200, 400] {
         sim.update(SettingsPatch { wsc_error_status: Some(status), ..Default::default() }).unwrap();
         for (code, kind) in [
-            (901, ErrorKind::NotApplicable),
+            (901, ErrorKind::Unavailable),
             (169201, ErrorKind::Permission),
             (169202, ErrorKind::Account),
             (160332, ErrorKind::Rejected),
@@ -181,6 +181,9 @@ async fn wsc_error_codes_with_200_and_400() {
             let error = wsc.list_jobs(1, 10).await.unwrap_err();
             assert_eq!((error.kind, error.http_status), (kind, Some(status)), "wsc {code} with {status}");
         }
+        // On a report, 901 speaks of the job: expired, not finished or unknown.
+        sim.set_fault(Operation::Report, fault(FaultError::Wsc(901)));
+        assert_eq!(wsc.report(1000000005).await.unwrap_err().kind, ErrorKind::NotApplicable);
     }
 }
 
@@ -200,6 +203,13 @@ async fn bodies_that_cannot_be_read() {
         }
         assert_eq!(wsc.list_jobs(1, 10).await.unwrap_err().kind, kind, "list with {error}");
         assert_eq!(wsc.report(1000000005).await.unwrap_err().kind, kind, "report with {error}");
+    }
+    // Every 5xx a load balancer may send bare: unavailable, except 504, a timeout.
+    for status in 500..=511 {
+        sim.set_fault(Operation::List, fault(FaultError::Status(status)));
+        let error = wsc.list_jobs(1, 10).await.unwrap_err();
+        let kind = if status == 504 { ErrorKind::Timeout } else { ErrorKind::Unavailable };
+        assert_eq!((error.kind, error.http_status), (kind, Some(status)), "bare {status}");
     }
 }
 
@@ -224,8 +234,8 @@ async fn reads_are_retried_and_actions_never_are() {
         Fault { error: Some(FaultError::RateLimited), rate: 0.0, ..Fault::default() },
     );
     assert!(wsc.list_jobs(1, 10).await.is_ok());
-    sim.set_fault(Operation::List, fault(FaultError::Wsc(901)));
-    assert_eq!(wsc.list_jobs(1, 10).await.unwrap_err().kind, ErrorKind::NotApplicable);
+    sim.set_fault(Operation::List, fault(FaultError::Wsc(160332)));
+    assert_eq!(wsc.list_jobs(1, 10).await.unwrap_err().kind, ErrorKind::Rejected);
     assert_eq!(sim.requests_for(Operation::List).len(), 2, "a permanent error is not retried");
 }
 

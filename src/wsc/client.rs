@@ -254,8 +254,13 @@ impl WscClient {
         let bytes = response.bytes().await.map_err(|e| transport_error(operation, &e, info.clone()))?;
         let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
         if let Some(error) = classify(status, parsed.as_ref()) {
+            // 901 speaks of a job's state for cancel, stop and report; on a list it is a plain failure.
+            let kind = match (error.kind, operation) {
+                (ErrorKind::NotApplicable, Operation::List | Operation::Search) => ErrorKind::Unavailable,
+                (kind, _) => kind,
+            };
             return Err(WscError {
-                kind: error.kind,
+                kind,
                 operation,
                 http_status: Some(status),
                 code: error.code,

@@ -17,14 +17,16 @@ pub enum FaultError {
     Wsc(u32),
     /// HTTP 429 with the gateway's "Rate Limited" body (`gateway:420`).
     RateLimited,
-    /// HTTP 200 with JSON of the wrong shape.
+    /// HTTP 200 with JSON of the wrong shape, after the operation was carried out.
     Malformed,
-    /// HTTP 200 with the real answer cut in half.
+    /// HTTP 200 with the real answer cut in half, after the operation was carried out.
     Truncated,
     /// HTTP 502 with an HTML page, as a proxy in front of the gateway sends.
     Html,
-    /// The connection is dropped after part of the body was sent.
+    /// The connection is dropped after the operation and part of the body.
     Drop,
+    /// A bare HTTP status with a plain-text body, as a load balancer sends (e.g. 503).
+    Status(u16),
 }
 
 impl FromStr for FaultError {
@@ -40,7 +42,8 @@ impl FromStr for FaultError {
             "truncated" => Self::Truncated,
             "html" => Self::Html,
             "drop" => Self::Drop,
-            _ => return Err(format!("`{text}` is not a fault: use gateway:CODE, wsc:CODE, 429, malformed, truncated, html or drop")),
+            "status" => Self::Status(number()? as u16),
+            _ => return Err(format!("`{text}` is not a fault: use gateway:CODE, wsc:CODE, status:CODE, 429, malformed, truncated, html or drop")),
         })
     }
 }
@@ -62,6 +65,7 @@ impl fmt::Display for FaultError {
             Self::Truncated => f.write_str("truncated"),
             Self::Html => f.write_str("html"),
             Self::Drop => f.write_str("drop"),
+            Self::Status(code) => write!(f, "status:{code}"),
         }
     }
 }
@@ -181,7 +185,8 @@ mod tests {
 
     #[test]
     fn errors_round_trip_through_text() {
-        for text in ["gateway:420", "wsc:901", "429", "malformed", "truncated", "html", "drop"] {
+        for text in ["gateway:420", "wsc:901", "status:503", "429", "malformed", "truncated", "html", "drop"]
+        {
             assert_eq!(text.parse::<FaultError>().unwrap().to_string(), text);
         }
     }

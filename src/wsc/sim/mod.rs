@@ -354,8 +354,8 @@ async fn gateway(
     if let Err(why) = verdict {
         return reply.gateway_error(200, &why);
     }
-    let mut truncate = false;
-    let mut drop_connection = false;
+    // These answer with HTTP 200 after the operation was carried out, as a real WSC would.
+    let (mut malformed, mut truncate, mut drop_connection) = (false, false, false);
     if let Some(fault) = fault {
         if fault.latency_ms > 0 {
             tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
@@ -365,13 +365,6 @@ async fn gateway(
                 FaultError::Gateway(code) => return reply.gateway_error(code, "injected fault"),
                 FaultError::RateLimited => return reply.gateway_error(420, "injected fault"),
                 FaultError::Wsc(code) => return reply.wsc_error(shared.lock().wsc_error_status, code),
-                FaultError::Malformed => {
-                    return reply.raw(
-                        StatusCode::OK,
-                        "application/json",
-                        r#"{"resources": "surprise", "record_data": 7}"#.into(),
-                    )
-                }
                 FaultError::Html => {
                     return reply.raw(
                         StatusCode::BAD_GATEWAY,
@@ -379,6 +372,12 @@ async fn gateway(
                         "<html><body><h1>502 Bad Gateway</h1></body></html>".into(),
                     )
                 }
+                FaultError::Status(code) => {
+                    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    let reason = status.canonical_reason().unwrap_or("Error");
+                    return reply.raw(status, "text/plain", format!("{} {reason}\n", status.as_u16()));
+                }
+                FaultError::Malformed => malformed = true,
                 FaultError::Truncated => truncate = true,
                 FaultError::Drop => drop_connection = true,
             }
@@ -392,6 +391,13 @@ async fn gateway(
             Err(code) => return reply.wsc_error(error_status, code),
         }
     };
+    if malformed {
+        return reply.raw(
+            status,
+            "application/json",
+            r#"{"resources": "surprise", "record_data": 7}"#.into(),
+        );
+    }
     if truncate {
         return reply.raw(status, "application/json", body[..body.len() / 2].to_owned());
     }
