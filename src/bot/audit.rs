@@ -19,7 +19,7 @@ pub enum Outcome {
     AlreadyInProgress,
     /// Discord did not take the acknowledgement, so nothing was done; WSC saw no call.
     Unanswered,
-    /// WSC did not confirm in time, but the job has left the state the action needs.
+    /// WSC's answer was lost, cut or late, but the job has left the state the action needs.
     Unconfirmed,
     Failed(ErrorKind),
 }

@@ -355,14 +355,14 @@ impl<D: Discord> Turn<'_, D> {
                 self.edit_original(view::done_privately(lang, act, &job)).await;
                 self.follow_up(public, false).await;
             }
-            Err(error) if matches!(error.kind, ErrorKind::NotApplicable | ErrorKind::Timeout) => {
+            Err(error) if error.kind == ErrorKind::NotApplicable || error.kind.outcome_unknown() => {
                 // Never retried: read the job again and say what state it is in.
                 let now = self.core.wsc.find_job(instance).await.ok().flatten();
                 let moved_on = now.filter(|j| !j.state.allows(act.job_action()));
                 let outcome = match (error.kind, &moved_on) {
-                    (ErrorKind::Timeout, Some(_)) => Outcome::Unconfirmed,
                     (ErrorKind::NotApplicable, Some(_)) => Outcome::NotApplicable,
-                    (kind, _) => Outcome::Failed(kind),
+                    (_, Some(_)) => Outcome::Unconfirmed,
+                    (kind, None) => Outcome::Failed(kind),
                 };
                 self.audit(&attempt, Some(&job), outcome, NcpRef::from(&error)).await;
                 let reply = match (outcome, moved_on) {

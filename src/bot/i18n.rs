@@ -106,7 +106,7 @@ catalogue! {
     PublicCancelled => "✖️ <@{actor}> cancelled the scan of {url} (job {id}; it was *{label}*{progress}).", "✖️ <@{actor}> 님이 {url} 스캔을 취소했습니다 (작업 {id}, 당시 *{label}*{progress}).";
     DoneStop => "Stop requested for {host} (job {id}). The channel has been told.", "{host} 스캔 중지를 요청했습니다 (작업 {id}). 채널에 알렸습니다.";
     DoneCancel => "Cancelled {host} (job {id}). The channel has been told.", "{host} 스캔을 취소했습니다 (작업 {id}). 채널에 알렸습니다.";
-    Unconfirmed => "WSC did not confirm in time, but the job is now *{label}*: it most likely went through. The channel has been told.", "WSC가 제시간에 확인해 주지 않았지만 작업이 지금 *{label}* 상태입니다: 요청이 처리되었을 가능성이 큽니다. 채널에 알렸습니다.";
+    Unconfirmed => "WSC's answer did not come through, but the job is now *{label}*: the action most likely went through. The channel has been told.", "WSC의 응답을 받지 못했지만 작업이 지금 *{label}* 상태입니다: 요청이 처리되었을 가능성이 큽니다. 채널에 알렸습니다.";
     InProgressStop => "Someone is already stopping this job: watch the channel for the outcome.", "다른 사람이 이미 이 작업을 중지하고 있습니다: 결과는 채널에서 확인하세요.";
     InProgressCancel => "Someone is already cancelling this job: watch the channel for the outcome.", "다른 사람이 이미 이 작업을 취소하고 있습니다: 결과는 채널에서 확인하세요.";
     WorkingStop => "Stopping… checking the job's state first.", "중지하는 중… 먼저 작업 상태를 확인합니다.";

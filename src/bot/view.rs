@@ -425,7 +425,7 @@ pub fn done_privately(lang: Lang, act: Act, job: &Job) -> Reply {
     Reply::text(t(lang, msg, &[("host", &code(&host(&job.start_url))), ("id", &job.instance_no.to_string())]))
 }
 
-/// WSC did not confirm in time, but the job has left the state the action needed.
+/// WSC's answer was lost, cut or late, but the job has left the state the action needed.
 pub fn unconfirmed(lang: Lang, now: &Job) -> Reply {
     Reply {
         content: t(lang, Msg::Unconfirmed, &[("label", &status_text(&now.status_label))]),

@@ -53,6 +53,12 @@ impl ErrorKind {
         matches!(self, Self::RateLimited | Self::Unavailable | Self::Timeout)
     }
 
+    /// Whether a cancel or stop that failed this way may still have been carried out: the
+    /// request may have reached WSC before the answer was lost, cut or unreadable.
+    pub fn outcome_unknown(self) -> bool {
+        matches!(self, Self::Timeout | Self::Unavailable | Self::Decode)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Credentials => "credentials",
