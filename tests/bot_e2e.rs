@@ -135,13 +135,7 @@ async fn an_operator_stops_a_scan_in_two_taps() {
 #[tokio::test]
 async fn an_operator_cancels_by_command() {
     let bot = start_bot(settings(), 5).await;
-    let ask = bot
-        .command(
-            &operator(),
-            "cancel",
-            json!([{"name": "instance_id", "type": 3, "value": SCHEDULED.to_string()}]),
-        )
-        .await;
+    let ask = bot.command(&operator(), "cancel", instance_arg(SCHEDULED)).await;
     let confirmation = bot.original(ask).await;
     let confirm_id = format!("wsc:v1:confirm-cancel:{SCHEDULED}");
     assert_eq!(custom_ids(&confirmation)[0], confirm_id, "a command has no jobs message to refresh");
@@ -160,13 +154,7 @@ async fn members_without_the_role_cannot_act_by_any_path() {
     let jobs_message = bot.original(list).await;
     bot.sim.clear_requests();
     for member in [viewer(), stranger()] {
-        let by_command = bot
-            .command(
-                &member,
-                "stop",
-                json!([{"name": "instance_id", "type": 3, "value": SCANNING.to_string()}]),
-            )
-            .await;
+        let by_command = bot.command(&member, "stop", instance_arg(SCANNING)).await;
         let by_button = bot.click(&member, &format!("wsc:v1:stop:{SCANNING}"), jobs_message.clone()).await;
         let by_confirm =
             bot.click(&member, &format!("wsc:v1:confirm-stop:{SCANNING}"), jobs_message.clone()).await;
@@ -307,7 +295,7 @@ async fn two_simultaneous_confirms_make_one_wsc_call() {
     let bot = start_bot(settings, 5).await;
     let second =
         Member { user_id: 800000000000000004, username: "second".into(), roles: vec![OPERATOR_ROLE] };
-    let args = json!([{"name": "instance_id", "type": 3, "value": SCANNING.to_string()}]);
+    let args = instance_arg(SCANNING);
     let mut confirmations = Vec::new();
     for member in [operator(), second.clone()] {
         let ask = bot.command(&member, "stop", args.clone()).await;
@@ -386,21 +374,13 @@ async fn the_bot_resumes_after_a_reconnect_request() {
     assert_eq!(bot.original(id).await["embeds"].as_array().unwrap().len(), 5);
 }
 
-/// Confirms a stop of `instance` through the command path; returns the confirm's interaction id.
-async fn confirm_stop(bot: &Bot, instance: u64) -> u64 {
-    let args = json!([{"name": "instance_id", "type": 3, "value": instance.to_string()}]);
-    let ask = bot.command(&operator(), "stop", args).await;
-    let confirmation = bot.original(ask).await;
-    bot.click(&operator(), &format!("wsc:v1:confirm-stop:{instance}"), confirmation).await
-}
-
 #[tokio::test]
 async fn wsc_refusing_the_stop_is_explained_from_a_fresh_read() {
     let mut settings = settings();
     settings.faults =
         vec![(Operation::Stop, Fault { error: Some(FaultError::Wsc(901)), ..Fault::default() })];
     let bot = start_bot(settings, 5).await;
-    let confirm = confirm_stop(&bot, SCANNING).await;
+    let confirm = bot.confirm_stop(SCANNING).await;
     let reply = bot.original(confirm).await;
     let text = reply["content"].as_str().unwrap();
     assert!(
@@ -419,7 +399,7 @@ async fn a_stop_that_times_out_is_judged_by_reading_the_job_again() {
     let mut settings = settings();
     settings.faults = vec![(Operation::Stop, Fault { latency_ms: 2_500, ..Fault::default() })];
     let bot = start_bot(settings, 1).await;
-    let confirm = confirm_stop(&bot, SCANNING).await;
+    let confirm = bot.confirm_stop(SCANNING).await;
     let token = format!("token-{confirm}");
     let reply = bot.original(confirm).await;
     let text = reply["content"].as_str().unwrap().to_owned();

@@ -1,48 +1,19 @@
-//! Discord failing the bot: errors on the callback, the edit and the follow-up, and a gateway
-//! connection dropped without a close. The user gets what can still be given, nothing panics,
-//! the next interaction is served, and every attempted action keeps its audit line.
+//! Discord failing the bot: errors on the callback (gateway mode: in serve mode the first answer
+//! is the HTTP response), the edit and the follow-up (both modes), and a gateway connection
+//! dropped without a close or left without heartbeat ACKs. The user gets what can still be
+//! given, nothing panics, the next interaction is served, and every attempted action keeps its
+//! audit line.
 
 mod common;
 
 use std::time::Duration;
 
 use common::bot::*;
+use common::fake_discord::FakeDiscord;
 use common::settings;
 use serde_json::json;
 use wsc_bot::wsc::sim::Phase;
 use wsc_bot::wsc::Operation;
-
-const SCANNING: u64 = 1000000006;
-const CRAWLING: u64 = 1000000007;
-
-fn stop_args(instance: u64) -> serde_json::Value {
-    json!([{"name": "instance_id", "type": 3, "value": instance.to_string()}])
-}
-
-async fn audit_lines(bot: &Bot, outcome: &str, count: usize) -> bool {
-    let path = format!("/api/v10/channels/{AUDIT_CHANNEL}/messages");
-    let needle = format!("**{outcome}**");
-    bot.discord
-        .wait_until(
-            |d| {
-                d.rest_calls()
-                    .iter()
-                    .filter(|c| {
-                        c.path == path && c.body["content"].as_str().is_some_and(|t| t.contains(&needle))
-                    })
-                    .count()
-                    >= count
-            },
-            WAIT,
-        )
-        .await
-}
-
-/// The bot still answers a fresh `/wsc jobs` with the list.
-async fn still_serves(bot: &Bot) {
-    let id = bot.command(&viewer(), "jobs", json!([])).await;
-    assert_eq!(bot.original(id).await["embeds"].as_array().unwrap().len(), 5);
-}
 
 #[tokio::test]
 async fn a_failed_callback_does_nothing_and_the_next_interaction_is_served() {
@@ -55,22 +26,29 @@ async fn a_failed_callback_does_nothing_and_the_next_interaction_is_served() {
         assert!(bot.sim.requests().is_empty(), "no WSC call after a failed acknowledgement ({status})");
     }
     // A confirm whose acknowledgement fails stops nothing, and is audited.
-    let ask = bot.command(&operator(), "stop", stop_args(SCANNING)).await;
+    let ask = bot.command(&operator(), "stop", instance_arg(SCANNING)).await;
     let confirmation = bot.original(ask).await;
     bot.discord.fail_next("POST", "/callback", 500, 1);
     bot.click(&operator(), &format!("wsc:v1:confirm-stop:{SCANNING}"), confirmation).await;
-    assert!(audit_lines(&bot, "unanswered", 1).await, "{:#?}", bot.discord.rest_calls());
+    assert!(bot.audited("unanswered", 1).await, "{:#?}", bot.discord.rest_calls());
     assert!(bot.sim.requests_for(Operation::Stop).is_empty());
-    still_serves(&bot).await;
+    bot.still_serves().await;
 }
 
 #[tokio::test]
 async fn failed_edits_and_follow_ups_leave_the_action_done_and_audited() {
-    let bot = start_bot(settings(), 5).await;
+    for front in FRONTS {
+        let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &[]).await;
+        edits_and_follow_ups_fail(&bot).await;
+    }
+    assert_eq!(common::panics(), 0);
+}
+
+async fn edits_and_follow_ups_fail(bot: &Bot) {
     for (instance, method, path, status) in
         [(SCANNING, "PATCH", "/messages/@original", 500), (CRAWLING, "POST", "/api/v10/webhooks/", 429)]
     {
-        let ask = bot.command(&operator(), "stop", stop_args(instance)).await;
+        let ask = bot.command(&operator(), "stop", instance_arg(instance)).await;
         let confirmation = bot.original(ask).await;
         bot.discord.fail_next(method, path, status, 1);
         bot.click(&operator(), &format!("wsc:v1:confirm-stop:{instance}"), confirmation).await;
@@ -79,9 +57,9 @@ async fn failed_edits_and_follow_ups_leave_the_action_done_and_audited() {
             "the stop went through despite Discord's {status} on {method} {path}"
         );
     }
-    assert!(audit_lines(&bot, "done", 2).await);
+    assert!(bot.audited("done", 2).await);
     assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 2);
-    still_serves(&bot).await;
+    bot.still_serves().await;
 }
 
 #[tokio::test]
@@ -89,12 +67,12 @@ async fn an_abrupt_gateway_close_is_resumed() {
     let bot = start_bot(settings(), 5).await;
     bot.discord.close_abruptly();
     assert!(bot.discord.wait_stats(|s| s.resumes >= 1, WAIT).await, "serenity resumed");
-    still_serves(&bot).await;
+    bot.still_serves().await;
 }
 
 #[tokio::test]
 async fn missing_heartbeat_acks_make_the_bot_reconnect() {
-    use common::fake_discord::{FakeConfig, FakeDiscord};
+    use common::fake_discord::FakeConfig;
     let config = FakeConfig { heartbeat_interval: Duration::from_millis(500), ..FakeConfig::default() };
     let bot = start_bot_on(FakeDiscord::start_with(config).await, settings(), 5, &[]).await;
     bot.discord.stop_heartbeat_acks(true);
@@ -103,5 +81,5 @@ async fn missing_heartbeat_acks_make_the_bot_reconnect() {
     assert!(bot.discord.wait_stats(|s| s.connections >= 2, Duration::from_secs(20)).await, "reconnected");
     bot.discord.stop_heartbeat_acks(false);
     assert!(bot.discord.wait_ready(Duration::from_secs(20)).await);
-    still_serves(&bot).await;
+    bot.still_serves().await;
 }

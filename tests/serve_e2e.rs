@@ -7,81 +7,30 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use common::bot::{bot_vars, custom_ids, is_ephemeral, operator, stranger, viewer};
+use common::bot::{custom_ids, instance_arg, is_ephemeral, operator, stranger, viewer};
 use common::fake_discord::{component_click, slash_command, FakeDiscord, Member, APPLICATION_ID, CHANNEL_ID};
+use common::serve::{now_secs, post, serve_vars, signature, signing_key, start_serve_with};
 use common::{settings, start_sim, ACCESS_KEY, SECRET_KEY};
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 use serde_json::{json, Value};
-use wsc_bot::bot::Core;
-use wsc_bot::config::Config;
 use wsc_bot::wsc::sim::{Fault, Phase, SimHandle, SimSettings};
-use wsc_bot::wsc::{Operation, WscClient};
+use wsc_bot::wsc::Operation;
 
 const SCANNING: u64 = 1000000006;
 const WAIT: Duration = Duration::from_secs(10);
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-fn signing_key() -> SigningKey {
-    SigningKey::from_bytes(&[7; 32])
-}
-
-fn public_key_hex() -> String {
-    signing_key().verifying_key().to_bytes().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
-}
-
-fn signature(key: &SigningKey, timestamp: &str, body: &[u8]) -> String {
-    let mut message = timestamp.as_bytes().to_vec();
-    message.extend_from_slice(body);
-    key.sign(&message).to_bytes().iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn vars(discord: &FakeDiscord, sim: &SimHandle) -> HashMap<&'static str, String> {
-    let mut vars = bot_vars(discord, sim);
-    vars.insert("DISCORD_APPLICATION_ID", APPLICATION_ID.to_string());
-    vars.insert("DISCORD_PUBLIC_KEY", public_key_hex());
+    let mut vars = serve_vars(discord, sim);
     vars.insert("WSC_REQUEST_TIMEOUT_SECS", "5".to_owned());
     vars
 }
 
 /// One serve instance in this process; returns its base URL.
 async fn start_serve(discord: &FakeDiscord, sim: &SimHandle) -> String {
-    let vars = vars(discord, sim);
-    let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
-    let wsc = WscClient::new(config.wsc_client_settings().unwrap()).unwrap();
-    let core = Core::from_config(wsc, &config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { wsc_bot::discord::endpoint::serve(&config, listener, core).await });
-    base
-}
-
-/// Discord's side of endpoint mode: deliver, sign, POST, and take the answer as the callback.
-async fn post(discord: &FakeDiscord, server: &str, interaction: &Value) -> (u16, Value) {
-    discord.deliver_inline(interaction);
-    let body = interaction.to_string();
-    let timestamp = now_secs().to_string();
-    let response = reqwest::Client::new()
-        .post(format!("{server}/interactions"))
-        .header("x-signature-ed25519", signature(&signing_key(), &timestamp, body.as_bytes()))
-        .header("x-signature-timestamp", &timestamp)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let answer: Value = response.json().await.unwrap_or(Value::Null);
-    if status == 200 && interaction["type"] != 1 {
-        let id: u64 = interaction["id"].as_str().unwrap().parse().unwrap();
-        assert_eq!(discord.answered_inline(id, interaction["token"].as_str().unwrap(), &answer), 204);
-    }
-    (status, answer)
+    start_serve_with(&vars(discord, sim)).await.0
 }
 
 fn command(member: &Member, sub: &str, options: Value) -> Value {
@@ -92,7 +41,7 @@ fn command(member: &Member, sub: &str, options: Value) -> Value {
 
 /// `/wsc stop <instance>` by the operator.
 fn stop_command(instance: u64) -> Value {
-    command(&operator(), "stop", json!([{"name": "instance_id", "type": 3, "value": instance.to_string()}]))
+    command(&operator(), "stop", instance_arg(instance))
 }
 
 fn click(member: &Member, custom_id: &str, message: Value) -> Value {

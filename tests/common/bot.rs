@@ -1,5 +1,6 @@
-//! The bot's gateway front end and core, started for a test: a real serenity client against
-//! the fake Discord, and the WSC simulator behind it.
+//! The bot, started for a test in either front end, with the WSC simulator behind it: a real
+//! serenity client on the fake Discord's gateway, or the Interactions Endpoint that the fake
+//! Discord's side posts signed interactions to. Tests drive both through the same methods.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use wsc_bot::wsc::{Operation, WscClient};
 
 use super::discord_spec::check_request;
 use super::fake_discord::{self, component_click, slash_command, FakeDiscord, Member, RestCall, GUILD_ID};
+use super::serve::{post, serve_vars, start_serve_with};
 use super::{start_sim, ACCESS_KEY, SECRET_KEY};
 
 pub const VIEWER_ROLE: u64 = 700000000000000001;
@@ -23,11 +25,22 @@ pub const SCHEDULED: u64 = 1000000008;
 pub const CRAWLING: u64 = 1000000007;
 pub const SCANNING: u64 = 1000000006;
 
+/// How Discord reaches the bot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Front {
+    Gateway,
+    Serve,
+}
+
+pub const FRONTS: [Front; 2] = [Front::Gateway, Front::Serve];
+
 pub struct Bot {
     pub discord: FakeDiscord,
     pub sim: SimHandle,
     pub task: tokio::task::JoinHandle<()>,
     pub next_id: std::sync::atomic::AtomicU64,
+    /// Serve mode: the endpoint's base URL.
+    pub endpoint: Option<String>,
 }
 
 impl Drop for Bot {
@@ -82,26 +95,63 @@ pub async fn start_bot_on(
     timeout_secs: u64,
     extra: &[(&'static str, String)],
 ) -> Bot {
+    start_bot_in(Front::Gateway, discord, sim_settings, timeout_secs, extra).await
+}
+
+/// The same, in either front end.
+pub async fn start_bot_in(
+    front: Front,
+    discord: FakeDiscord,
+    sim_settings: SimSettings,
+    timeout_secs: u64,
+    extra: &[(&'static str, String)],
+) -> Bot {
     let sim = start_sim(sim_settings).await;
-    let mut vars = bot_vars(&discord, &sim);
+    let mut vars = serve_vars(&discord, &sim);
     vars.insert("DISCORD_GUILD_ID", GUILD_ID.to_string());
     vars.insert("WSC_REQUEST_TIMEOUT_SECS", timeout_secs.to_string());
     vars.extend(extra.iter().cloned());
-    let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
-    let wsc = WscClient::new(config.wsc_client_settings().unwrap()).unwrap();
-    let core = Core::from_config(wsc, &config);
-    let task = tokio::spawn(async move {
-        if let Err(error) = wsc_bot::discord::gateway::run(&config, core).await {
-            panic!("the bot stopped: {error}");
+    let (task, endpoint) = match front {
+        Front::Serve => {
+            let (base, task) = start_serve_with(&vars).await;
+            (task, Some(base))
         }
-    });
-    assert!(discord.wait_ready(WAIT).await, "the bot connected to the fake gateway");
-    Bot { discord, sim, task, next_id: std::sync::atomic::AtomicU64::new(1) }
+        Front::Gateway => {
+            let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
+            let wsc = WscClient::new(config.wsc_client_settings().unwrap()).unwrap();
+            let core = Core::from_config(wsc, &config);
+            let task = tokio::spawn(async move {
+                if let Err(error) = wsc_bot::discord::gateway::run(&config, core).await {
+                    panic!("the bot stopped: {error}");
+                }
+            });
+            assert!(discord.wait_ready(WAIT).await, "the bot connected to the fake gateway");
+            (task, None)
+        }
+    };
+    Bot { discord, sim, task, next_id: std::sync::atomic::AtomicU64::new(1), endpoint }
 }
 
 impl Bot {
     pub fn id(&self) -> u64 {
         self.next_id.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Hands `interaction` to the bot: over the gateway, or signed to the endpoint (in the
+    /// background, as the gateway does not wait either).
+    pub async fn deliver(&self, interaction: Value) {
+        match &self.endpoint {
+            None => self.discord.dispatch(interaction).await,
+            Some(server) => {
+                let (discord, server) = (self.discord.clone(), server.clone());
+                tokio::spawn(async move { post(&discord, &server, &interaction).await });
+            }
+        }
+    }
+
+    /// The bot is still up: its task has not ended (a panic would have ended it).
+    pub fn is_running(&self) -> bool {
+        !self.task.is_finished()
     }
 
     /// Dispatches `/wsc <sub> [options]` and returns its interaction id.
@@ -115,7 +165,7 @@ impl Bot {
         let data = json!({"id": "1", "name": "wsc", "type": 1, "options": [{"name": sub, "type": 1, "options": options}]});
         let mut interaction = slash_command(id, member, locale, data);
         interaction["guild_locale"] = json!(locale);
-        self.discord.dispatch(interaction).await;
+        self.deliver(interaction).await;
         id
     }
 
@@ -124,7 +174,7 @@ impl Bot {
         let id = self.id();
         let option = json!({"name": "instance_id", "type": 3, "value": typed, "focused": true});
         let data = json!({"id": "1", "name": "wsc", "type": 1, "options": [{"name": sub, "type": 1, "options": [option]}]});
-        self.discord.dispatch(super::fake_discord::autocomplete(id, member, "en-US", data)).await;
+        self.deliver(super::fake_discord::autocomplete(id, member, "en-US", data)).await;
         let callback = self.callback(id).await;
         assert_eq!(callback.body["type"], 8, "{:#}", callback.body);
         callback.body["data"]["choices"].as_array().cloned().unwrap_or_default()
@@ -132,12 +182,21 @@ impl Bot {
 
     pub async fn click(&self, member: &Member, custom_id: &str, message: Value) -> u64 {
         let id = self.id();
-        self.discord.dispatch(component_click(id, member, "en-US", custom_id, message)).await;
+        self.deliver(component_click(id, member, "en-US", custom_id, message)).await;
         id
     }
 
     pub async fn call(&self, what: &str, pred: impl Fn(&RestCall) -> bool) -> RestCall {
-        match self.discord.wait_for_call(pred, WAIT).await {
+        self.call_within(what, WAIT, pred).await
+    }
+
+    pub async fn call_within(
+        &self,
+        what: &str,
+        wait: Duration,
+        pred: impl Fn(&RestCall) -> bool,
+    ) -> RestCall {
+        match self.discord.wait_for_call(pred, wait).await {
             Some(call) => call,
             None => panic!("no {what}; calls: {:#?}", self.discord.rest_calls()),
         }
@@ -150,8 +209,12 @@ impl Bot {
 
     /// The response as it ends up: the @original message once the bot edited it.
     pub async fn original(&self, id: u64) -> Value {
+        self.original_within(id, WAIT).await
+    }
+
+    pub async fn original_within(&self, id: u64, wait: Duration) -> Value {
         let token = format!("/token-{id}/");
-        self.call("edit of the original", |c| {
+        self.call_within("edit of the original", wait, |c| {
             c.method == "PATCH" && c.path.contains(&token) && c.path.ends_with("/messages/@original")
         })
         .await;
@@ -174,6 +237,39 @@ impl Bot {
         }
     }
 
+    /// `/wsc stop <instance>` by the operator, then a tap on the confirmation's button; returns
+    /// the confirm's interaction id.
+    pub async fn confirm_stop(&self, instance: u64) -> u64 {
+        let ask = self.command(&operator(), "stop", instance_arg(instance)).await;
+        let confirmation = self.original(ask).await;
+        self.click(&operator(), &format!("wsc:v1:confirm-stop:{instance}"), confirmation).await
+    }
+
+    /// Waits for at least `count` audit-channel lines with `outcome`; whether they came.
+    pub async fn audited(&self, outcome: &str, count: usize) -> bool {
+        let path = format!("/api/v10/channels/{AUDIT_CHANNEL}/messages");
+        let needle = format!("**{outcome}**");
+        self.discord
+            .wait_until(
+                |d| {
+                    let lines = d.rest_calls();
+                    let lines = lines.iter().filter(|c| c.path == path && c.status < 300);
+                    lines.filter(|c| c.body["content"].as_str().is_some_and(|t| t.contains(&needle))).count()
+                        >= count
+                },
+                WAIT,
+            )
+            .await
+    }
+
+    /// The bot answers a fresh `/wsc jobs` with the list.
+    pub async fn still_serves(&self) {
+        let id = self.command(&viewer(), "jobs", json!([])).await;
+        let embeds = self.original(id).await["embeds"].as_array().map_or(0, Vec::len);
+        assert_eq!(embeds, 5, "the next interaction is served");
+        assert!(self.is_running(), "the bot is still up");
+    }
+
     pub fn wsc_actions(&self) -> usize {
         self.sim
             .requests()
@@ -181,6 +277,11 @@ impl Bot {
             .filter(|r| matches!(r.operation, Some(Operation::Cancel | Operation::Stop)))
             .count()
     }
+}
+
+/// The `instance_id` option of `/wsc stop` and `/wsc cancel`.
+pub fn instance_arg(instance: u64) -> Value {
+    json!([{"name": "instance_id", "type": 3, "value": instance.to_string()}])
 }
 
 pub fn custom_ids(message: &Value) -> Vec<String> {

@@ -230,14 +230,19 @@ impl Shared {
     }
 }
 
-/// The fake Discord. Dropping it stops the REST server, the gateway and every connection.
+/// The fake Discord. Dropping its last clone stops the REST server, the gateway and every
+/// connection.
+#[derive(Clone)]
 pub struct FakeDiscord {
     shared: Arc<Shared>,
+    _servers: Arc<Servers>,
 }
 
-impl Drop for FakeDiscord {
+struct Servers(Arc<Shared>);
+
+impl Drop for Servers {
     fn drop(&mut self) {
-        let tasks = std::mem::take(&mut self.shared.lock().tasks);
+        let tasks = std::mem::take(&mut self.0.lock().tasks);
         for t in tasks {
             t.abort();
         }
@@ -291,7 +296,7 @@ impl FakeDiscord {
             st.tasks.push(server.abort_handle());
             st.tasks.push(accept.abort_handle());
         }
-        FakeDiscord { shared }
+        FakeDiscord { _servers: Arc::new(Servers(shared.clone())), shared }
     }
 
     /// `http://127.0.0.1:PORT`: give it to `HttpBuilder::proxy` / `DISCORD_API_BASE`.

@@ -28,8 +28,31 @@ pub fn init_logging() {
     }
 }
 
+static PANICS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Panics outside the tests' own code (a failed assertion is not counted) in this test binary
+/// so far, spawned tasks included: tokio would otherwise swallow a panicking task's panic.
+/// Counting starts with the first simulator.
+pub fn panics() -> usize {
+    PANICS.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+fn count_panics() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !info.location().is_some_and(|l| l.file().starts_with("tests/")) {
+                PANICS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            report(info);
+        }));
+    });
+}
+
 pub async fn start_sim(settings: SimSettings) -> SimHandle {
     init_logging();
+    count_panics();
     sim::start(settings, "127.0.0.1:0".parse().unwrap()).await.expect("simulator starts")
 }
 
@@ -55,3 +78,4 @@ pub fn client(sim: &SimHandle) -> WscClient {
 pub mod bot;
 pub mod discord_spec;
 pub mod fake_discord;
+pub mod serve;

@@ -1,0 +1,85 @@
+//! Discord's side of serve mode: an endpoint started in this process, and signed deliveries.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ed25519_dalek::{Signer, SigningKey};
+use serde_json::Value;
+use wsc_bot::bot::Core;
+use wsc_bot::config::Config;
+use wsc_bot::wsc::sim::SimHandle;
+use wsc_bot::wsc::WscClient;
+
+use super::bot::bot_vars;
+use super::fake_discord::{FakeDiscord, APPLICATION_ID};
+
+/// The application's key pair; the bot is given the public half.
+pub fn signing_key() -> SigningKey {
+    SigningKey::from_bytes(&[7; 32])
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn public_key_hex() -> String {
+    hex(&signing_key().verifying_key().to_bytes())
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// `X-Signature-Ed25519` over the timestamp and body, as Discord computes it.
+pub fn signature(key: &SigningKey, timestamp: &str, body: &[u8]) -> String {
+    let mut message = timestamp.as_bytes().to_vec();
+    message.extend_from_slice(body);
+    hex(&key.sign(&message).to_bytes())
+}
+
+/// The test bot's configuration plus what serve mode needs.
+pub fn serve_vars(discord: &FakeDiscord, sim: &SimHandle) -> HashMap<&'static str, String> {
+    let mut vars = bot_vars(discord, sim);
+    vars.insert("DISCORD_APPLICATION_ID", APPLICATION_ID.to_string());
+    vars.insert("DISCORD_PUBLIC_KEY", public_key_hex());
+    vars
+}
+
+/// One serve instance in this process with `vars`; returns its base URL and its task.
+pub async fn start_serve_with(vars: &HashMap<&'static str, String>) -> (String, tokio::task::JoinHandle<()>) {
+    let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
+    let wsc = WscClient::new(config.wsc_client_settings().unwrap()).unwrap();
+    let core = Core::from_config(wsc, &config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        if let Err(error) = wsc_bot::discord::endpoint::serve(&config, listener, core).await {
+            panic!("the endpoint stopped: {error}");
+        }
+    });
+    (base, task)
+}
+
+/// Discord delivering `interaction` to the endpoint: sign, POST, and take a 200 answer as the
+/// interaction's callback. Returns the HTTP status and the answer.
+pub async fn post(discord: &FakeDiscord, server: &str, interaction: &Value) -> (u16, Value) {
+    discord.deliver_inline(interaction);
+    let body = interaction.to_string();
+    let timestamp = now_secs().to_string();
+    let response = reqwest::Client::new()
+        .post(format!("{server}/interactions"))
+        .header("x-signature-ed25519", signature(&signing_key(), &timestamp, body.as_bytes()))
+        .header("x-signature-timestamp", &timestamp)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    if status == 200 && interaction["type"] != 1 {
+        let id: u64 = interaction["id"].as_str().unwrap().parse().unwrap();
+        assert_eq!(discord.answered_inline(id, interaction["token"].as_str().unwrap(), &answer), 204);
+    }
+    (status, answer)
+}
