@@ -148,12 +148,7 @@ async fn every_failed_stop_is_explained_audited_and_never_sent_twice() {
                         "{case}: one stop, never retried"
                     );
                     assert_eq!(bot.sim.phase(instance) == Some(Phase::Stopping), stopped, "{case}");
-                    let line = format!("{outcome}** job {instance}");
-                    let path = format!("/api/v10/channels/{AUDIT_CHANNEL}/messages");
-                    bot.call(&format!("audit line for {case}"), |c| {
-                        c.path == path && c.body["content"].as_str().is_some_and(|t| t.contains(&line))
-                    })
-                    .await;
+                    bot.audit_line(outcome, instance).await;
                     // The team hears of a stop that happened, and only of one that did.
                     if stopped {
                         bot.follow_up(confirm).await;
@@ -204,12 +199,7 @@ async fn a_wsc_that_hangs_for_30_seconds_is_acknowledged_at_once_and_reported_af
         assert!(confirm_text.contains(TIMEOUT), "{confirm_text}");
         assert!(waited < long, "one 10 s budget per call, not three: {waited:?}");
         assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 1, "the stop is never sent twice");
-        let line = format!("timeout** job {SCANNING}");
-        let path = format!("/api/v10/channels/{AUDIT_CHANNEL}/messages");
-        bot.call("audit line", |c| {
-            c.path == path && c.body["content"].as_str().is_some_and(|t| t.contains(&line))
-        })
-        .await;
+        bot.audit_line("timeout", SCANNING).await;
         assert!(bot.discord.followups(&format!("token-{confirm}")).is_empty(), "nothing announced");
         bot.sim.clear_faults();
         bot.still_serves().await;

@@ -245,21 +245,14 @@ impl Bot {
         self.click(&operator(), &format!("wsc:v1:confirm-stop:{instance}"), confirmation).await
     }
 
-    /// Waits for at least `count` audit-channel lines with `outcome`; whether they came.
-    pub async fn audited(&self, outcome: &str, count: usize) -> bool {
+    /// The audit channel's line for an attempt on `instance` that ended with `outcome`.
+    pub async fn audit_line(&self, outcome: &str, instance: u64) -> RestCall {
         let path = format!("/api/v10/channels/{AUDIT_CHANNEL}/messages");
-        let needle = format!("**{outcome}**");
-        self.discord
-            .wait_until(
-                |d| {
-                    let lines = d.rest_calls();
-                    let lines = lines.iter().filter(|c| c.path == path && c.status < 300);
-                    lines.filter(|c| c.body["content"].as_str().is_some_and(|t| t.contains(&needle))).count()
-                        >= count
-                },
-                WAIT,
-            )
-            .await
+        let line = format!("**{outcome}** job {instance}");
+        self.call(&format!("audit line `{line}`"), |c| {
+            c.path == path && c.status < 300 && c.body["content"].as_str().is_some_and(|t| t.contains(&line))
+        })
+        .await
     }
 
     /// The bot answers a fresh `/wsc jobs` with the list.
