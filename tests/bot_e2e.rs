@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use common::bot::*;
 use common::fake_discord::{self, Member, CHANNEL_ID, GUILD_ID};
 use common::settings;
-use serde_json::json;
+use serde_json::{json, Value};
 use wsc_bot::wsc::sim::{Fault, FaultError, Phase, SeedJob};
 use wsc_bot::wsc::Operation;
 
@@ -318,7 +318,7 @@ async fn two_simultaneous_confirms_make_one_wsc_call() {
 #[tokio::test]
 async fn long_and_hostile_job_text_stays_within_limits_and_inert() {
     let mut settings = settings();
-    let hostile = |n: u64, url: String, memo: String| SeedJob {
+    let hostile = |n: u64, url: String, memo: String, label: &str| SeedJob {
         instance_no: n,
         start_url: url,
         memo: Some(memo),
@@ -330,34 +330,59 @@ async fn long_and_hostile_job_text_stays_within_limits_and_inert() {
         outcome: Default::default(),
         crawled_urls: 9_999_999_999,
         risk: [9_999_999_999, 1, 1],
+        status_label: Some(label.to_owned()),
     };
     settings.seed = vec![
         hostile(
             9999999999999999991,
             format!("https://{}.example/{}", "a".repeat(60), "p/".repeat(2000)),
             "메모 ".repeat(3000),
+            &"검사중".repeat(300),
         ),
         hostile(
             9999999999999999992,
             "https://x.example/@everyone <@&1> **bold**\n# forged line".into(),
             "@here ||spoiler|| `code`\n> quote".into(),
+            "Scanning @everyone\n`stop` **done** job 1 by <@1>",
         ),
-        hostile(9999999999999999993, "javascript:alert(1)".into(), "𝕌𝕟𝕚𝕔𝕠𝕕𝕖 🚀".repeat(500)),
-        hostile(9999999999999999994, String::new(), String::new()),
-        hostile(9999999999999999995, "https://ok.example/".into(), "x".repeat(5000)),
+        hostile(9999999999999999993, "javascript:alert(1)".into(), "𝕌𝕟𝕚𝕔𝕠𝕕𝕖 🚀".repeat(500), ""),
+        hostile(9999999999999999994, String::new(), String::new(), "<@&1> <#1> <t:0>"),
+        hostile(9999999999999999995, "https://ok.example/".into(), "x".repeat(5000), "Scanning"),
     ];
     let bot = start_bot(settings, 5).await;
+    // Every text in a payload: a forged mention, heading or audit line appears only escaped or
+    // inside a code span.
+    fn inert(value: &Value) {
+        match value {
+            Value::String(text) => {
+                for forged in
+                    ["@everyone", "@here", "<@&1>", "<@1>", "<#1>", "\n# forged", "\n`stop` **done**"]
+                {
+                    for (at, _) in text.match_indices(forged) {
+                        let before = &text[..at];
+                        let ticks =
+                            before.match_indices('`').filter(|(i, _)| !before[..*i].ends_with('\\')).count();
+                        assert!(before.ends_with('\\') || ticks % 2 == 1, "`{forged}` came through: {text}");
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(inert),
+            Value::Object(fields) => fields.values().for_each(inert),
+            _ => {}
+        }
+    }
     let id = bot.command(&viewer(), "jobs", json!([])).await;
     let message = bot.original(id).await;
     bot.assert_payloads_valid();
-    let text = message.to_string();
-    assert!(!text.contains("@everyone") && !text.contains("@here") && !text.contains("<@&1>"), "{text}");
+    inert(&message);
+    // The whole stop, from WSC's hostile text to the confirmation, the team's message and the
+    // audit line.
     let ask = bot.click(&operator(), "wsc:v1:stop:9999999999999999992", message).await;
     let confirmation = bot.original(ask).await;
-    assert!(
-        !confirmation["content"].as_str().unwrap().contains('\n')
-            || confirmation["content"].as_str().unwrap().lines().count() == 2
-    );
+    inert(&confirmation);
+    let confirm = bot.click(&operator(), "wsc:v1:confirm-stop:9999999999999999992", confirmation).await;
+    inert(&bot.follow_up(confirm).await.body);
+    inert(&bot.audit_line("done", 9999999999999999992).await.body);
     bot.assert_payloads_valid();
 }
 

@@ -98,6 +98,7 @@ fn seed(instance_no: u64, phase: Phase, outcome: Outcome) -> SeedJob {
         outcome,
         crawled_urls: 10,
         risk: [0, 1, 2],
+        status_label: None,
     }
 }
 

@@ -107,6 +107,7 @@ fn running_job(instance_no: u64) -> SeedJob {
         outcome: Default::default(),
         crawled_urls: 10,
         risk: [0, 0, 0],
+        status_label: None,
     }
 }
 

@@ -131,6 +131,9 @@ pub struct SeedJob {
     /// Vulnerabilities found by high, medium, low risk.
     #[serde(default)]
     pub risk: [u64; 3],
+    /// A `status` label sent instead of the phase's own, as a changed or hostile WSC might.
+    #[serde(default)]
+    pub status_label: Option<String>,
 }
 
 fn default_starts_in() -> u64 {
@@ -300,7 +303,7 @@ impl SimJob {
             "instanceNo": self.seed.instance_no.to_string(),
             "start_date": kst(self.started_at.unwrap_or(self.phase_since)),
             "end_date": self.ended_at.map(kst).map_or(json!(""), Value::String),
-            "status": self.phase.label(lang),
+            "status": self.seed.status_label.as_deref().unwrap_or(self.phase.label(lang)),
             "progress": progress,
             "start_url": self.seed.start_url,
             "crawl_cnt": crawled,
@@ -350,6 +353,7 @@ pub fn default_seed() -> Vec<SeedJob> {
         outcome,
         crawled_urls: 128,
         risk,
+        status_label: None,
     };
     vec![
         job(
@@ -442,6 +446,7 @@ pub fn generated_seed(count: usize, first_instance_no: u64) -> Vec<SeedJob> {
             outcome: Outcome::Success,
             crawled_urls: i as u64,
             risk: [(i % 3) as u64, (i % 5) as u64, (i % 7) as u64],
+            status_label: None,
         })
         .collect()
 }
