@@ -6,9 +6,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::bot::*;
-use common::fake_discord::{self, Member, CHANNEL_ID, GUILD_ID};
+use common::fake_discord::{self, FakeDiscord, Member, CHANNEL_ID, GUILD_ID};
 use common::settings;
-use serde_json::{json, Value};
+use serde_json::json;
 use wsc_bot::wsc::sim::{Fault, FaultError, Phase, SeedJob};
 use wsc_bot::wsc::Operation;
 
@@ -149,7 +149,13 @@ async fn an_operator_cancels_by_command() {
 
 #[tokio::test]
 async fn members_without_the_role_cannot_act_by_any_path() {
-    let bot = start_bot(settings(), 5).await;
+    for front in FRONTS {
+        let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &[]).await;
+        no_role_no_action(&bot).await;
+    }
+}
+
+async fn no_role_no_action(bot: &Bot) {
     let list = bot.command(&operator(), "jobs", json!([])).await;
     let jobs_message = bot.original(list).await;
     bot.sim.clear_requests();
@@ -350,39 +356,18 @@ async fn long_and_hostile_job_text_stays_within_limits_and_inert() {
         hostile(9999999999999999995, "https://ok.example/".into(), "x".repeat(5000), "Scanning"),
     ];
     let bot = start_bot(settings, 5).await;
-    // Every text in a payload: a forged mention, heading or audit line appears only escaped or
-    // inside a code span.
-    fn inert(value: &Value) {
-        match value {
-            Value::String(text) => {
-                for forged in
-                    ["@everyone", "@here", "<@&1>", "<@1>", "<#1>", "\n# forged", "\n`stop` **done**"]
-                {
-                    for (at, _) in text.match_indices(forged) {
-                        let before = &text[..at];
-                        let ticks =
-                            before.match_indices('`').filter(|(i, _)| !before[..*i].ends_with('\\')).count();
-                        assert!(before.ends_with('\\') || ticks % 2 == 1, "`{forged}` came through: {text}");
-                    }
-                }
-            }
-            Value::Array(items) => items.iter().for_each(inert),
-            Value::Object(fields) => fields.values().for_each(inert),
-            _ => {}
-        }
-    }
     let id = bot.command(&viewer(), "jobs", json!([])).await;
     let message = bot.original(id).await;
     bot.assert_payloads_valid();
-    inert(&message);
+    assert_inert(&message);
     // The whole stop, from WSC's hostile text to the confirmation, the team's message and the
     // audit line.
     let ask = bot.click(&operator(), "wsc:v1:stop:9999999999999999992", message).await;
     let confirmation = bot.original(ask).await;
-    inert(&confirmation);
+    assert_inert(&confirmation);
     let confirm = bot.click(&operator(), "wsc:v1:confirm-stop:9999999999999999992", confirmation).await;
-    inert(&bot.follow_up(confirm).await.body);
-    inert(&bot.audit_line("done", 9999999999999999992).await.body);
+    assert_inert(&bot.follow_up(confirm).await.body);
+    assert_inert(&bot.audit_line("done", 9999999999999999992).await.body);
     bot.assert_payloads_valid();
 }
 

@@ -79,7 +79,11 @@ impl ButtonId {
         }
         let verb = parts.next().unwrap_or("");
         let args: Vec<&str> = parts.collect();
-        let instance = |text: &str| parse_instance_id(text).map_err(|_| CustomIdError::Malformed);
+        // The bot writes bare digits; anything else (even whitespace a person may type) was altered.
+        let instance = |text: &str| {
+            let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+            digits.then(|| parse_instance_id(text).ok()).flatten().ok_or(CustomIdError::Malformed)
+        };
         let page = |text: &str| parse_page(text).ok_or(CustomIdError::Malformed);
         Ok(match (verb, args.as_slice()) {
             ("cancel", [id]) => Self::Ask { act: Act::Cancel, instance: instance(id)? },
@@ -416,6 +420,8 @@ mod tests {
             ("wsc:v1:stop", Malformed),
             ("wsc:v1:stop:", Malformed),
             ("wsc:v1:stop:abc", Malformed),
+            ("wsc:v1:stop: 1000000006", Malformed),
+            ("wsc:v1:confirm-stop:1000000006\n", Malformed),
             ("wsc:v1:stop:-1", Malformed),
             ("wsc:v1:stop:0", Malformed),
             ("wsc:v1:stop:1:2", Malformed),

@@ -290,3 +290,23 @@ pub fn custom_ids(message: &Value) -> Vec<String> {
 pub fn is_ephemeral(data: &Value) -> bool {
     data["flags"].as_u64().is_some_and(|f| f & 64 != 0)
 }
+
+/// Every text in a payload: a forged mention, heading or audit line appears only escaped or
+/// inside a code span, where Discord shows it as typed.
+pub fn assert_inert(value: &Value) {
+    match value {
+        Value::String(text) => {
+            for forged in ["@everyone", "@here", "<@&1>", "<@1>", "<#1>", "\n# forged", "\n`stop` **done**"] {
+                for (at, _) in text.match_indices(forged) {
+                    let before = &text[..at];
+                    let ticks =
+                        before.match_indices('`').filter(|(i, _)| !before[..*i].ends_with('\\')).count();
+                    assert!(before.ends_with('\\') || ticks % 2 == 1, "`{forged}` came through: {text}");
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(assert_inert),
+        Value::Object(fields) => fields.values().for_each(assert_inert),
+        _ => {}
+    }
+}
