@@ -79,13 +79,9 @@ impl ButtonId {
         }
         let verb = parts.next().unwrap_or("");
         let args: Vec<&str> = parts.collect();
-        // The bot writes bare digits; anything else (even whitespace a person may type) was altered.
-        let instance = |text: &str| {
-            let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
-            digits.then(|| parse_instance_id(text).ok()).flatten().ok_or(CustomIdError::Malformed)
-        };
+        let instance = |text: &str| parse_instance_id(text).map_err(|_| CustomIdError::Malformed);
         let page = |text: &str| parse_page(text).ok_or(CustomIdError::Malformed);
-        Ok(match (verb, args.as_slice()) {
+        let button = match (verb, args.as_slice()) {
             ("cancel", [id]) => Self::Ask { act: Act::Cancel, instance: instance(id)? },
             ("stop", [id]) => Self::Ask { act: Act::Stop, instance: instance(id)? },
             ("confirm-cancel" | "confirm-stop", [id, rest @ ..]) if rest.len() <= 1 => Self::Confirm {
@@ -112,7 +108,13 @@ impl ButtonId {
                 _,
             ) => return Err(CustomIdError::Malformed),
             _ => return Err(CustomIdError::UnknownVerb),
-        })
+        };
+        // Only what the bot itself writes: an equivalent spelling (whitespace, leading zeros, a
+        // `+`) was altered all the same.
+        if button.to_string() != custom_id {
+            return Err(CustomIdError::Malformed);
+        }
+        Ok(button)
     }
 }
 
@@ -422,6 +424,9 @@ mod tests {
             ("wsc:v1:stop:abc", Malformed),
             ("wsc:v1:stop: 1000000006", Malformed),
             ("wsc:v1:confirm-stop:1000000006\n", Malformed),
+            ("wsc:v1:stop:01000000006", Malformed),
+            ("wsc:v1:page:02", Malformed),
+            ("wsc:v1:page:2:a+93.x", Malformed),
             ("wsc:v1:stop:-1", Malformed),
             ("wsc:v1:stop:0", Malformed),
             ("wsc:v1:stop:1:2", Malformed),
