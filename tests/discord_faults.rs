@@ -45,17 +45,20 @@ async fn failed_edits_and_follow_ups_leave_the_action_done_and_audited() {
 }
 
 async fn edits_and_follow_ups_fail(bot: &Bot) {
-    for (instance, method, path, status) in
-        [(SCANNING, "PATCH", "/messages/@original", 500), (CRAWLING, "POST", "/api/v10/webhooks/", 429)]
+    for (instance, method, path, status, times) in
+        [(SCANNING, "PATCH", "/messages/@original", 500, 1), (CRAWLING, "POST", "/api/v10/webhooks/", 429, 2)]
     {
         let ask = bot.command(&operator(), "stop", instance_arg(instance)).await;
         let confirmation = bot.original(ask).await;
-        bot.discord.fail_next(method, path, status, 1);
-        bot.click(&operator(), &format!("wsc:v1:confirm-stop:{instance}"), confirmation).await;
+        bot.discord.fail_next(method, path, status, times);
+        let confirm = bot.click(&operator(), &format!("wsc:v1:confirm-stop:{instance}"), confirmation).await;
         assert!(
             bot.discord.wait_until(|_| bot.sim.phase(instance) == Some(Phase::Stopping), WAIT).await,
             "the stop went through despite Discord's {status} on {method} {path}"
         );
+        // The team hears of it all the same: its message is tried again.
+        let team = format!("/api/v10/webhooks/{}/token-{confirm}", common::fake_discord::APPLICATION_ID);
+        bot.call("the team's message", |c| c.method == "POST" && c.path == team && c.status < 300).await;
     }
     for instance in [SCANNING, CRAWLING] {
         bot.audit_line("done", instance).await;

@@ -481,9 +481,19 @@ impl<D: Discord> Turn<'_, D> {
         }
     }
 
+    /// The team's message is tried three times (after 1 s, then 2 s): a stop nobody hears of is
+    /// worse than one announced twice.
     async fn follow_up(&self, reply: Reply, ephemeral: bool) {
-        if let Err(error) = self.discord.follow_up(&self.incoming.token, reply.follow_up(ephemeral)).await {
-            tracing::warn!(%error, "could not send a follow-up");
+        let tries = if ephemeral { 1 } else { 3 };
+        for attempt in 1..=tries {
+            let message = reply.clone().follow_up(ephemeral);
+            match self.discord.follow_up(&self.incoming.token, message).await {
+                Ok(()) => return,
+                Err(error) => tracing::warn!(%error, attempt, tries, "could not send a follow-up"),
+            }
+            if attempt < tries {
+                tokio::time::sleep(Duration::from_secs(attempt)).await;
+            }
         }
     }
 }
