@@ -42,7 +42,11 @@ impl FromStr for FaultError {
             "truncated" => Self::Truncated,
             "html" => Self::Html,
             "drop" => Self::Drop,
-            "status" => Self::Status(number()? as u16),
+            "status" => Self::Status(
+                number()?.try_into().ok().filter(|c| (100..=599).contains(c)).ok_or_else(|| {
+                    format!("`{text}`: an HTTP status is a number from 100 to 599")
+                })?,
+            ),
             _ => return Err(format!("`{text}` is not a fault: use gateway:CODE, wsc:CODE, status:CODE, 429, malformed, truncated, html or drop")),
         })
     }
@@ -176,9 +180,16 @@ mod tests {
         assert_eq!(ops.len(), 5);
         assert_eq!(fault.error, Some(FaultError::Gateway(503)));
         assert_eq!(parse_fault_flag("getJobs=error=429").unwrap().0, [Operation::List]);
-        for bad in
-            ["stop", "nope=latency=1", "stop=latency=x", "stop=rate=2", "stop=error=boom", "stop=color=red"]
-        {
+        for bad in [
+            "stop",
+            "nope=latency=1",
+            "stop=latency=x",
+            "stop=rate=2",
+            "stop=error=boom",
+            "stop=color=red",
+            "stop=error=status:70000",
+            "stop=error=status:99",
+        ] {
             assert!(parse_fault_flag(bad).is_err(), "{bad}");
         }
     }

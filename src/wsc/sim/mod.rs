@@ -354,8 +354,9 @@ async fn gateway(
     if let Err(why) = verdict {
         return reply.gateway_error(200, &why);
     }
-    // These answer with HTTP 200 after the operation was carried out, as a real WSC would.
-    let (mut malformed, mut truncate, mut drop_connection) = (false, false, false);
+    // Malformed, truncated and dropped answers come after the operation was carried out, as a
+    // real WSC's broken 200 would.
+    let mut spoiled = None;
     if let Some(fault) = fault {
         if fault.latency_ms > 0 {
             tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
@@ -377,40 +378,32 @@ async fn gateway(
                     let reason = status.canonical_reason().unwrap_or("Error");
                     return reply.raw(status, "text/plain", format!("{} {reason}\n", status.as_u16()));
                 }
-                FaultError::Malformed => malformed = true,
-                FaultError::Truncated => truncate = true,
-                FaultError::Drop => drop_connection = true,
+                FaultError::Malformed | FaultError::Truncated | FaultError::Drop => spoiled = Some(error),
             }
         }
     }
-    let (status, body) = {
+    let body = {
         let mut state = shared.lock();
         let error_status = state.wsc_error_status;
         match operate(&mut state, operation, instance_no, uri.query().unwrap_or(""), &body) {
-            Ok(value) => (StatusCode::OK, value.to_string()),
+            Ok(value) => value.to_string(),
             Err(code) => return reply.wsc_error(error_status, code),
         }
     };
-    if malformed {
-        return reply.raw(
-            status,
-            "application/json",
-            r#"{"resources": "surprise", "record_data": 7}"#.into(),
-        );
+    let half = body[..body.len() / 2].to_owned();
+    let json = "application/json";
+    match spoiled {
+        Some(FaultError::Malformed) => {
+            reply.raw(StatusCode::OK, json, r#"{"resources": "surprise", "record_data": 7}"#.into())
+        }
+        Some(FaultError::Truncated) => reply.raw(StatusCode::OK, json, half),
+        Some(FaultError::Drop) => {
+            let chunks =
+                [Ok(Bytes::from(half)), Err(std::io::Error::other("connection dropped by fault injection"))];
+            reply.with_headers(StatusCode::OK, json, Body::from_stream(futures_util::stream::iter(chunks)))
+        }
+        _ => reply.raw(StatusCode::OK, json, body),
     }
-    if truncate {
-        return reply.raw(status, "application/json", body[..body.len() / 2].to_owned());
-    }
-    if drop_connection {
-        let half = Bytes::from(body[..body.len() / 2].to_owned());
-        let chunks = [Ok(half), Err(std::io::Error::other("connection dropped by fault injection"))];
-        return reply.with_headers(
-            status,
-            "application/json",
-            Body::from_stream(futures_util::stream::iter(chunks)),
-        );
-    }
-    reply.raw(status, "application/json", body)
 }
 
 /// The gateway's checks, in its order: headers present, timestamp fresh, key known, signature right.
