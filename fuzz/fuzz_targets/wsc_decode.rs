@@ -3,11 +3,14 @@
 use libfuzzer_sys::fuzz_target;
 use wsc_bot::wsc::error::classify;
 use wsc_bot::wsc::model::{decode_job_page, decode_report};
+use wsc_bot::wsc::Operation;
 
 fuzz_target!(|data: &[u8]| {
     let parsed: Option<serde_json::Value> = serde_json::from_slice(data).ok();
     let status = u16::from(data.first().copied().unwrap_or(0)) + 100;
-    let _ = classify(status, parsed.as_ref());
+    for operation in Operation::ALL {
+        let _ = classify(operation, status, parsed.as_ref());
+    }
     if let Some(body) = parsed {
         if let Ok(page) = decode_job_page(&body) {
             for job in &page.jobs {

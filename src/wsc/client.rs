@@ -69,7 +69,6 @@ impl WscClient {
     pub fn new(settings: ClientSettings) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
-            .timeout(settings.timeout)
             .user_agent(concat!("wsc-bot/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("could not build the HTTP client: {e}"))?;
@@ -253,14 +252,9 @@ impl WscClient {
         let info = call_info(response.headers());
         let bytes = response.bytes().await.map_err(|e| transport_error(operation, &e, info.clone()))?;
         let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
-        if let Some(error) = classify(status, parsed.as_ref()) {
-            // 901 speaks of a job's state for cancel, stop and report; on a list it is a plain failure.
-            let kind = match (error.kind, operation) {
-                (ErrorKind::NotApplicable, Operation::List | Operation::Search) => ErrorKind::Unavailable,
-                (kind, _) => kind,
-            };
+        if let Some(error) = classify(operation, status, parsed.as_ref()) {
             return Err(WscError {
-                kind,
+                kind: error.kind,
                 operation,
                 http_status: Some(status),
                 code: error.code,

@@ -100,9 +100,10 @@ pub struct Classified {
     pub message: String,
 }
 
-/// Decides whether a response is an error, from its body first and its status second.
-/// `None`: a success whose body is `parsed` (the caller decodes it).
-pub fn classify(status: u16, parsed: Option<&Value>) -> Option<Classified> {
+/// Decides whether a response to `operation` is an error, from its body first and its status
+/// second. `None`: a success whose body is `parsed` (the caller decodes it).
+pub fn classify(operation: Operation, status: u16, parsed: Option<&Value>) -> Option<Classified> {
+    let kind_for_code = |code: &str| kind_for_code(operation, code);
     let by_status = kind_for_status(status);
     let Some(body) = parsed else {
         // HTML error pages, truncated or malformed JSON.
@@ -144,8 +145,10 @@ fn kind_for_status(status: u16) -> Option<ErrorKind> {
 }
 
 /// Gateway codes (strings) and WSC codes (numbers) share one space without collisions.
-fn kind_for_code(code: &str) -> Option<ErrorKind> {
+fn kind_for_code(operation: Operation, code: &str) -> Option<ErrorKind> {
     Some(match code {
+        // 901 speaks of a job's state for cancel, stop and report; on a list it is a plain failure.
+        "901" if matches!(operation, Operation::List | Operation::Search) => ErrorKind::Unavailable,
         "200" => ErrorKind::Credentials,
         "210" | "230" | "169201" => ErrorKind::Permission,
         "169202" => ErrorKind::Account,
@@ -172,14 +175,18 @@ mod tests {
     use serde_json::json;
 
     fn kind(status: u16, body: Value) -> Option<ErrorKind> {
-        classify(status, Some(&body)).map(|c| c.kind)
+        classify(Operation::Stop, status, Some(&body)).map(|c| c.kind)
     }
 
     #[test]
     fn wsc_901_is_an_error_with_200_and_with_400() {
         let body = json!({"error": {"errorCode": 901, "message": "API Call Fail"}});
         assert_eq!(kind(200, body.clone()), Some(ErrorKind::NotApplicable));
-        assert_eq!(kind(400, body), Some(ErrorKind::NotApplicable));
+        assert_eq!(kind(400, body.clone()), Some(ErrorKind::NotApplicable));
+        let on = |operation| classify(operation, 200, Some(&body)).map(|c| c.kind);
+        assert_eq!(on(Operation::Report), Some(ErrorKind::NotApplicable), "the report's job state");
+        assert_eq!(on(Operation::List), Some(ErrorKind::Unavailable), "a list has no job state");
+        assert_eq!(on(Operation::Search), Some(ErrorKind::Unavailable));
     }
 
     #[test]
@@ -210,8 +217,8 @@ mod tests {
 
     #[test]
     fn bodies_that_are_not_json() {
-        assert_eq!(classify(200, None).map(|c| c.kind), Some(ErrorKind::Decode));
-        assert_eq!(classify(502, None).map(|c| c.kind), Some(ErrorKind::Unavailable));
-        assert_eq!(classify(429, None).map(|c| c.kind), Some(ErrorKind::RateLimited));
+        assert_eq!(classify(Operation::List, 200, None).map(|c| c.kind), Some(ErrorKind::Decode));
+        assert_eq!(classify(Operation::List, 502, None).map(|c| c.kind), Some(ErrorKind::Unavailable));
+        assert_eq!(classify(Operation::List, 429, None).map(|c| c.kind), Some(ErrorKind::RateLimited));
     }
 }
