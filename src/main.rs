@@ -67,7 +67,7 @@ struct SimulateArgs {
     lang: Lang,
     /// A fault for one operation, repeatable: OP=latency=MS,error=KIND,rate=P where OP is list,
     /// search, cancel, stop, report or all and KIND is gateway:CODE, wsc:CODE, status:CODE, 429,
-    /// malformed, truncated, html or drop. Example: --fault stop=latency=5000,error=wsc:901,rate=0.5
+    /// malformed, truncated, html, drop or oversized. Example: --fault stop=latency=5000,error=wsc:901,rate=0.5
     #[arg(long = "fault", value_parser = parse_fault_flag)]
     faults: Vec<(Vec<wsc_bot::wsc::Operation>, sim::Fault)>,
 }
