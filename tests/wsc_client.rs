@@ -330,6 +330,29 @@ async fn the_client_signs_what_it_sends() {
 }
 
 #[tokio::test]
+async fn an_oversized_answer_is_a_decode_error_and_is_not_read_whole() {
+    let sim = start_sim(settings()).await;
+    let wsc = client(&sim);
+    // 64 MiB of a well-formed, empty page, streamed without a length.
+    sim.set_fault(Operation::List, fault(FaultError::Oversized));
+    let started = std::time::Instant::now();
+    let error = wsc.list_jobs(1, 10).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Decode, "{error}");
+    assert!(error.detail.contains("larger than 4 MiB"), "{}", error.detail);
+    assert!(error.kind.sentence().starts_with("WSC answered with something the bot could not read"));
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    // The client hung up near the cap: what the simulator produced is the cap plus what the
+    // loopback socket buffers held, far from the 64 MiB on offer.
+    let sent = sim.oversized_bytes_sent();
+    assert!(sent >= (wsc_bot::wsc::client::MAX_ANSWER_BYTES as u64), "{sent}");
+    assert!(sent < 24 << 20, "the client read on: {sent} bytes produced");
+    assert_eq!(sim.requests_for(Operation::List).len(), 1, "a decode error is not retried");
+    // The next answer of ordinary size is read as before.
+    sim.clear_faults();
+    assert_eq!(wsc.list_jobs(1, 10).await.unwrap().jobs.len(), 8);
+}
+
+#[tokio::test]
 async fn a_truncated_korean_answer_is_cut_on_bytes_without_a_panic() {
     let mut settings = settings();
     settings.lang = wsc_bot::wsc::sim::Lang::Ko;

@@ -11,6 +11,10 @@ use super::error::{classify, ErrorKind, WscError};
 use super::model::{decode_job_page, decode_report, Job, JobPage, Report, SearchField, SearchQuery};
 use super::{sign, Operation};
 
+/// The largest answer read from WSC: a page of 1,000 jobs is well under it. A bigger one is cut
+/// off at this size, never held whole in memory, and is a decode error.
+pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
 /// `find_job` walks at most this many pages of this size when the search misses.
 const FIND_PAGE_SIZE: u32 = 100;
 const FIND_MAX_PAGES: u32 = 10;
@@ -250,7 +254,7 @@ impl WscClient {
             .map_err(|e| transport_error(operation, &e, CallInfo::default()))?;
         let status = response.status().as_u16();
         let info = call_info(response.headers());
-        let bytes = response.bytes().await.map_err(|e| transport_error(operation, &e, info.clone()))?;
+        let bytes = read_capped(response, operation, status, &info).await?;
         let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
         if let Some(error) = classify(operation, status, parsed.as_ref()) {
             return Err(WscError {
@@ -265,6 +269,37 @@ impl WscClient {
         }
         Ok((parsed.unwrap_or(Value::Null), info))
     }
+}
+
+/// The body, read chunk by chunk and abandoned as soon as it passes `MAX_ANSWER_BYTES`.
+async fn read_capped(
+    mut response: reqwest::Response,
+    operation: Operation,
+    status: u16,
+    info: &CallInfo,
+) -> Result<Vec<u8>, WscError> {
+    let too_big = || WscError {
+        kind: ErrorKind::Decode,
+        operation,
+        http_status: Some(status),
+        code: None,
+        request_id: info.request_id.clone(),
+        server_time: info.server_time,
+        detail: format!("the answer is larger than {} MiB; it was not read", MAX_ANSWER_BYTES >> 20),
+    };
+    if response.content_length().is_some_and(|length| length > MAX_ANSWER_BYTES as u64) {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) =
+        response.chunk().await.map_err(|e| transport_error(operation, &e, info.clone()))?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn sensitive(value: &str, operation: Operation) -> Result<HeaderValue, WscError> {
