@@ -207,9 +207,17 @@ mod tests {
 
     #[test]
     fn errors_round_trip_through_text() {
-        for text in
-            ["gateway:420", "wsc:901", "status:503", "429", "malformed", "truncated", "html", "drop", "oversized"]
-        {
+        for text in [
+            "gateway:420",
+            "wsc:901",
+            "status:503",
+            "429",
+            "malformed",
+            "truncated",
+            "html",
+            "drop",
+            "oversized",
+        ] {
             assert_eq!(text.parse::<FaultError>().unwrap().to_string(), text);
         }
     }

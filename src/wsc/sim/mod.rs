@@ -260,10 +260,9 @@ impl SimHandle {
 
     /// Accepts only this key pair from now on, as NCP does once a key is rotated.
     pub fn set_keys(&self, access_key: &str, secret_key: &str) {
-        self.shared.lock().set_keys(KeysPatch {
-            access_key: access_key.to_owned(),
-            secret_key: secret_key.to_owned(),
-        });
+        self.shared
+            .lock()
+            .set_keys(KeysPatch { access_key: access_key.to_owned(), secret_key: secret_key.to_owned() });
     }
 
     pub fn requests_for(&self, operation: Operation) -> Vec<RecordedRequest> {
@@ -487,7 +486,8 @@ fn oversized_body(sent: Arc<AtomicU64>) -> Body {
     let head = r#"{"resources": {"total_cnt": 0, "total_page_cnt": "1", "record_data": null, "padding": ""#;
     let filler = Bytes::from(vec![b'x'; CHUNK]);
     let fillers = (OVERSIZED_BYTES - head.len() - 3) / CHUNK;
-    let tail = Bytes::from(format!("{}\"}}}}", "x".repeat(OVERSIZED_BYTES - head.len() - 3 - fillers * CHUNK)));
+    let tail =
+        Bytes::from(format!("{}\"}}}}", "x".repeat(OVERSIZED_BYTES - head.len() - 3 - fillers * CHUNK)));
     let chunks = std::iter::once(Bytes::from_static(head.as_bytes()))
         .chain(std::iter::repeat_n(filler, fillers))
         .chain(std::iter::once(tail));
