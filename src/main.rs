@@ -166,6 +166,7 @@ async fn start(config: &Config, mode: Mode, demo: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    wsc_bot::wsc::keys::reload_on_sighup(&wsc);
     if config.operator_role_ids.is_empty() {
         tracing::warn!("WSC_OPERATOR_ROLE_IDS is empty: nobody can cancel or stop scans");
     }
@@ -226,6 +227,7 @@ async fn demo_simulator(config: &Config) -> std::io::Result<(ClientSettings, Opt
         base_url: handle.base_url().parse().expect("the simulator's URL"),
         access_key: SecretString::from(access),
         secret_key: SecretString::from(secret),
+        key_source: None,
         timeout: config.request_timeout,
         retry: RetryPolicy::default(),
     };
