@@ -389,6 +389,9 @@ mod tests {
         assert!(mixed.wsc_client_settings().unwrap().key_source.is_some());
         let from_env = load(&[("NCP_ACCESS_KEY", "a"), ("NCP_SECRET_KEY", "b")]).unwrap();
         assert!(from_env.wsc_client_settings().unwrap().key_source.is_none(), "nothing to re-read");
+        for file in [token, access, secret] {
+            std::fs::remove_file(file).unwrap();
+        }
     }
 
     #[test]
@@ -402,6 +405,7 @@ mod tests {
             assert!(text.contains(&format!("{file_var} and {var} are both set")), "{text}");
             assert!(!text.contains('\n'), "one line: {text}");
         }
+        std::fs::remove_file(file).unwrap();
     }
 
     #[test]
@@ -418,6 +422,7 @@ mod tests {
             assert!(text.contains(says) && text.contains(path.as_str()), "{text}");
             assert!(!text.contains('\n'), "one line: {text}");
         }
+        std::fs::remove_file(empty).unwrap();
     }
 
     #[test]
