@@ -2,12 +2,13 @@
 //! and logs never show them; a missing or malformed value is one line naming the variable.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reqwest::Url;
 use secrecy::SecretString;
 
-use crate::wsc::{ClientSettings, RetryPolicy};
+use crate::wsc::{ClientSettings, KeyPair, KeySource, RetryPolicy};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{var} {problem}")]
@@ -39,6 +40,9 @@ pub struct Config {
     pub discord_api_base: Url,
     pub ncp_access_key: Option<SecretString>,
     pub ncp_secret_key: Option<SecretString>,
+    /// The files the NCP keys were read from, if they were: read again when the key rotates.
+    pub ncp_access_key_file: Option<PathBuf>,
+    pub ncp_secret_key_file: Option<PathBuf>,
     pub wsc_api_base: Url,
     /// Empty: every member of the guild may view.
     pub viewer_role_ids: Vec<u64>,
@@ -55,12 +59,15 @@ pub struct Config {
 /// Every variable the program reads, for `.env.example` and the README to match.
 pub const VARIABLES: &[&str] = &[
     "DISCORD_TOKEN",
+    "DISCORD_TOKEN_FILE",
     "DISCORD_APPLICATION_ID",
     "DISCORD_PUBLIC_KEY",
     "DISCORD_GUILD_ID",
     "DISCORD_API_BASE",
     "NCP_ACCESS_KEY",
+    "NCP_ACCESS_KEY_FILE",
     "NCP_SECRET_KEY",
+    "NCP_SECRET_KEY_FILE",
     "WSC_API_BASE",
     "WSC_VIEWER_ROLE_IDS",
     "WSC_OPERATOR_ROLE_IDS",
@@ -85,9 +92,25 @@ impl Config {
     /// Reads through `lookup`; an empty value counts as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let secret = |name: &str| get(name).map(SecretString::from);
+        // A secret in the variable itself, or in the file its `_FILE` variable names (Docker
+        // and Kubernetes secrets); never both.
+        let secret = |var: &'static str, file_var: &'static str| match (get(var), get(file_var)) {
+            (Some(_), Some(_)) => Err(ConfigError::new(
+                file_var,
+                format!("and {var} are both set: give the secret one way only"),
+            )),
+            (Some(value), None) => Ok((Some(SecretString::from(value)), None)),
+            (None, Some(path)) => {
+                let path = PathBuf::from(path);
+                Ok((Some(read_secret_file(file_var, &path)?), Some(path)))
+            }
+            (None, None) => Ok((None, None)),
+        };
+        let (discord_token, _) = secret("DISCORD_TOKEN", "DISCORD_TOKEN_FILE")?;
+        let (ncp_access_key, ncp_access_key_file) = secret("NCP_ACCESS_KEY", "NCP_ACCESS_KEY_FILE")?;
+        let (ncp_secret_key, ncp_secret_key_file) = secret("NCP_SECRET_KEY", "NCP_SECRET_KEY_FILE")?;
         Ok(Self {
-            discord_token: secret("DISCORD_TOKEN"),
+            discord_token,
             discord_application_id: get("DISCORD_APPLICATION_ID")
                 .map(|v| snowflake("DISCORD_APPLICATION_ID", &v))
                 .transpose()?,
@@ -99,8 +122,10 @@ impl Config {
                 "DISCORD_API_BASE",
                 get("DISCORD_API_BASE").as_deref().unwrap_or(DEFAULT_DISCORD_API_BASE),
             )?,
-            ncp_access_key: secret("NCP_ACCESS_KEY"),
-            ncp_secret_key: secret("NCP_SECRET_KEY"),
+            ncp_access_key,
+            ncp_secret_key,
+            ncp_access_key_file,
+            ncp_secret_key_file,
             wsc_api_base: base_url(
                 "WSC_API_BASE",
                 get("WSC_API_BASE").as_deref().unwrap_or(DEFAULT_WSC_API_BASE),
@@ -150,16 +175,54 @@ impl Config {
 
     /// The WSC client's settings; both NCP keys are required.
     pub fn wsc_client_settings(&self) -> Result<ClientSettings, ConfigError> {
-        let missing =
-            |var| ConfigError::new(var, "is not set: put the NCP API key pair in the environment or .env");
+        let missing = |var| {
+            ConfigError::new(
+                var,
+                format!("is not set: put the NCP API key pair in the environment or .env, or in files named by {var}_FILE"),
+            )
+        };
+        let access_key = self.ncp_access_key.clone().ok_or_else(|| missing("NCP_ACCESS_KEY"))?;
+        let secret_key = self.ncp_secret_key.clone().ok_or_else(|| missing("NCP_SECRET_KEY"))?;
         Ok(ClientSettings {
             base_url: self.wsc_api_base.clone(),
-            access_key: self.ncp_access_key.clone().ok_or_else(|| missing("NCP_ACCESS_KEY"))?,
-            secret_key: self.ncp_secret_key.clone().ok_or_else(|| missing("NCP_SECRET_KEY"))?,
+            key_source: self.ncp_key_source(&access_key, &secret_key),
+            access_key,
+            secret_key,
             timeout: self.request_timeout,
             retry: RetryPolicy::default(),
         })
     }
+
+    /// Reads the key files again; a key given in the environment stays as it is.
+    fn ncp_key_source(&self, access_key: &SecretString, secret_key: &SecretString) -> Option<KeySource> {
+        if self.ncp_access_key_file.is_none() && self.ncp_secret_key_file.is_none() {
+            return None;
+        }
+        let access = (self.ncp_access_key_file.clone(), access_key.clone());
+        let secret = (self.ncp_secret_key_file.clone(), secret_key.clone());
+        Some(KeySource::new(move || {
+            let read = |var, (file, fixed): &(Option<PathBuf>, SecretString)| match file {
+                Some(path) => read_secret_file(var, path).map_err(|e| e.to_string()),
+                None => Ok(fixed.clone()),
+            };
+            Ok(KeyPair {
+                access_key: read("NCP_ACCESS_KEY_FILE", &access)?,
+                secret_key: read("NCP_SECRET_KEY_FILE", &secret)?,
+            })
+        }))
+    }
+}
+
+/// A secret's file, trimmed (a trailing newline is the norm); unreadable or empty is an error
+/// that names the file, never its content.
+fn read_secret_file(var: &'static str, path: &Path) -> Result<SecretString, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(var, format!("names a file that cannot be read ({path:?}: {e})")))?;
+    let value = text.trim();
+    if value.is_empty() {
+        return Err(ConfigError::new(var, format!("names an empty file ({path:?})")));
+    }
+    Ok(SecretString::from(value.to_owned()))
 }
 
 fn snowflake(var: &'static str, value: &str) -> Result<u64, ConfigError> {
@@ -292,6 +355,74 @@ mod tests {
             assert_eq!(error.var, var, "{value}");
             assert!(!error.to_string().contains('\n'), "one line: {error}");
         }
+    }
+
+    /// A file in the temp dir holding `content`, named for this test process.
+    fn secret_file(name: &str, content: &str) -> String {
+        let path = std::env::temp_dir().join(format!("wsc-bot-config-{}-{name}", std::process::id()));
+        std::fs::write(&path, content).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn secrets_can_come_from_files_with_the_trailing_newline_trimmed() {
+        use secrecy::ExposeSecret;
+        let token = secret_file("token", "discord-token-from-file\n");
+        let access = secret_file("access", "access-key-from-file\r\n");
+        let secret = secret_file("secret", "secret-key-from-file\n\n");
+        let config = load(&[
+            ("DISCORD_TOKEN_FILE", &token),
+            ("NCP_ACCESS_KEY_FILE", &access),
+            ("NCP_SECRET_KEY_FILE", &secret),
+        ])
+        .unwrap();
+        assert_eq!(config.discord_token.as_ref().unwrap().expose_secret(), "discord-token-from-file");
+        let settings = config.wsc_client_settings().unwrap();
+        assert_eq!(settings.access_key.expose_secret(), "access-key-from-file");
+        assert_eq!(settings.secret_key.expose_secret(), "secret-key-from-file");
+        assert!(settings.key_source.is_some(), "files are read again when the key rotates");
+        let shown = format!("{config:?} {settings:?}");
+        assert!(!shown.contains("from-file"), "{shown}");
+
+        // One key from a file and one from the environment work too; only the file is re-read.
+        let mixed = load(&[("NCP_ACCESS_KEY", "access-in-env"), ("NCP_SECRET_KEY_FILE", &secret)]).unwrap();
+        assert!(mixed.wsc_client_settings().unwrap().key_source.is_some());
+        let from_env = load(&[("NCP_ACCESS_KEY", "a"), ("NCP_SECRET_KEY", "b")]).unwrap();
+        assert!(from_env.wsc_client_settings().unwrap().key_source.is_none(), "nothing to re-read");
+        for file in [token, access, secret] {
+            std::fs::remove_file(file).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_secret_and_its_file_together_are_refused_naming_both() {
+        let file = secret_file("both", "value\n");
+        for var in ["DISCORD_TOKEN", "NCP_ACCESS_KEY", "NCP_SECRET_KEY"] {
+            let file_var = format!("{var}_FILE");
+            let error = load(&[(var, "value"), (&file_var, &file)]).unwrap_err();
+            assert_eq!(error.var, file_var);
+            let text = error.to_string();
+            assert!(text.contains(&format!("{file_var} and {var} are both set")), "{text}");
+            assert!(!text.contains('\n'), "one line: {text}");
+        }
+        std::fs::remove_file(file).unwrap();
+    }
+
+    #[test]
+    fn an_unreadable_or_empty_secret_file_is_one_line_naming_it() {
+        let empty = secret_file("empty", " \n");
+        let missing = std::env::temp_dir().join("wsc-bot-config-no-such-file").to_str().unwrap().to_owned();
+        let directory = std::env::temp_dir().to_str().unwrap().to_owned();
+        for (path, says) in
+            [(&empty, "names an empty file"), (&missing, "cannot be read"), (&directory, "cannot be read")]
+        {
+            let error = load(&[("NCP_SECRET_KEY_FILE", path)]).unwrap_err();
+            assert_eq!(error.var, "NCP_SECRET_KEY_FILE");
+            let text = error.to_string();
+            assert!(text.contains(says) && text.contains(path.as_str()), "{text}");
+            assert!(!text.contains('\n'), "one line: {text}");
+        }
+        std::fs::remove_file(empty).unwrap();
     }
 
     #[test]

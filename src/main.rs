@@ -67,7 +67,7 @@ struct SimulateArgs {
     lang: Lang,
     /// A fault for one operation, repeatable: OP=latency=MS,error=KIND,rate=P where OP is list,
     /// search, cancel, stop, report or all and KIND is gateway:CODE, wsc:CODE, status:CODE, 429,
-    /// malformed, truncated, html or drop. Example: --fault stop=latency=5000,error=wsc:901,rate=0.5
+    /// malformed, truncated, html, drop or oversized. Example: --fault stop=latency=5000,error=wsc:901,rate=0.5
     #[arg(long = "fault", value_parser = parse_fault_flag)]
     faults: Vec<(Vec<wsc_bot::wsc::Operation>, sim::Fault)>,
 }
@@ -166,6 +166,7 @@ async fn start(config: &Config, mode: Mode, demo: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    wsc_bot::wsc::keys::reload_on_sighup(&wsc);
     if config.operator_role_ids.is_empty() {
         tracing::warn!("WSC_OPERATOR_ROLE_IDS is empty: nobody can cancel or stop scans");
     }
@@ -226,6 +227,7 @@ async fn demo_simulator(config: &Config) -> std::io::Result<(ClientSettings, Opt
         base_url: handle.base_url().parse().expect("the simulator's URL"),
         access_key: SecretString::from(access),
         secret_key: SecretString::from(secret),
+        key_source: None,
         timeout: config.request_timeout,
         retry: RetryPolicy::default(),
     };

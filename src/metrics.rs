@@ -42,6 +42,7 @@ pub struct Metrics {
     wsc_calls: Family<WscLabels, Counter>,
     wsc_seconds: Histograms<OperationLabel>,
     watch_polls: Family<ResultLabel, Counter>,
+    key_reloads: Family<ResultLabel, Counter>,
     /// The gateway is connected, or the endpoint is listening.
     discord_ready: AtomicBool,
     /// WSC could be reached at the last call (a refused connection or a failed DNS lookup cannot).
@@ -62,6 +63,7 @@ pub fn metrics() -> &'static Metrics {
         let wsc_calls = Family::<WscLabels, Counter>::default();
         let wsc_seconds: Histograms<OperationLabel> = Family::new_with_constructor(latency_buckets);
         let watch_polls = Family::<ResultLabel, Counter>::default();
+        let key_reloads = Family::<ResultLabel, Counter>::default();
         registry.register("interactions", "Interactions handled, by kind and outcome", interactions.clone());
         registry.register(
             "ack_latency_seconds",
@@ -75,6 +77,11 @@ pub fn metrics() -> &'static Metrics {
             wsc_seconds.clone(),
         );
         registry.register("watch_polls", "Notification polls, by result", watch_polls.clone());
+        registry.register(
+            "ncp_key_reloads",
+            "NCP key files read again (SIGHUP, or NCP refusing the key), by result",
+            key_reloads.clone(),
+        );
         Metrics {
             registry,
             interactions,
@@ -82,6 +89,7 @@ pub fn metrics() -> &'static Metrics {
             wsc_calls,
             wsc_seconds,
             watch_polls,
+            key_reloads,
             discord_ready: AtomicBool::new(false),
             wsc_reachable: AtomicBool::new(true),
         }
@@ -109,6 +117,10 @@ impl Metrics {
 
     pub fn watch_poll(&self, result: &str) {
         self.watch_polls.get_or_create(&ResultLabel { result: result.into() }).inc();
+    }
+
+    pub fn key_reload(&self, result: &str) {
+        self.key_reloads.get_or_create(&ResultLabel { result: result.into() }).inc();
     }
 
     pub fn set_discord_ready(&self, ready: bool) {

@@ -195,3 +195,78 @@ async fn the_watch_channel_speaks_the_guilds_language() {
     assert_eq!(started["embeds"][0]["fields"][0]["name"], "상태");
     s.assert_payloads_valid();
 }
+
+#[tokio::test]
+async fn a_notification_discord_refused_is_told_at_the_next_poll_exactly_once() {
+    let mut s = setup("en-US").await;
+    s.watcher.poll_once(&s.port).await;
+    let messages = format!("/api/v10/channels/{WATCH_CHANNEL}/messages");
+    let accepted = |calls: Vec<RestCall>| calls.iter().filter(|c| c.status < 300).count();
+
+    // A job starts, near the end of its scan, and Discord refuses the post once.
+    s.sim.add_job(SeedJob { phase_percent: 99, ..seed(6001, Phase::Scanning, Outcome::Success) });
+    s.discord.fail_next("POST", &messages, 500, 1);
+    s.watcher.poll_once(&s.port).await;
+    assert_eq!((s.posts().len(), accepted(s.posts())), (1, 0), "tried once, refused");
+    s.watcher.poll_once(&s.port).await;
+    assert_eq!(accepted(s.posts()), 1, "the next poll tells it");
+    assert!(content(&s.message_about(6001)).starts_with("▶️ Scan started"));
+    s.watcher.poll_once(&s.port).await;
+    assert_eq!((s.posts().len(), accepted(s.posts())), (2, 1), "and only once");
+
+    // It finishes (alone: the other jobs are still running), and Discord refuses both the edit
+    // and the fresh post: the next poll edits the same message, and posts nothing new.
+    s.sim.advance(Duration::from_secs(10));
+    s.discord.fail_next("PATCH", &messages, 500, 1);
+    s.discord.fail_next("POST", &messages, 500, 1);
+    s.watcher.poll_once(&s.port).await;
+    assert!(content(&s.message_about(6001)).starts_with("▶️ Scan started"), "unchanged so far");
+    s.watcher.poll_once(&s.port).await;
+    assert!(
+        content(&s.message_about(6001)).starts_with("✅ Scan finished"),
+        "{}",
+        content(&s.message_about(6001))
+    );
+    s.watcher.poll_once(&s.port).await;
+    assert_eq!((accepted(s.posts()), accepted(s.edits())), (1, 1), "one message, edited once");
+    assert_eq!(s.discord.channel_messages(WATCH_CHANNEL).len(), 1);
+    s.assert_payloads_valid();
+}
+
+#[tokio::test]
+async fn a_job_started_and_stopped_between_two_polls_is_announced_as_stopped() {
+    let mut s = setup("en-US").await;
+    // Both start within the minute; the first poll sees them waiting.
+    s.sim.add_job(seed(7001, Phase::Scheduled, Outcome::Success));
+    s.sim.add_job(seed(7002, Phase::Scheduled, Outcome::Success));
+    s.sim.add_job(seed(7003, Phase::Scheduled, Outcome::Success));
+    s.watcher.poll_once(&s.port).await;
+    s.sim.advance(Duration::from_secs(70));
+    let wsc = client(&s.sim);
+    // Between the two polls: 7001 starts and has stopped (93), 7002 starts and is stopping (92),
+    // 7003 starts, and 7004, new, is cancelled (91) before any poll sees it.
+    wsc.stop_job(7001).await.unwrap();
+    s.sim.advance(Duration::from_secs(10));
+    wsc.stop_job(7002).await.unwrap();
+    s.sim.add_job(seed(7004, Phase::Scheduled, Outcome::Success));
+    wsc.cancel_job(7004).await.unwrap();
+    assert_eq!((s.sim.phase(7001), s.sim.phase(7002)), (Some(Phase::Stopped), Some(Phase::Stopping)));
+    // While the status codes cannot be read, nothing is guessed: the next poll asks again.
+    s.sim.set_fault(Operation::Search, Fault { error: Some(FaultError::Gateway(500)), ..Fault::default() });
+    s.watcher.poll_once(&s.port).await;
+    assert_eq!(s.posts().len(), 1, "only the start of 7003 is told");
+    s.sim.clear_faults();
+    s.watcher.poll_once(&s.port).await;
+    for stopped in [7001, 7002] {
+        let told = content(&s.message_about(stopped)).to_owned();
+        assert!(told.starts_with("⏹️ Scan stopped"), "{stopped}: {told}");
+    }
+    assert!(content(&s.message_about(7003)).starts_with("▶️ Scan started"));
+    assert!(content(&s.message_about(7004)).starts_with("✖️ Scan cancelled"));
+    assert_eq!(s.posts().len(), 4);
+    s.watcher.poll_once(&s.port).await;
+    let searches = s.sim.requests_for(Operation::Search).len();
+    s.watcher.poll_once(&s.port).await;
+    assert_eq!(s.sim.requests_for(Operation::Search).len(), searches, "no status search once all is known");
+    s.assert_payloads_valid();
+}

@@ -28,3 +28,12 @@ fn ci_runs_the_readme_test_command() {
         .expect("the README gives the test command");
     assert!(CI.lines().any(|line| line == command), ".ci/run must run `{command}`");
 }
+
+#[test]
+fn ci_builds_the_docker_build_stage_from_its_own_context() {
+    let lines: Vec<&str> = CI.lines().collect();
+    let release = lines.iter().position(|l| *l == "cargo build --release --locked").expect("a release build");
+    let check =
+        lines.iter().position(|l| *l == "scripts/docker-build-check").expect(".ci/run runs the check");
+    assert!(release < check, "the check reuses what the release build compiled");
+}

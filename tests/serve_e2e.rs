@@ -301,3 +301,57 @@ async fn demo_mode_starts_without_ncp_variables() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[tokio::test]
+async fn sighup_makes_serve_read_the_rotated_key_files() {
+    use common::{KeyFiles, ROTATED_ACCESS_KEY, ROTATED_SECRET_KEY};
+    let sim = start_sim(settings()).await;
+    let discord = FakeDiscord::start().await;
+    let files = KeyFiles::new("sighup");
+    let mut vars = vars(&discord, &sim);
+    vars.remove("NCP_ACCESS_KEY");
+    vars.remove("NCP_SECRET_KEY");
+    vars.extend(files.vars());
+    vars.insert("WSC_HTTP_LISTEN", "127.0.0.1:0".into());
+    let (child, server) = spawn_binary(&["serve"], &vars);
+    // Killed (SIGKILL, by its pid) however the test ends.
+    struct Killed(Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Killed(child);
+    let list = command(&viewer(), "jobs", json!([]));
+    post(&discord, &server, &list).await;
+    assert_eq!(original(&discord, &list).await["embeds"].as_array().unwrap().len(), 5);
+
+    // The key is rotated at NCP and in the files, then the process is told.
+    sim.set_keys(ROTATED_ACCESS_KEY, ROTATED_SECRET_KEY);
+    files.write(ROTATED_ACCESS_KEY, ROTATED_SECRET_KEY);
+    assert!(Command::new("kill").args(["-HUP", &child.0.id().to_string()]).status().unwrap().success());
+    let changed = r#"wsc_bot_ncp_key_reloads_total{result="changed"}"#;
+    let read_again = async {
+        loop {
+            let metrics = reqwest::get(format!("{server}/metrics")).await.unwrap().text().await.unwrap();
+            if counter(&metrics, changed) >= 1.0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(WAIT, read_again).await.expect("the key files were read again on SIGHUP");
+
+    sim.clear_requests();
+    let list = command(&viewer(), "jobs", json!([]));
+    post(&discord, &server, &list).await;
+    assert_eq!(original(&discord, &list).await["embeds"].as_array().unwrap().len(), 5);
+    let requests = sim.requests();
+    assert!(!requests.is_empty());
+    assert!(
+        requests.iter().all(|r| r.signature_valid),
+        "signed with the new key from the first call, no refusal needed: {requests:#?}"
+    );
+    assert!(child.0.try_wait().unwrap().is_none(), "SIGHUP did not end the process");
+}

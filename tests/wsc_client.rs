@@ -328,3 +328,79 @@ async fn the_client_signs_what_it_sends() {
         ]
     );
 }
+
+#[tokio::test]
+async fn an_oversized_answer_is_a_decode_error_and_is_not_read_whole() {
+    let sim = start_sim(settings()).await;
+    let wsc = client(&sim);
+    // 64 MiB of a well-formed, empty page, streamed without a length.
+    sim.set_fault(Operation::List, fault(FaultError::Oversized));
+    let started = std::time::Instant::now();
+    let error = wsc.list_jobs(1, 10).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Decode, "{error}");
+    assert!(error.detail.contains("larger than 4 MiB"), "{}", error.detail);
+    assert!(error.kind.sentence().starts_with("WSC answered with something the bot could not read"));
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    // The client hung up near the cap: what the simulator produced is the cap plus what the
+    // loopback socket buffers held, far from the 64 MiB on offer.
+    let sent = sim.oversized_bytes_sent();
+    assert!(sent >= (wsc_bot::wsc::client::MAX_ANSWER_BYTES as u64), "{sent}");
+    assert!(sent < 24 << 20, "the client read on: {sent} bytes produced");
+    assert_eq!(sim.requests_for(Operation::List).len(), 1, "a decode error is not retried");
+    // The next answer of ordinary size is read as before.
+    sim.clear_faults();
+    assert_eq!(wsc.list_jobs(1, 10).await.unwrap().jobs.len(), 8);
+}
+
+#[tokio::test]
+async fn a_truncated_korean_answer_is_cut_on_bytes_without_a_panic() {
+    let mut settings = settings();
+    settings.lang = wsc_bot::wsc::sim::Lang::Ko;
+    let sim = start_sim(settings).await;
+    let wsc = client(&sim);
+    sim.set_fault(Operation::List, fault(FaultError::Truncated));
+    // A Korean memo makes up most of the answer, so its middle falls inside the memo; growing
+    // the memo one character (three bytes) at a time moves the middle by one or two bytes, so
+    // some of these cuts land inside a character.
+    for (i, chars) in (2000..2006).enumerate() {
+        let instance_no = 9000000000 + 2 * i as u64;
+        sim.add_job(wsc_bot::wsc::sim::SeedJob {
+            instance_no,
+            start_url: "https://한국.example/".into(),
+            memo: Some("가".repeat(chars)),
+            phase: Phase::Scheduled,
+            phase_percent: 0,
+            starts_in_secs: 3600,
+            crawl_secs: 60,
+            scan_secs: 60,
+            outcome: Default::default(),
+            crawled_urls: 0,
+            risk: [0, 0, 0],
+            status_label: None,
+        });
+        let error = wsc.list_jobs(1, 1).await.unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Decode, "memo of {chars} characters: {error}");
+    }
+    assert_eq!(common::panics(), 0, "the simulator never panics on a cut");
+}
+
+#[tokio::test]
+async fn the_request_log_keeps_the_newest_and_counts_them_all() {
+    let mut settings = settings();
+    settings.request_log_limit = 20;
+    let sim = start_sim(settings).await;
+    let wsc = client(&sim);
+    for page in 1..=30 {
+        wsc.list_jobs(page, 1).await.unwrap();
+    }
+    let kept = sim.requests();
+    assert_eq!((kept.len(), sim.requests_total()), (20, 30));
+    assert_eq!(kept[0].path_and_query, "/api/v1/jobs?limit=1&page=11", "the oldest were dropped");
+    assert_eq!(kept[19].path_and_query, "/api/v1/jobs?limit=1&page=30");
+    let control = reqwest::get(format!("{}/_sim/requests", sim.base_url())).await.unwrap();
+    assert_eq!(control.headers()["x-sim-requests-total"], "30");
+    assert_eq!(control.json::<Vec<serde_json::Value>>().await.unwrap().len(), 20);
+    sim.clear_requests();
+    assert_eq!((sim.requests().len(), sim.requests_total()), (0, 0));
+    assert_eq!(wsc_bot::wsc::sim::SimSettings::new("a", "b").request_log_limit, 10_000, "bounded by default");
+}

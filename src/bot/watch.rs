@@ -1,7 +1,8 @@
 //! Scan-state notifications: poll WSC, and keep one message per job in the watch channel,
 //! edited in place as the job moves on. The first poll is a baseline: old jobs are not announced.
+//! A transition Discord did not take is tried again at the next poll.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serenity::all::CreateActionRow;
@@ -10,12 +11,17 @@ use super::i18n::{t, Lang, Msg};
 use super::text::safe_code;
 use super::view::{self, Reply};
 use super::Discord;
-use crate::wsc::{ErrorKind, Job, JobState, WscClient};
+use crate::wsc::{ErrorKind, Job, JobState, SearchField, SearchQuery, WscClient};
 
 /// The newest jobs watched, in pages of 100.
 const PAGES: u32 = 3;
 /// The longest wait between polls while WSC fails or limits us.
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
+/// WSC's status codes for jobs ended by hand (searchJobs' `statusCode`), in the order a job
+/// passes through them, so one moving on between two searches is still found.
+const CANCELLED: u16 = 91;
+const STOPPING: u16 = 92;
+const STOPPED: u16 = 93;
 
 /// Where a job is in its life, as far as notifications go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,17 +36,24 @@ pub enum Stage {
 }
 
 impl Stage {
-    /// WSC offers no action on cancelled and stopped jobs alike; where the job came from tells
-    /// them apart, with no need to read the localized status label.
-    pub fn of(state: &JobState, previous: Option<Stage>) -> Self {
-        match (state, previous) {
-            (JobState::NotStarted, _) => Self::Waiting,
-            (JobState::Running, _) => Self::Running,
-            (JobState::Finished | JobState::Expired, _) => Self::Finished,
-            (JobState::Failed, _) => Self::Failed,
-            (JobState::NoAction, Some(Self::Waiting)) => Self::Cancelled,
-            (JobState::NoAction, Some(Self::Running)) => Self::Stopped,
-            (JobState::NoAction, Some(stage @ (Self::Cancelled | Self::Stopped))) => stage,
+    /// The stage `result_button` tells; `None` when WSC offers no action, which cancelled and
+    /// stopped jobs share (their status code tells them apart: `of_status_code`).
+    pub fn of(state: &JobState) -> Option<Self> {
+        Some(match state {
+            JobState::NotStarted => Self::Waiting,
+            JobState::Running => Self::Running,
+            JobState::Finished | JobState::Expired => Self::Finished,
+            JobState::Failed => Self::Failed,
+            JobState::NoAction => return None,
+            JobState::Unknown(_) => Self::Other,
+        })
+    }
+
+    /// A job without action, by the status code searchJobs found it under (`None`: under none).
+    pub fn of_status_code(code: Option<u16>) -> Self {
+        match code {
+            Some(CANCELLED) => Self::Cancelled,
+            Some(STOPPING | STOPPED) => Self::Stopped,
             _ => Self::Other,
         }
     }
@@ -108,19 +121,84 @@ impl Watcher {
         };
         self.delay = self.interval;
         let lang = self.lang(discord).await;
+        let codes = self.status_codes(&jobs).await;
         for job in &jobs {
             let previous = self.jobs.get(&job.instance_no).copied();
-            let stage = Stage::of(&job.state, previous.map(|seen| seen.stage));
+            let stage = match Stage::of(&job.state) {
+                Some(stage) => stage,
+                None if self.may_have_ended(previous) => match &codes {
+                    Ok(codes) => Stage::of_status_code(codes.get(&job.instance_no).copied()),
+                    // Unknown for now: keep what was seen, and ask again at the next poll.
+                    Err(_) => continue,
+                },
+                None => previous.map_or(Stage::Other, |seen| seen.stage),
+            };
             let mut seen = previous.unwrap_or(Seen { stage, message_id: None });
             let changed = previous.is_none_or(|p| p.stage != stage);
             if self.baseline_taken && changed && stage.announced() {
-                seen.message_id = self.announce(discord, lang, job, stage, seen.message_id).await;
+                match self.announce(discord, lang, job, stage, seen.message_id).await {
+                    Some(id) => seen.message_id = Some(id),
+                    // Discord did not take it: keep the old stage, so the next poll tries again.
+                    None => continue,
+                }
             }
             seen.stage = stage;
             self.jobs.insert(job.instance_no, seen);
         }
         self.baseline_taken = true;
         self.delay
+    }
+
+    /// A job now without action may have just been cancelled or stopped: when it was waiting or
+    /// running, or is new since the baseline.
+    fn may_have_ended(&self, previous: Option<Seen>) -> bool {
+        match previous {
+            Some(seen) => matches!(seen.stage, Stage::Waiting | Stage::Running),
+            None => self.baseline_taken,
+        }
+    }
+
+    /// For the jobs that may have just ended by hand, WSC's status code (91 cancelled, 92
+    /// stopping, 93 stopped), from searchJobs by code; no call when there are none.
+    async fn status_codes(&self, jobs: &[Job]) -> Result<HashMap<u64, u16>, ErrorKind> {
+        let mut wanted: HashSet<u64> = jobs
+            .iter()
+            .filter(|job| job.state == JobState::NoAction)
+            .filter(|job| self.may_have_ended(self.jobs.get(&job.instance_no).copied()))
+            .map(|job| job.instance_no)
+            .collect();
+        let mut codes = HashMap::new();
+        for code in [CANCELLED, STOPPING, STOPPED] {
+            for page in 1..=PAGES {
+                if wanted.is_empty() {
+                    return Ok(codes);
+                }
+                let query = SearchQuery {
+                    field: SearchField::Any,
+                    keyword: String::new(),
+                    status_code: Some(code),
+                    page,
+                    limit: 100,
+                };
+                let found = self.wsc.search_jobs(&query).await.map_err(|error| {
+                    tracing::warn!(
+                        kind = error.kind.name(),
+                        code,
+                        "could not read which jobs were cancelled or stopped; asking again at the next poll"
+                    );
+                    error.kind
+                })?;
+                for job in &found.jobs {
+                    if wanted.remove(&job.instance_no) {
+                        codes.insert(job.instance_no, code);
+                    }
+                }
+                if u64::from(page) >= found.total_pages {
+                    break;
+                }
+            }
+        }
+        Ok(codes)
     }
 
     async fn fetch(&self) -> Result<Vec<Job>, ErrorKind> {
@@ -150,7 +228,7 @@ impl Watcher {
         }
     }
 
-    /// Posts or edits the job's message; returns its id.
+    /// Edits the job's message, or posts one; returns its id, or `None` when Discord took neither.
     async fn announce<D: Discord>(
         &self,
         discord: &D,
@@ -171,8 +249,8 @@ impl Watcher {
         match discord.send_message(self.channel_id, reply.message()).await {
             Ok(id) => Some(id),
             Err(error) => {
-                tracing::warn!(%error, "could not post to the watch channel");
-                message_id
+                tracing::warn!(%error, "could not post to the watch channel; trying again at the next poll");
+                None
             }
         }
     }
@@ -225,11 +303,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cancelled_and_stopped_are_told_apart_by_where_the_job_came_from() {
-        assert_eq!(Stage::of(&JobState::NoAction, Some(Stage::Waiting)), Stage::Cancelled);
-        assert_eq!(Stage::of(&JobState::NoAction, Some(Stage::Running)), Stage::Stopped);
-        assert_eq!(Stage::of(&JobState::NoAction, Some(Stage::Stopped)), Stage::Stopped);
-        assert_eq!(Stage::of(&JobState::NoAction, None), Stage::Other);
-        assert_eq!(Stage::of(&JobState::Expired, Some(Stage::Finished)), Stage::Finished);
+    fn cancelled_and_stopped_are_told_apart_by_wscs_status_codes() {
+        assert_eq!(Stage::of(&JobState::NoAction), None, "result_button alone cannot tell");
+        assert_eq!(Stage::of_status_code(Some(91)), Stage::Cancelled);
+        assert_eq!(Stage::of_status_code(Some(92)), Stage::Stopped);
+        assert_eq!(Stage::of_status_code(Some(93)), Stage::Stopped);
+        assert_eq!(Stage::of_status_code(None), Stage::Other);
+        assert_eq!(Stage::of(&JobState::Expired), Some(Stage::Finished));
+        assert_eq!(Stage::of(&JobState::Unknown("new".into())), Some(Stage::Other));
     }
 }

@@ -8,8 +8,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::error::{classify, ErrorKind, WscError};
+use super::keys::{KeyPair, KeySource, Reload, SharedKeys};
 use super::model::{decode_job_page, decode_report, Job, JobPage, Report, SearchField, SearchQuery};
 use super::{sign, Operation};
+
+/// The largest answer read from WSC: a page of 1,000 jobs is well under it. A bigger one is cut
+/// off at this size, never held whole in memory, and is a decode error.
+pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 
 /// `find_job` walks at most this many pages of this size when the search misses.
 const FIND_PAGE_SIZE: u32 = 100;
@@ -46,6 +51,9 @@ pub struct ClientSettings {
     pub base_url: Url,
     pub access_key: SecretString,
     pub secret_key: SecretString,
+    /// Where to read the keys again when they rotate (their files); `None` when they came from
+    /// the environment.
+    pub key_source: Option<KeySource>,
     /// Limit for one call, a read's retries included (`WSC_REQUEST_TIMEOUT_SECS`): whatever WSC
     /// does, the person waiting hears back within it.
     pub timeout: Duration,
@@ -63,6 +71,8 @@ pub struct CallInfo {
 pub struct WscClient {
     http: reqwest::Client,
     settings: ClientSettings,
+    /// Shared by every clone, so a rotated key reaches the core, the cache and the watcher.
+    keys: SharedKeys,
 }
 
 impl WscClient {
@@ -72,7 +82,15 @@ impl WscClient {
             .user_agent(concat!("wsc-bot/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("could not build the HTTP client: {e}"))?;
-        Ok(Self { http, settings })
+        let keys =
+            KeyPair { access_key: settings.access_key.clone(), secret_key: settings.secret_key.clone() };
+        let keys = SharedKeys::new(keys, settings.key_source.clone());
+        Ok(Self { http, settings, keys })
+    }
+
+    /// Reads the key files again (on SIGHUP); the new keys serve every later call.
+    pub fn reload_keys(&self) -> Reload {
+        self.keys.reload(&self.keys.current())
     }
 
     pub fn base_url(&self) -> &Url {
@@ -155,10 +173,13 @@ impl WscClient {
         let attempts = if operation.is_read() { self.settings.retry.max_attempts.max(1) } else { 1 };
         let deadline = Instant::now() + self.settings.timeout;
         let mut tries = 0;
+        let mut reloaded = false;
         loop {
             let started = Instant::now();
             let budget = deadline.saturating_duration_since(started);
-            let result = self.attempt(operation, method.clone(), path_and_query, body.as_ref(), budget).await;
+            let keys = self.keys.current();
+            let result =
+                self.attempt(operation, method.clone(), path_and_query, body.as_ref(), &keys, budget).await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let (outcome, reachable) = match &result {
                 Ok(_) => ("ok", true),
@@ -176,6 +197,20 @@ impl WscClient {
                     return Ok((value, info));
                 }
                 Err(error) => {
+                    // NCP refused the key: it may have been rotated, and its files rewritten.
+                    // The gateway refused the call before WSC saw it, so even a stop may be
+                    // sent again, once, with the new key.
+                    if !reloaded && refused_key(&error) {
+                        reloaded = true;
+                        if self.keys.reload(&keys) == Reload::Changed {
+                            tracing::info!(
+                                operation = operation.name(),
+                                request_id = error.request_id.as_deref(),
+                                "NCP refused the key; trying again with the key now in its files"
+                            );
+                            continue;
+                        }
+                    }
                     tries += 1;
                     let delay = self.settings.retry.delay(tries);
                     // A retry needs time to succeed in; otherwise the real error beats a timeout.
@@ -210,6 +245,7 @@ impl WscClient {
         method: Method,
         path_and_query: &str,
         body: Option<&Value>,
+        keys: &KeyPair,
         budget: Duration,
     ) -> Result<(Value, CallInfo), WscError> {
         let base = self.settings.base_url.as_str().trim_end_matches('/');
@@ -232,13 +268,12 @@ impl WscClient {
             method.as_str(),
             &path_and_query,
             timestamp,
-            self.settings.access_key.expose_secret(),
-            self.settings.secret_key.expose_secret().as_bytes(),
+            keys.access_key.expose_secret(),
+            keys.secret_key.expose_secret().as_bytes(),
         );
         let headers = request.headers_mut();
         headers.insert(sign::HEADER_TIMESTAMP, HeaderValue::from(timestamp));
-        headers
-            .insert(sign::HEADER_ACCESS_KEY, sensitive(self.settings.access_key.expose_secret(), operation)?);
+        headers.insert(sign::HEADER_ACCESS_KEY, sensitive(keys.access_key.expose_secret(), operation)?);
         headers.insert(sign::HEADER_SIGNATURE, sensitive(&signature, operation)?);
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
@@ -250,7 +285,7 @@ impl WscClient {
             .map_err(|e| transport_error(operation, &e, CallInfo::default()))?;
         let status = response.status().as_u16();
         let info = call_info(response.headers());
-        let bytes = response.bytes().await.map_err(|e| transport_error(operation, &e, info.clone()))?;
+        let bytes = read_capped(response, operation, status, &info).await?;
         let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
         if let Some(error) = classify(operation, status, parsed.as_ref()) {
             return Err(WscError {
@@ -265,6 +300,44 @@ impl WscClient {
         }
         Ok((parsed.unwrap_or(Value::Null), info))
     }
+}
+
+/// The body, read chunk by chunk and abandoned as soon as it passes `MAX_ANSWER_BYTES`.
+async fn read_capped(
+    mut response: reqwest::Response,
+    operation: Operation,
+    status: u16,
+    info: &CallInfo,
+) -> Result<Vec<u8>, WscError> {
+    let too_big = || WscError {
+        kind: ErrorKind::Decode,
+        operation,
+        http_status: Some(status),
+        code: None,
+        request_id: info.request_id.clone(),
+        server_time: info.server_time,
+        detail: format!("the answer is larger than {} MiB; it was not read", MAX_ANSWER_BYTES >> 20),
+    };
+    if response.content_length().is_some_and(|length| length > MAX_ANSWER_BYTES as u64) {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) =
+        response.chunk().await.map_err(|e| transport_error(operation, &e, info.clone()))?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The gateway's 401 with `errorCode` 200: wrong key, wrong signature or a skewed clock.
+fn refused_key(error: &WscError) -> bool {
+    error.kind == ErrorKind::Credentials
+        && error.http_status == Some(401)
+        && error.code.as_deref() == Some("200")
 }
 
 fn sensitive(value: &str, operation: Operation) -> Result<HeaderValue, WscError> {

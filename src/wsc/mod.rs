@@ -3,12 +3,14 @@
 
 pub mod client;
 pub mod error;
+pub mod keys;
 pub mod model;
 pub mod sign;
 pub mod sim;
 
 pub use client::{ClientSettings, RetryPolicy, WscClient};
 pub use error::{ErrorKind, WscError};
+pub use keys::{KeyPair, KeySource, Reload};
 pub use model::{Job, JobAction, JobPage, JobState, Report, SearchField, SearchQuery};
 
 use serde::{Deserialize, Serialize};

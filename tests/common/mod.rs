@@ -61,6 +61,7 @@ pub fn client_with(base: &str, access: &str, secret: &str, timeout: Duration) ->
         base_url: base.parse().unwrap(),
         access_key: SecretString::from(access.to_owned()),
         secret_key: SecretString::from(secret.to_owned()),
+        key_source: None,
         timeout,
         retry: RetryPolicy {
             max_attempts: 3,
@@ -70,6 +71,49 @@ pub fn client_with(base: &str, access: &str, secret: &str, timeout: Duration) ->
     })
     .unwrap()
 }
+
+/// The NCP key pair in two files, as Docker and Kubernetes secrets give them (with a trailing
+/// newline), starting with the pair the test simulator accepts.
+pub struct KeyFiles {
+    pub access: std::path::PathBuf,
+    pub secret: std::path::PathBuf,
+}
+
+impl KeyFiles {
+    pub fn new(tag: &str) -> KeyFiles {
+        let dir = std::env::temp_dir().join(format!("wsc-bot-keys-{}-{tag}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = KeyFiles { access: dir.join("ncp_access_key"), secret: dir.join("ncp_secret_key") };
+        files.write(ACCESS_KEY, SECRET_KEY);
+        files
+    }
+
+    /// Rewrites both files, as a secret rotation does.
+    pub fn write(&self, access: &str, secret: &str) {
+        std::fs::write(&self.access, format!("{access}\n")).unwrap();
+        std::fs::write(&self.secret, format!("{secret}\n")).unwrap();
+    }
+
+    /// `NCP_ACCESS_KEY_FILE` and `NCP_SECRET_KEY_FILE` naming them.
+    pub fn vars(&self) -> [(&'static str, String); 2] {
+        [
+            ("NCP_ACCESS_KEY_FILE", self.access.to_str().unwrap().to_owned()),
+            ("NCP_SECRET_KEY_FILE", self.secret.to_str().unwrap().to_owned()),
+        ]
+    }
+}
+
+impl Drop for KeyFiles {
+    fn drop(&mut self) {
+        if let Some(dir) = self.access.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// The key pair the tests rotate to; `scripts/secret-scan` looks for them in the logs too.
+pub const ROTATED_ACCESS_KEY: &str = "AK-rotated-access-key";
+pub const ROTATED_SECRET_KEY: &str = "SK-rotated-secret-key-do-not-leak";
 
 pub fn client(sim: &SimHandle) -> WscClient {
     client_with(&sim.base_url(), ACCESS_KEY, SECRET_KEY, Duration::from_secs(5))

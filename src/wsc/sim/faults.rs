@@ -27,27 +27,35 @@ pub enum FaultError {
     Drop,
     /// A bare HTTP status with a plain-text body, as a load balancer sends (e.g. 503).
     Status(u16),
+    /// HTTP 200 with a well-formed list answer padded to 64 MiB and streamed, after the
+    /// operation was carried out: a client must stop reading it.
+    Oversized,
 }
 
 impl FromStr for FaultError {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, String> {
         let (name, arg) = text.split_once(':').unwrap_or((text, ""));
-        let number = || arg.parse().map_err(|_| format!("`{text}`: `{arg}` is not an error code"));
+        let number = || arg.parse::<u32>().map_err(|_| format!("`{text}`: `{arg}` is not an error code"));
         Ok(match name {
-            "gateway" => Self::Gateway(number()? as u16),
+            "gateway" => Self::Gateway(
+                number()?
+                    .try_into()
+                    .map_err(|_| format!("`{text}`: a gateway error code is a number from 0 to 65535"))?,
+            ),
             "wsc" => Self::Wsc(number()?),
             "429" | "rate-limit" => Self::RateLimited,
             "malformed" => Self::Malformed,
             "truncated" => Self::Truncated,
             "html" => Self::Html,
             "drop" => Self::Drop,
+            "oversized" => Self::Oversized,
             "status" => Self::Status(
                 number()?.try_into().ok().filter(|c| (100..=599).contains(c)).ok_or_else(|| {
                     format!("`{text}`: an HTTP status is a number from 100 to 599")
                 })?,
             ),
-            _ => return Err(format!("`{text}` is not a fault: use gateway:CODE, wsc:CODE, status:CODE, 429, malformed, truncated, html or drop")),
+            _ => return Err(format!("`{text}` is not a fault: use gateway:CODE, wsc:CODE, status:CODE, 429, malformed, truncated, html, drop or oversized")),
         })
     }
 }
@@ -70,6 +78,7 @@ impl fmt::Display for FaultError {
             Self::Html => f.write_str("html"),
             Self::Drop => f.write_str("drop"),
             Self::Status(code) => write!(f, "status:{code}"),
+            Self::Oversized => f.write_str("oversized"),
         }
     }
 }
@@ -189,6 +198,8 @@ mod tests {
             "stop=color=red",
             "stop=error=status:70000",
             "stop=error=status:99",
+            "stop=error=gateway:70000",
+            "stop=error=gateway:-1",
         ] {
             assert!(parse_fault_flag(bad).is_err(), "{bad}");
         }
@@ -196,8 +207,17 @@ mod tests {
 
     #[test]
     fn errors_round_trip_through_text() {
-        for text in ["gateway:420", "wsc:901", "status:503", "429", "malformed", "truncated", "html", "drop"]
-        {
+        for text in [
+            "gateway:420",
+            "wsc:901",
+            "status:503",
+            "429",
+            "malformed",
+            "truncated",
+            "html",
+            "drop",
+            "oversized",
+        ] {
             assert_eq!(text.parse::<FaultError>().unwrap().to_string(), text);
         }
     }

@@ -4,13 +4,14 @@
 //!
 //! Control routes under `/_sim/` (unsigned, for tests and demos; bind to loopback):
 //! `GET|DELETE /_sim/requests`, `GET|POST /_sim/jobs`, `PUT /_sim/faults/{op}`,
-//! `DELETE /_sim/faults`, `POST /_sim/advance`, `PUT /_sim/settings`.
+//! `DELETE /_sim/faults`, `POST /_sim/advance`, `PUT /_sim/settings`, `PUT /_sim/keys`.
 
 pub mod faults;
 pub mod jobs;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -34,6 +35,11 @@ use jobs::SimJob;
 
 /// NCP refuses timestamps this far or farther from its clock.
 const MAX_SKEW_MS: i64 = 5 * 60 * 1000;
+/// The newest requests the log keeps by default: in `--demo` the simulator lives as long as the
+/// bot, so the log must not grow with it.
+pub const REQUEST_LOG_LIMIT: usize = 10_000;
+/// The `oversized` fault's body: far more than any client should hold in memory.
+pub const OVERSIZED_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct SimSettings {
@@ -49,6 +55,8 @@ pub struct SimSettings {
     pub lang: Lang,
     pub seed: Vec<SeedJob>,
     pub faults: Vec<(Operation, Fault)>,
+    /// The request log keeps the newest this many requests.
+    pub request_log_limit: usize,
 }
 
 impl SimSettings {
@@ -62,6 +70,7 @@ impl SimSettings {
             lang: Lang::En,
             seed: jobs::default_seed(),
             faults: Vec::new(),
+            request_log_limit: REQUEST_LOG_LIMIT,
         }
     }
 }
@@ -97,6 +106,14 @@ pub struct SettingsPatch {
     pub speed: Option<f64>,
 }
 
+/// The key pair the gateway accepts from now on (`PUT /_sim/keys`): NCP after a key rotation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysPatch {
+    pub access_key: String,
+    pub secret_key: String,
+}
+
 struct SimState {
     access_key: String,
     secret_key: SecretString,
@@ -110,7 +127,11 @@ struct SimState {
     advanced_ms: i64,
     jobs: BTreeMap<u64, SimJob>,
     faults: HashMap<Operation, Fault>,
-    requests: Vec<RecordedRequest>,
+    /// The newest `request_log_limit` requests, oldest first.
+    requests: VecDeque<RecordedRequest>,
+    request_log_limit: usize,
+    /// Requests received since the start or the last clear, the dropped ones included.
+    requests_total: u64,
 }
 
 impl SimState {
@@ -138,9 +159,29 @@ impl SimState {
         self.advance_jobs();
     }
 
+    fn record(&mut self, request: RecordedRequest) {
+        if self.requests.len() >= self.request_log_limit {
+            self.requests.pop_front();
+        }
+        if self.request_log_limit > 0 {
+            self.requests.push_back(request);
+        }
+        self.requests_total += 1;
+    }
+
+    fn clear_requests(&mut self) {
+        self.requests.clear();
+        self.requests_total = 0;
+    }
+
     fn add_job(&mut self, seed: SeedJob) {
         let now = self.job_now();
         self.jobs.insert(seed.instance_no, SimJob::new(seed, now));
+    }
+
+    fn set_keys(&mut self, keys: KeysPatch) {
+        self.access_key = keys.access_key;
+        self.secret_key = SecretString::from(keys.secret_key);
     }
 
     fn apply(&mut self, patch: SettingsPatch) -> Result<(), String> {
@@ -169,12 +210,17 @@ impl SimState {
 }
 
 #[derive(Clone)]
-struct Shared(Arc<Mutex<SimState>>);
+struct Shared {
+    state: Arc<Mutex<SimState>>,
+    /// Bytes of `oversized` bodies handed to the connection so far: what a client made the
+    /// simulator produce before it hung up.
+    oversized_sent: Arc<AtomicU64>,
+}
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, SimState> {
         // A panic elsewhere must not take the simulator down with it.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -196,9 +242,27 @@ impl SimHandle {
         format!("http://{}", self.addr)
     }
 
-    /// Every request received so far, in order.
+    /// The requests received so far, in order: the newest `request_log_limit` of them.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.lock().requests.clone()
+        self.shared.lock().requests.iter().cloned().collect()
+    }
+
+    /// How many requests were received since the start or the last clear, including those the
+    /// log no longer holds.
+    pub fn requests_total(&self) -> u64 {
+        self.shared.lock().requests_total
+    }
+
+    /// Bytes of `oversized` answers the simulator produced, summed over every such answer.
+    pub fn oversized_bytes_sent(&self) -> u64 {
+        self.shared.oversized_sent.load(Ordering::Relaxed)
+    }
+
+    /// Accepts only this key pair from now on, as NCP does once a key is rotated.
+    pub fn set_keys(&self, access_key: &str, secret_key: &str) {
+        self.shared
+            .lock()
+            .set_keys(KeysPatch { access_key: access_key.to_owned(), secret_key: secret_key.to_owned() });
     }
 
     pub fn requests_for(&self, operation: Operation) -> Vec<RecordedRequest> {
@@ -206,7 +270,7 @@ impl SimHandle {
     }
 
     pub fn clear_requests(&self) {
-        self.shared.lock().requests.clear();
+        self.shared.lock().clear_requests();
     }
 
     pub fn set_fault(&self, operation: Operation, fault: Fault) {
@@ -275,12 +339,14 @@ pub async fn start(settings: SimSettings, addr: SocketAddr) -> std::io::Result<S
         advanced_ms: 0,
         jobs: BTreeMap::new(),
         faults: settings.faults.into_iter().collect(),
-        requests: Vec::new(),
+        requests: VecDeque::new(),
+        request_log_limit: settings.request_log_limit,
+        requests_total: 0,
     };
     for seed in settings.seed {
         state.add_job(seed);
     }
-    let shared = Shared(Arc::new(Mutex::new(state)));
+    let shared = Shared { state: Arc::new(Mutex::new(state)), oversized_sent: Arc::default() };
     let app = router(shared.clone());
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(async move {
@@ -304,6 +370,7 @@ fn router(shared: Shared) -> Router {
         .route("/_sim/faults", axum::routing::delete(control_clear_faults))
         .route("/_sim/advance", axum::routing::post(control_advance))
         .route("/_sim/settings", put(control_settings))
+        .route("/_sim/keys", put(control_keys))
         .fallback(gateway)
         .with_state(shared)
 }
@@ -336,7 +403,7 @@ async fn gateway(
     let (date, fault, verdict) = {
         let mut state = shared.lock();
         let verdict = authenticate(&state, &method, &path_and_query, &headers);
-        state.requests.push(RecordedRequest {
+        state.record(RecordedRequest {
             method: method.to_string(),
             path_and_query: path_and_query.clone(),
             operation: routed.map(|(op, _)| op),
@@ -370,7 +437,7 @@ async fn gateway(
                     return reply.raw(
                         StatusCode::BAD_GATEWAY,
                         "text/html",
-                        "<html><body><h1>502 Bad Gateway</h1></body></html>".into(),
+                        "<html><body><h1>502 Bad Gateway</h1></body></html>",
                     )
                 }
                 FaultError::Status(code) => {
@@ -378,7 +445,9 @@ async fn gateway(
                     let reason = status.canonical_reason().unwrap_or("Error");
                     return reply.raw(status, "text/plain", format!("{} {reason}\n", status.as_u16()));
                 }
-                FaultError::Malformed | FaultError::Truncated | FaultError::Drop => spoiled = Some(error),
+                FaultError::Malformed | FaultError::Truncated | FaultError::Drop | FaultError::Oversized => {
+                    spoiled = Some(error)
+                }
             }
         }
     }
@@ -390,20 +459,43 @@ async fn gateway(
             Err(code) => return reply.wsc_error(error_status, code),
         }
     };
-    let half = body[..body.len() / 2].to_owned();
+    // Cut on bytes, not characters: the half may end inside a Korean label, as a cut-off
+    // answer on the wire would.
+    let half = Bytes::copy_from_slice(&body.as_bytes()[..body.len() / 2]);
     let json = "application/json";
     match spoiled {
         Some(FaultError::Malformed) => {
-            reply.raw(StatusCode::OK, json, r#"{"resources": "surprise", "record_data": 7}"#.into())
+            reply.raw(StatusCode::OK, json, r#"{"resources": "surprise", "record_data": 7}"#)
         }
         Some(FaultError::Truncated) => reply.raw(StatusCode::OK, json, half),
+        Some(FaultError::Oversized) => {
+            reply.with_headers(StatusCode::OK, json, oversized_body(shared.oversized_sent.clone()))
+        }
         Some(FaultError::Drop) => {
-            let chunks =
-                [Ok(Bytes::from(half)), Err(std::io::Error::other("connection dropped by fault injection"))];
+            let chunks = [Ok(half), Err(std::io::Error::other("connection dropped by fault injection"))];
             reply.with_headers(StatusCode::OK, json, Body::from_stream(futures_util::stream::iter(chunks)))
         }
         _ => reply.raw(StatusCode::OK, json, body),
     }
+}
+
+/// A list answer that decodes as an empty page, padded to `OVERSIZED_BYTES` and streamed
+/// without a length, one MiB at a time as the client reads; `sent` counts what was produced.
+fn oversized_body(sent: Arc<AtomicU64>) -> Body {
+    const CHUNK: usize = 1024 * 1024;
+    let head = r#"{"resources": {"total_cnt": 0, "total_page_cnt": "1", "record_data": null, "padding": ""#;
+    let filler = Bytes::from(vec![b'x'; CHUNK]);
+    let fillers = (OVERSIZED_BYTES - head.len() - 3) / CHUNK;
+    let tail =
+        Bytes::from(format!("{}\"}}}}", "x".repeat(OVERSIZED_BYTES - head.len() - 3 - fillers * CHUNK)));
+    let chunks = std::iter::once(Bytes::from_static(head.as_bytes()))
+        .chain(std::iter::repeat_n(filler, fillers))
+        .chain(std::iter::once(tail));
+    let stream = futures_util::stream::iter(chunks.map(move |chunk| {
+        sent.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        Ok::<_, std::io::Error>(chunk)
+    }));
+    Body::from_stream(stream)
 }
 
 /// The gateway's checks, in its order: headers present, timestamp fresh, key known, signature right.
@@ -550,8 +642,8 @@ impl Reply {
         response
     }
 
-    fn raw(&self, status: StatusCode, content_type: &'static str, body: String) -> Response {
-        self.with_headers(status, content_type, Body::from(body))
+    fn raw(&self, status: StatusCode, content_type: &'static str, body: impl Into<Body>) -> Response {
+        self.with_headers(status, content_type, body.into())
     }
 
     fn gateway_error(&self, code: u16, details: &str) -> Response {
@@ -599,12 +691,15 @@ fn snapshot(state: &mut SimState) -> Vec<JobSnapshot> {
         .collect()
 }
 
-async fn control_requests(State(shared): State<Shared>) -> Json<Vec<RecordedRequest>> {
-    Json(shared.lock().requests.clone())
+/// The log, with the total received (the dropped ones included) in `x-sim-requests-total`.
+async fn control_requests(State(shared): State<Shared>) -> Response {
+    let state = shared.lock();
+    let log: Vec<&RecordedRequest> = state.requests.iter().collect();
+    ([("x-sim-requests-total", state.requests_total.to_string())], Json(log)).into_response()
 }
 
 async fn control_clear_requests(State(shared): State<Shared>) -> StatusCode {
-    shared.lock().requests.clear();
+    shared.lock().clear_requests();
     StatusCode::NO_CONTENT
 }
 
@@ -653,4 +748,9 @@ async fn control_settings(State(shared): State<Shared>, Json(patch): Json<Settin
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(why) => (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response(),
     }
+}
+
+async fn control_keys(State(shared): State<Shared>, Json(keys): Json<KeysPatch>) -> StatusCode {
+    shared.lock().set_keys(keys);
+    StatusCode::NO_CONTENT
 }
