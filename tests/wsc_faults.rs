@@ -170,6 +170,44 @@ async fn every_failed_stop_is_explained_audited_and_never_sent_twice() {
 }
 
 #[tokio::test]
+async fn a_hostile_page_count_gives_only_buttons_the_bot_accepts() {
+    use wsc_bot::bot::action::ButtonId;
+    // `"1e20"` reads as u64::MAX; no button may carry a page past 10,000.
+    let hostile = || {
+        let mut settings = settings();
+        settings.total_page_cnt = Some(json!("1e20"));
+        settings
+    };
+    in_both_fronts(hostile, 5, |bot| async move {
+        let page = |n: u32| json!([{"name": "page", "type": 4, "value": n}]);
+        let mut shown = Vec::new();
+        for n in [1, 9_999, 10_000] {
+            let id = bot.command(&viewer(), "jobs", page(n)).await;
+            let message = bot.original(id).await;
+            let ids = custom_ids(&message);
+            for custom_id in &ids {
+                assert!(ButtonId::parse(custom_id).is_ok(), "page {n}: {custom_id} is refused by the bot");
+            }
+            assert!(ids.contains(&format!("wsc:v1:refresh:{n}")), "page {n}: {ids:?}");
+            shown.push((message, ids));
+        }
+        let (first, first_ids) = &shown[0];
+        assert!(first["content"].as_str().unwrap().contains("page 1 of 10000"), "{first:#}");
+        assert!(first_ids.contains(&"wsc:v1:page:2".to_owned()), "{first_ids:?}");
+        let (_, last_ids) = &shown[2];
+        assert!(last_ids.contains(&"wsc:v1:page:9999".to_owned()), "{last_ids:?}");
+        assert!(!last_ids.iter().any(|id| id.contains("10001")), "{last_ids:?}");
+        // Older on the first page works like any other.
+        let click = bot.click(&viewer(), "wsc:v1:page:2", first.clone()).await;
+        let edited = bot.original(click).await;
+        assert!(custom_ids(&edited).contains(&"wsc:v1:refresh:2".to_owned()), "{edited:#}");
+        bot.still_serves().await;
+        bot.assert_payloads_valid();
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_wsc_that_hangs_for_30_seconds_is_acknowledged_at_once_and_reported_after_the_timeout() {
     let hanging = || {
         let mut settings = settings();

@@ -49,6 +49,9 @@ pub struct SimSettings {
     pub lang: Lang,
     pub seed: Vec<SeedJob>,
     pub faults: Vec<(Operation, Fault)>,
+    /// Sent as `total_page_cnt` in list and search answers instead of the real count, verbatim
+    /// (hostile numbers such as `"1e20"`, for tests).
+    pub total_page_cnt: Option<Value>,
 }
 
 impl SimSettings {
@@ -62,6 +65,7 @@ impl SimSettings {
             lang: Lang::En,
             seed: jobs::default_seed(),
             faults: Vec::new(),
+            total_page_cnt: None,
         }
     }
 }
@@ -111,6 +115,7 @@ struct SimState {
     jobs: BTreeMap<u64, SimJob>,
     faults: HashMap<Operation, Fault>,
     requests: Vec<RecordedRequest>,
+    total_page_cnt: Option<Value>,
 }
 
 impl SimState {
@@ -122,6 +127,14 @@ impl SimState {
 
     fn gateway_now(&self) -> i64 {
         epoch_ms() + self.clock_offset_ms
+    }
+
+    /// A list answer with the configured `total_page_cnt`, if any.
+    fn page_count(&self, mut page: Value) -> Value {
+        if let Some(count) = &self.total_page_cnt {
+            page["resources"]["total_page_cnt"] = count.clone();
+        }
+        page
     }
 
     /// Brings every job up to the current simulated time.
@@ -276,6 +289,7 @@ pub async fn start(settings: SimSettings, addr: SocketAddr) -> std::io::Result<S
         jobs: BTreeMap::new(),
         faults: settings.faults.into_iter().collect(),
         requests: Vec::new(),
+        total_page_cnt: settings.total_page_cnt,
     };
     for seed in settings.seed {
         state.add_job(seed);
@@ -463,7 +477,7 @@ fn operate(
             };
             let (limit, page) = (param("limit")?.unwrap_or(20), param("page")?.unwrap_or(1));
             let all: Vec<&SimJob> = state.jobs.values().rev().collect();
-            Ok(list_page(&all, page, limit, now, lang))
+            Ok(state.page_count(list_page(&all, page, limit, now, lang)))
         }
         (Operation::Search, _) => {
             #[derive(Deserialize)]
@@ -489,7 +503,7 @@ fn operate(
             // Search answers carry the return fields; list answers do not (both seen in docs).
             page["returnCode"] = json!("0");
             page["returnMessage"] = json!("Success");
-            Ok(page)
+            Ok(state.page_count(page))
         }
         (Operation::Cancel | Operation::Stop | Operation::Report, Some(id)) => {
             let job = state.jobs.get_mut(&id).ok_or(901u32)?;
