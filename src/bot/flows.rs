@@ -342,6 +342,8 @@ impl<D: Discord> Turn<'_, D> {
             self.refresh(origin, None).await;
             return;
         }
+        // Before the call: if the process dies during it, the trail still says who asked.
+        self.audit(&attempt, Some(&job), Outcome::Attempted, NcpRef::default()).await;
         let result = match act {
             Act::Stop => self.core.wsc.stop_job(instance).await,
             Act::Cancel => self.core.wsc.cancel_job(instance).await,
@@ -427,9 +429,12 @@ impl<D: Discord> Turn<'_, D> {
         view::wsc_failure(self.lang, error.kind, &self.correlation)
     }
 
+    /// The audit event, and its line in the audit channel; `Attempted` is only logged, so a slow
+    /// Discord never delays the WSC call it precedes.
     async fn audit(&self, attempt: &Attempt<'_>, job: Option<&Job>, outcome: Outcome, ncp: NcpRef) {
         let event = AuditEvent {
             correlation: self.correlation.clone(),
+            interaction: self.incoming.id,
             actor_id: attempt.actor.id,
             actor_name: attempt.actor.name.clone(),
             matched_role: attempt.matched_role,
@@ -442,6 +447,9 @@ impl<D: Discord> Turn<'_, D> {
             latency_ms: attempt.started.elapsed().as_millis() as u64,
         };
         event.emit();
+        if outcome == Outcome::Attempted {
+            return;
+        }
         if let Some(channel) = self.core.audit_channel {
             if let Err(error) = self.discord.send_message(channel, Reply::text(event.line()).message()).await
             {

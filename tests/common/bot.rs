@@ -38,7 +38,6 @@ pub struct Bot {
     pub discord: FakeDiscord,
     pub sim: SimHandle,
     pub task: tokio::task::JoinHandle<()>,
-    pub next_id: std::sync::atomic::AtomicU64,
     /// Serve mode: the endpoint's base URL.
     pub endpoint: Option<String>,
 }
@@ -129,12 +128,15 @@ pub async fn start_bot_in(
             (task, None)
         }
     };
-    Bot { discord, sim, task, next_id: std::sync::atomic::AtomicU64::new(1), endpoint }
+    Bot { discord, sim, task, endpoint }
 }
 
 impl Bot {
+    /// The next interaction id, unique in this test process: the audit events, captured
+    /// process-wide, of one test's interactions are told apart by it.
     pub fn id(&self) -> u64 {
-        self.next_id.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Hands `interaction` to the bot: over the gateway, or signed to the endpoint (in the
