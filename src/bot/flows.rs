@@ -156,7 +156,7 @@ impl<D: Discord> Turn<'_, D> {
                     self.respond(CreateInteractionResponse::UpdateMessage(reply.response(true))).await;
                 }
                 Ok(ButtonId::Page { page, filter } | ButtonId::Refresh { page, filter }) => {
-                    self.page(actor, page, &filter).await;
+                    self.page(actor, page, &filter, origin.is_some()).await;
                 }
                 Ok(ButtonId::Report { instance }) => self.report(actor, instance).await,
                 Err(error) => {
@@ -186,25 +186,40 @@ impl<D: Discord> Turn<'_, D> {
         }
     }
 
+    /// The language of a message: the guild's when the channel sees it, the sender's when only
+    /// they do.
+    fn lang_for(&self, public: bool) -> Lang {
+        if public {
+            self.incoming.team_lang()
+        } else {
+            self.lang
+        }
+    }
+
     /// `/wsc jobs`: everyone in the channel sees one status, unless asked privately.
     async fn jobs(&self, actor: &Actor, page: u32, private: bool, filter: &JobFilter, shortened: bool) {
         if !self.may_view(actor).await || !self.defer(private).await {
             return;
         }
+        let lang = self.lang_for(!private);
         let reply = match self.core.jobs_page(page, filter).await {
-            Ok(jobs) => view::jobs_page(self.lang, &jobs, page, filter, shortened),
-            Err(error) => self.failure(&error),
+            Ok(jobs) => view::jobs_page(lang, &jobs, page, filter, shortened),
+            Err(error) => self.failure_in(lang, &error),
         };
         self.edit_original(reply).await;
     }
 
-    /// ◀ ▶ and Refresh: the message the buttons are on is updated in place, filter kept.
-    async fn page(&self, actor: &Actor, page: u32, filter: &JobFilter) {
+    /// ◀ ▶ and Refresh: the message the buttons are on is updated in place, filter kept; a
+    /// public one stays in the guild's language.
+    async fn page(&self, actor: &Actor, page: u32, filter: &JobFilter, public: bool) {
         if !self.may_view(actor).await || !self.respond(CreateInteractionResponse::Acknowledge).await {
             return;
         }
         match self.core.jobs_page(page, filter).await {
-            Ok(jobs) => self.edit_original(view::jobs_page(self.lang, &jobs, page, filter, false)).await,
+            Ok(jobs) => {
+                let reply = view::jobs_page(self.lang_for(public), &jobs, page, filter, false);
+                self.edit_original(reply).await
+            }
             Err(error) => self.follow_up(self.failure(&error), true).await,
         }
     }
@@ -415,8 +430,13 @@ impl<D: Discord> Turn<'_, D> {
         }
     }
 
-    /// The user's sentence for a WSC error; the details are logged under the same reference.
+    /// The sender's sentence for a WSC error; the details are logged under the same reference.
     fn failure(&self, error: &WscError) -> Reply {
+        self.failure_in(self.lang, error)
+    }
+
+    /// The same, in `lang` (the guild's, when it goes into a public message).
+    fn failure_in(&self, lang: Lang, error: &WscError) -> Reply {
         self.mark("wsc_error");
         tracing::warn!(
             correlation = %self.correlation,
@@ -426,7 +446,7 @@ impl<D: Discord> Turn<'_, D> {
             detail = %error.detail,
             "told the user a WSC call failed"
         );
-        view::wsc_failure(self.lang, error.kind, &self.correlation)
+        view::wsc_failure(lang, error.kind, &self.correlation)
     }
 
     /// The audit event, and its line in the audit channel; `Attempted` is only logged, so a slow
