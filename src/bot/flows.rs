@@ -490,7 +490,7 @@ impl<D: Discord> Turn<'_, D> {
 
     /// The first answer; `false` when Discord did not take it (the interaction is then dead).
     async fn respond(&self, response: CreateInteractionResponse) -> bool {
-        match self.discord.respond(self.incoming.id, &self.incoming.token, response).await {
+        match self.discord.respond(self.incoming.id, self.incoming.token.as_str(), response).await {
             Ok(()) => {
                 crate::metrics::metrics().acknowledged(self.received.elapsed());
                 true
@@ -504,7 +504,7 @@ impl<D: Discord> Turn<'_, D> {
     }
 
     async fn edit_original(&self, reply: Reply) {
-        if let Err(error) = self.discord.edit_original(&self.incoming.token, reply.edit()).await {
+        if let Err(error) = self.discord.edit_original(self.incoming.token.as_str(), reply.edit()).await {
             tracing::warn!(%error, "could not edit the response");
         }
     }
@@ -515,7 +515,7 @@ impl<D: Discord> Turn<'_, D> {
         let tries = if ephemeral { 1 } else { 3 };
         for attempt in 1..=tries {
             let message = reply.clone().follow_up(ephemeral);
-            match self.discord.follow_up(&self.incoming.token, message).await {
+            match self.discord.follow_up(self.incoming.token.as_str(), message).await {
                 Ok(()) => return,
                 Err(error) => tracing::warn!(%error, attempt, tries, "could not send a follow-up"),
             }

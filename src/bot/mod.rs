@@ -90,11 +90,31 @@ pub enum Kind {
     Autocomplete(Option<(Wanted, String)>),
 }
 
+/// An interaction's token: it can post as the bot for 15 minutes, so `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token([redacted])")
+    }
+}
+
 /// An interaction reduced to what the core needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incoming {
     pub id: u64,
-    pub token: String,
+    pub token: Token,
     pub channel_id: u64,
     pub locale: String,
     /// The guild's language, for what the whole channel sees.
@@ -134,7 +154,7 @@ impl Incoming {
         };
         Some(Self {
             id: id.get(),
-            token: token.clone(),
+            token: Token::new(token.as_str()),
             channel_id: channel_id.get(),
             locale: locale.clone(),
             guild_locale: guild_locale.clone(),
@@ -206,5 +226,39 @@ impl Core {
             audit_channel,
             in_flight: Mutex::new(HashSet::new()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const GUILD: u64 = 900000000000000003;
+
+    /// A slash command in `GUILD` through the guild install, changed by `edit`.
+    fn command(edit: impl FnOnce(&mut serde_json::Value)) -> Incoming {
+        let mut payload = json!({
+            "id": "5", "application_id": "6", "type": 2, "token": "secret-interaction-token-123",
+            "version": 1, "locale": "en-US", "guild_locale": "en-US", "channel_id": "7",
+            "guild_id": GUILD.to_string(), "context": 0,
+            "authorizing_integration_owners": {"0": GUILD.to_string()},
+            "member": {"user": {"id": "8", "username": "oncall", "discriminator": "0"}, "roles": [],
+                       "joined_at": "2024-01-01T00:00:00.000000+00:00", "deaf": false, "mute": false, "flags": 0},
+            "data": {"id": "9", "name": "wsc", "type": 1, "options": [{"name": "jobs", "type": 1, "options": []}]},
+            "entitlements": [], "attachment_size_limit": 10485760
+        });
+        edit(&mut payload);
+        let interaction: Interaction = serde_json::from_value(payload).unwrap();
+        Incoming::from_interaction(&interaction).unwrap()
+    }
+
+    #[test]
+    fn debug_never_shows_the_interaction_token() {
+        let incoming = command(|_| {});
+        assert_eq!(incoming.token.as_str(), "secret-interaction-token-123");
+        let shown = format!("{incoming:?} {incoming:#?}");
+        assert!(!shown.contains("secret-interaction-token-123"), "{shown}");
+        assert!(shown.contains("redacted"), "{shown}");
     }
 }
