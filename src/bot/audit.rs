@@ -106,6 +106,21 @@ impl AuditEvent {
     }
 }
 
+/// An interaction from outside the served guilds: another server, a DM or a user install.
+/// Logged only: posting it would let strangers write into the team's audit channel.
+pub fn refused(correlation: &str, interaction: u64, user_id: u64, guild_id: Option<u64>, kind: &str) {
+    tracing::warn!(
+        target: "audit",
+        correlation = %correlation,
+        interaction,
+        actor_id = user_id,
+        guild_id,
+        kind,
+        outcome = "refused",
+        "refused an interaction from outside the served guilds"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,9 @@ struct Turn<'a, D> {
     core: &'a Core,
     discord: &'a D,
     incoming: &'a Incoming,
+    /// `command`, `button` or `autocomplete`, for the metrics and the audit trail.
+    kind: &'static str,
+    /// The sender's language, for what only they see.
     lang: Lang,
     correlation: String,
     received: Instant,
@@ -79,6 +82,7 @@ impl Core {
             core: self,
             discord,
             incoming: &incoming,
+            kind,
             lang: incoming.lang(),
             correlation,
             received: Instant::now(),
@@ -113,12 +117,10 @@ impl Core {
 
 impl<D: Discord> Turn<'_, D> {
     async fn run(&self) {
-        let Some(actor) = &self.incoming.actor else {
-            match self.incoming.kind {
-                Kind::Autocomplete(_) => self.choices(Vec::new()).await,
-                _ => self.reply_now(view::plain(self.lang, Msg::GuildOnly)).await,
-            }
-            return;
+        // Only for the team's own guilds: anything else is refused before anything happens.
+        let actor = match &self.incoming.actor {
+            Some(actor) if self.core.serves(self.incoming) => actor,
+            _ => return self.refuse_outsider().await,
         };
         match &self.incoming.kind {
             Kind::Command(CommandRequest::Jobs { filter: Err(error), .. }) => {
@@ -167,6 +169,17 @@ impl<D: Discord> Turn<'_, D> {
             },
             Kind::Autocomplete(None) => self.choices(Vec::new()).await,
             Kind::Autocomplete(Some((wanted, typed))) => self.autocomplete(actor, *wanted, typed).await,
+        }
+    }
+
+    /// Another guild, a DM or a user install: a short refusal, no choices, no WSC call.
+    async fn refuse_outsider(&self) {
+        let incoming = self.incoming;
+        self.mark("refused");
+        super::audit::refused(&self.correlation, incoming.id, incoming.user_id, incoming.guild_id, self.kind);
+        match incoming.kind {
+            Kind::Autocomplete(_) => self.choices(Vec::new()).await,
+            _ => self.reply_now(view::plain(self.lang, Msg::NotServedHere)).await,
         }
     }
 

@@ -78,6 +78,7 @@ pub fn bot_vars(discord: &FakeDiscord, sim: &SimHandle) -> HashMap<&'static str,
     HashMap::from([
         ("DISCORD_TOKEN", "fake-discord-token-never-logged".to_owned()),
         ("DISCORD_API_BASE", discord.api_base()),
+        ("DISCORD_GUILD_ID", GUILD_ID.to_string()),
         ("NCP_ACCESS_KEY", ACCESS_KEY.to_owned()),
         ("NCP_SECRET_KEY", SECRET_KEY.to_owned()),
         ("WSC_API_BASE", sim.base_url()),
@@ -107,7 +108,6 @@ pub async fn start_bot_in(
 ) -> Bot {
     let sim = start_sim(sim_settings).await;
     let mut vars = serve_vars(&discord, &sim);
-    vars.insert("DISCORD_GUILD_ID", GUILD_ID.to_string());
     vars.insert("WSC_REQUEST_TIMEOUT_SECS", timeout_secs.to_string());
     vars.extend(extra.iter().cloned());
     let (task, endpoint) = match front {
