@@ -64,6 +64,7 @@ impl fmt::Display for CheckReport {
 /// Runs every check. A missing or malformed variable stopped the program before this.
 pub async fn run(config: &Config, mut settings: ClientSettings) -> CheckReport {
     let mut report = CheckReport::default();
+    check_guilds(config, &mut report);
     check_roles(config, &mut report);
     check_discord(config, &mut report);
 
@@ -147,12 +148,33 @@ fn check_clock(server_time: Option<SystemTime>, local: SystemTime, report: &mut 
     }
 }
 
+fn ids(ids: &[u64]) -> String {
+    ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+}
+
+fn check_guilds(config: &Config, report: &mut CheckReport) {
+    match config.served_guilds() {
+        Ok([guild]) => report.add(
+            Level::Ok,
+            format!("guilds: serves guild {guild} only; other servers, DMs and user installs are refused."),
+        ),
+        Ok(guilds) => report.add(
+            Level::Ok,
+            format!(
+                "guilds: serves guilds {} only; other servers, DMs and user installs are refused.",
+                ids(guilds)
+            ),
+        ),
+        Err(error) => report.add(Level::Fail, format!("guilds: {error}.")),
+    }
+}
+
 fn check_roles(config: &Config, report: &mut CheckReport) {
-    let roles = |ids: &[u64]| ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    let roles = ids;
     if config.viewer_role_ids.is_empty() {
         report.add(
-            Level::Info,
-            "viewers: WSC_VIEWER_ROLE_IDS is empty, so every member of the guild may list and search jobs.",
+            Level::Warn,
+            "viewers: WSC_VIEWER_ROLE_IDS is empty, so every member of the served guilds may list jobs and read their target URLs, memos and reports: set it to the team's role ids.",
         );
     } else {
         report.add(Level::Ok, format!("viewers: roles {}.", roles(&config.viewer_role_ids)));

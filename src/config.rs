@@ -36,7 +36,8 @@ pub struct Config {
     pub discord_application_id: Option<u64>,
     /// 32 bytes, from 64 hex digits.
     pub discord_public_key: Option<[u8; 32]>,
-    pub discord_guild_id: Option<u64>,
+    /// The guilds the bot serves; empty until set, which `run`, `serve` and `register` refuse.
+    pub discord_guild_ids: Vec<u64>,
     pub discord_api_base: Url,
     pub ncp_access_key: Option<SecretString>,
     pub ncp_secret_key: Option<SecretString>,
@@ -115,9 +116,7 @@ impl Config {
                 .map(|v| snowflake("DISCORD_APPLICATION_ID", &v))
                 .transpose()?,
             discord_public_key: get("DISCORD_PUBLIC_KEY").map(|v| public_key(&v)).transpose()?,
-            discord_guild_id: get("DISCORD_GUILD_ID")
-                .map(|v| snowflake("DISCORD_GUILD_ID", &v))
-                .transpose()?,
+            discord_guild_ids: id_list("DISCORD_GUILD_ID", get("DISCORD_GUILD_ID").as_deref(), "guild")?,
             discord_api_base: base_url(
                 "DISCORD_API_BASE",
                 get("DISCORD_API_BASE").as_deref().unwrap_or(DEFAULT_DISCORD_API_BASE),
@@ -130,8 +129,12 @@ impl Config {
                 "WSC_API_BASE",
                 get("WSC_API_BASE").as_deref().unwrap_or(DEFAULT_WSC_API_BASE),
             )?,
-            viewer_role_ids: role_ids("WSC_VIEWER_ROLE_IDS", get("WSC_VIEWER_ROLE_IDS").as_deref())?,
-            operator_role_ids: role_ids("WSC_OPERATOR_ROLE_IDS", get("WSC_OPERATOR_ROLE_IDS").as_deref())?,
+            viewer_role_ids: id_list("WSC_VIEWER_ROLE_IDS", get("WSC_VIEWER_ROLE_IDS").as_deref(), "role")?,
+            operator_role_ids: id_list(
+                "WSC_OPERATOR_ROLE_IDS",
+                get("WSC_OPERATOR_ROLE_IDS").as_deref(),
+                "role",
+            )?,
             audit_channel_id: get("WSC_AUDIT_CHANNEL_ID")
                 .map(|v| snowflake("WSC_AUDIT_CHANNEL_ID", &v))
                 .transpose()?,
@@ -171,6 +174,18 @@ impl Config {
                 }
             },
         })
+    }
+
+    /// The guilds to serve, for `run`, `serve` and `register`: without them any server that adds
+    /// the bot could use it.
+    pub fn served_guilds(&self) -> Result<&[u64], ConfigError> {
+        if self.discord_guild_ids.is_empty() {
+            return Err(ConfigError::new(
+                "DISCORD_GUILD_ID",
+                "is not set: the bot serves only its own team, so give its server id (several, comma-separated); interactions from any other server are refused",
+            ));
+        }
+        Ok(&self.discord_guild_ids)
     }
 
     /// The WSC client's settings; both NCP keys are required.
@@ -236,11 +251,12 @@ fn snowflake(var: &'static str, value: &str) -> Result<u64, ConfigError> {
     )
 }
 
-fn role_ids(var: &'static str, value: Option<&str>) -> Result<Vec<u64>, ConfigError> {
+/// Comma-separated ids of `what` (role, guild), duplicates dropped.
+fn id_list(var: &'static str, value: Option<&str>, what: &str) -> Result<Vec<u64>, ConfigError> {
     let mut ids = Vec::new();
     for part in value.unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let id = snowflake(var, part).map_err(|_| {
-            ConfigError::new(var, format!("must be role ids separated by commas; {part:?} is not a role id (copy ids with Developer Mode, not names)"))
+            ConfigError::new(var, format!("must be {what} ids separated by commas; {part:?} is not a {what} id (copy ids with Developer Mode, not names)"))
         })?;
         if !ids.contains(&id) {
             ids.push(id);
@@ -329,6 +345,16 @@ mod tests {
             load(&[("WSC_OPERATOR_ROLE_IDS", " 111, 222,,111 "), ("WSC_VIEWER_ROLE_IDS", "")]).unwrap();
         assert_eq!(config.operator_role_ids, [111, 222]);
         assert!(config.viewer_role_ids.is_empty());
+    }
+
+    #[test]
+    fn guild_ids_are_a_list_and_required_to_serve() {
+        let config = load(&[("DISCORD_GUILD_ID", "111, 222,111")]).unwrap();
+        assert_eq!(config.served_guilds().unwrap(), [111, 222]);
+        let error = load(&[]).unwrap().served_guilds().unwrap_err();
+        assert_eq!(error.var, "DISCORD_GUILD_ID");
+        assert!(!error.to_string().contains('\n'), "one line: {error}");
+        assert_eq!(load(&[("DISCORD_GUILD_ID", "111,Security")]).unwrap_err().var, "DISCORD_GUILD_ID");
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! Tracing setup: `RUST_LOG` filter, text or JSON lines on stderr.
 
-use tracing_subscriber::EnvFilter;
+use tracing::Subscriber;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::{ConfigError, LogFormat};
 
@@ -11,6 +15,15 @@ pub fn init(format: LogFormat) -> Result<(), ConfigError> {
 
 /// Like `init`, but a subscriber already set is reported in the inner result.
 pub fn try_init(format: LogFormat) -> Result<Result<(), String>, ConfigError> {
+    let installed = tracing_subscriber::registry().with(layer(format)?).try_init();
+    Ok(installed.map_err(|e| e.to_string()))
+}
+
+/// The log output `init` installs, as a layer that others (tests) can stack with theirs.
+pub fn layer<S>(format: LogFormat) -> Result<Box<dyn Layer<S> + Send + Sync>, ConfigError>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
     let filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(&spec).map_err(|e| ConfigError {
             var: "RUST_LOG",
@@ -24,10 +37,9 @@ pub fn try_init(format: LogFormat) -> Result<Result<(), String>, ConfigError> {
         ["tungstenite=debug", "tokio_tungstenite=debug"].into_iter().fold(filter, |filter, directive| {
             filter.add_directive(directive.parse().expect("a valid directive"))
         });
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let installed = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-    };
-    Ok(installed.map_err(|e| e.to_string()))
+    let text = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    Ok(match format {
+        LogFormat::Text => text.with_filter(filter).boxed(),
+        LogFormat::Json => text.json().flatten_event(true).with_filter(filter).boxed(),
+    })
 }

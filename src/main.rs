@@ -26,7 +26,7 @@ enum Command {
     Run(ModeArgs),
     /// Run the bot as an HTTP Interactions Endpoint (Ed25519-verified), with /healthz, /readyz and /metrics.
     Serve(ModeArgs),
-    /// Register (overwrite) the slash commands in DISCORD_GUILD_ID, or globally, then exit.
+    /// Register (overwrite) the slash commands in each guild of DISCORD_GUILD_ID, then exit.
     Register,
     /// Validate the configuration, call WSC once, and report in plain words (exit 0 only when all is well).
     Check,
@@ -137,6 +137,9 @@ enum Mode {
 /// `run` and `serve`: the same core behind either front end.
 async fn start(config: &Config, mode: Mode, demo: bool) -> ExitCode {
     // Discord settings first: a missing one stops the program before anything starts.
+    if let Err(error) = config.served_guilds() {
+        return config_failure(&error);
+    }
     let discord_ready = match mode {
         Mode::Gateway => gateway::http_client(config).map(drop),
         Mode::Endpoint => required_for_serve(config),
@@ -235,6 +238,10 @@ async fn demo_simulator(config: &Config) -> std::io::Result<(ClientSettings, Opt
 }
 
 async fn register(config: &Config) -> ExitCode {
+    let guilds = match config.served_guilds() {
+        Ok(guilds) => guilds,
+        Err(error) => return config_failure(&error),
+    };
     let http = match gateway::http_client(config) {
         Ok(http) => http,
         Err(error) => return config_failure(&error),
@@ -250,12 +257,10 @@ async fn register(config: &Config) -> ExitCode {
             }
         }
     }
-    match gateway::register(&http, config.discord_guild_id).await {
+    match gateway::register(&http, guilds).await {
         Ok(count) => {
-            let scope = config
-                .discord_guild_id
-                .map_or("globally (may take a while to appear)".to_owned(), |g| format!("in guild {g}"));
-            println!("Registered {count} command(s) {scope}.");
+            let guilds = guilds.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+            println!("Registered {count} command(s) in guild(s) {guilds}.");
             ExitCode::SUCCESS
         }
         Err(error) => {

@@ -102,3 +102,103 @@ async fn crafted_options_get_a_sentence_and_act_on_nothing() {
     }
     assert_eq!(common::panics(), 0);
 }
+
+const NOT_SERVED: &str = "This bot works only in its own team's server. Nothing was done.";
+
+/// The refusal an outsider's interaction got: only to them, and audited as refused.
+async fn refused(bot: &Bot, id: u64, what: &str) {
+    let answer = first_answer(bot, id).await;
+    assert_eq!(answer["type"], 4, "{what}: answered at once, nothing deferred: {answer:#}");
+    assert_eq!(answer["data"]["content"], NOT_SERVED, "{what}");
+    assert!(is_ephemeral(&answer["data"]), "{what}: only to the one who sent it");
+    let id = id.to_string();
+    common::audit::wait_for(&format!("refusing {what}"), WAIT, |e| {
+        e.get("interaction") == Some(id.as_str()) && e.get("outcome") == Some("refused")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn other_guilds_dms_and_user_installs_are_refused_before_anything_happens() {
+    use common::fake_discord::{elsewhere, ELSEWHERE};
+    let confirmation = json!({"id": "77", "flags": 64, "components": []});
+    for front in FRONTS {
+        let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &[]).await;
+        for place in ELSEWHERE {
+            // The operator could do all of this in the team's server.
+            let who = operator();
+            let commands = [
+                ("jobs", json!([])),
+                ("jobs", json!([{"name": "url", "type": 3, "value": "example"}])),
+                ("stop", instance_arg(SCANNING)),
+                ("cancel", instance_arg(SCHEDULED)),
+                ("report", instance_arg(1000000001)),
+            ];
+            for (sub, options) in commands {
+                let id =
+                    bot.send(elsewhere(bot.command_json("en-US", "en-US", &who, sub, options), place)).await;
+                refused(&bot, id, &format!("{front:?} {place:?} /wsc {sub}")).await;
+            }
+            let buttons = [
+                (format!("wsc:v1:stop:{SCANNING}"), json!({"id": "76"})),
+                (format!("wsc:v1:confirm-stop:{SCANNING}"), confirmation.clone()),
+                (format!("wsc:v1:report:{SCANNING}"), json!({"id": "76"})),
+                ("wsc:v1:page:2".to_owned(), json!({"id": "76"})),
+            ];
+            for (custom_id, message) in buttons {
+                let click = bot.click_json("en-US", "en-US", &who, &custom_id, message);
+                let id = bot.send(elsewhere(click, place)).await;
+                refused(&bot, id, &format!("{front:?} {place:?} {custom_id}")).await;
+            }
+            let id = bot.send(elsewhere(bot.autocomplete_json(&who, "stop", ""), place)).await;
+            assert!(bot.choices(id).await.is_empty(), "{front:?} {place:?}: no choices");
+            let id = id.to_string();
+            let audited = common::audit::events_with("interaction", &id);
+            assert!(audited.iter().any(|e| e.get("outcome") == Some("refused")), "{audited:?}");
+        }
+        // In Korean for a Korean sender.
+        let dm = elsewhere(
+            bot.command_json("ko", "ko", &operator(), "jobs", json!([])),
+            common::fake_discord::Elsewhere::Dm,
+        );
+        let id = bot.send(dm).await;
+        let text = first_answer(&bot, id).await["data"]["content"].as_str().unwrap_or_default().to_owned();
+        assert!(text.starts_with("이 봇은 자기 팀의 서버에서만"), "{text}");
+
+        assert!(
+            bot.sim.requests().is_empty(),
+            "{front:?}: WSC saw no call at all: {:#?}",
+            bot.sim.requests()
+        );
+        assert!(
+            bot.discord.channel_messages(AUDIT_CHANNEL).is_empty(),
+            "{front:?}: strangers cannot write into the team's audit channel"
+        );
+        bot.still_serves().await;
+        bot.assert_payloads_valid();
+    }
+    assert_eq!(common::panics(), 0);
+}
+
+#[tokio::test]
+async fn every_guild_in_the_list_is_served() {
+    use common::fake_discord::{elsewhere, Elsewhere, GUILD_ID, OTHER_GUILD_ID};
+    let guilds = [("DISCORD_GUILD_ID", format!("{GUILD_ID},{OTHER_GUILD_ID}"))];
+    let bot = start_bot_in(Front::Gateway, FakeDiscord::start().await, settings(), 5, &guilds).await;
+    let registered = async {
+        while bot.discord.commands(Some(OTHER_GUILD_ID)).is_empty()
+            || bot.discord.commands(Some(GUILD_ID)).is_empty()
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(WAIT, registered).await.expect("the commands are registered in both guilds");
+    assert!(bot.discord.commands(None).is_empty(), "never globally");
+    let list = bot.command_json("en-US", "en-US", &viewer(), "jobs", json!([]));
+    let id = bot.send(elsewhere(list, Elsewhere::OtherGuild)).await;
+    assert_eq!(
+        bot.original(id).await["embeds"].as_array().map_or(0, Vec::len),
+        5,
+        "the second guild is served"
+    );
+}

@@ -226,3 +226,65 @@ async fn members_with_a_korean_discord_get_korean() {
     assert!(text.contains("사용할 수 없습니다") && text.contains("(참조 `"), "{text}");
     bot.assert_payloads_valid();
 }
+
+#[tokio::test]
+async fn the_channel_sees_the_guilds_language_and_the_sender_his_own() {
+    use common::fake_discord::FakeDiscord;
+    let private = json!([{"name": "private", "type": 5, "value": true}]);
+    for front in FRONTS {
+        let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &[]).await;
+        // A member whose Discord is in Korean, in a server whose language is English.
+        let command = |sub: &str, options: Value| bot.command_json("ko", "en-US", &operator(), sub, options);
+        let click = |custom_id: &str, message: &Value| {
+            bot.click_json("ko", "en-US", &operator(), custom_id, message.clone())
+        };
+
+        let list = bot.send(command("jobs", json!([]))).await;
+        let public = bot.original(list).await;
+        assert!(
+            content(&public).starts_with("**Scan jobs** · page 1 of 2"),
+            "{front:?}: {}",
+            content(&public)
+        );
+        let older = bot.send(click("wsc:v1:page:2", &public)).await;
+        let paged = bot.original(older).await;
+        assert!(content(&paged).starts_with("**Scan jobs** · page 2 of 2"), "{front:?}: {}", content(&paged));
+        let newer = bot.send(click("wsc:v1:page:1", &paged)).await;
+        let back = bot.original(newer).await;
+        assert!(content(&back).starts_with("**Scan jobs** · page 1 of 2"), "{front:?}: {}", content(&back));
+        assert_eq!(back["embeds"][0]["fields"][0]["name"], "Status", "{front:?}");
+
+        // What only he sees is in Korean: a private list and its paging, a confirmation.
+        let mine = bot.send(command("jobs", private.clone())).await;
+        let own = bot.original(mine).await;
+        assert!(content(&own).starts_with("**스캔 작업** · 2쪽 중 1쪽"), "{front:?}: {}", content(&own));
+        let mut own = own;
+        own["flags"] = json!(64);
+        let own_page = bot.send(click("wsc:v1:page:2", &own)).await;
+        let own_paged = bot.original(own_page).await;
+        assert!(
+            content(&own_paged).starts_with("**스캔 작업** · 2쪽 중 2쪽"),
+            "{front:?}: {}",
+            content(&own_paged)
+        );
+
+        let ask = bot.send(click(&format!("wsc:v1:stop:{SCANNING}"), &back)).await;
+        let confirmation = bot.original(ask).await;
+        assert!(
+            content(&confirmation).contains("이 스캔을 중지할까요?"),
+            "{front:?}: {}",
+            content(&confirmation)
+        );
+        let yes = custom_ids(&confirmation).into_iter().next().expect("the confirm button");
+        let mut confirmation = confirmation;
+        confirmation["flags"] = json!(64);
+        let confirm = bot.send(click(&yes, &confirmation)).await;
+        let done = bot.original(confirm).await;
+        assert!(content(&done).contains("중지를 요청했습니다"), "{front:?}: {}", content(&done));
+        // The outcome is the channel's: English.
+        let outcome = bot.follow_up(confirm).await;
+        let told = outcome.body["content"].as_str().unwrap_or_default();
+        assert!(told.contains("stopped the scan of"), "{front:?}: {told}");
+        bot.assert_payloads_valid();
+    }
+}

@@ -39,6 +39,7 @@ fn vars(base: &str, access: &str, secret: &str) -> Vec<(&'static str, String)> {
         ("NCP_SECRET_KEY", secret.to_owned()),
         ("WSC_OPERATOR_ROLE_IDS", "111111111111111111".to_owned()),
         ("WSC_REQUEST_TIMEOUT_SECS", "3".to_owned()),
+        ("DISCORD_GUILD_ID", "222222222222222222".to_owned()),
     ]
 }
 
@@ -50,6 +51,8 @@ async fn check_reports_success_against_the_simulator() {
     assert!(out.contains("the keys were accepted and 8 jobs are visible"), "{out}");
     assert!(out.contains("clock: within a few seconds"), "{out}");
     assert!(out.contains("operators: roles 111111111111111111"), "{out}");
+    assert!(out.contains("ok    guilds: serves guild 222222222222222222 only"), "{out}");
+    assert!(out.contains("warn  viewers: WSC_VIEWER_ROLE_IDS is empty, so every member"), "{out}");
     assert!(out.trim_end().ends_with("All is well."), "{out}");
     assert_eq!(sim.requests().len(), 1, "check calls WSC once");
 }
@@ -112,6 +115,74 @@ async fn check_fails_without_operator_roles() {
     let (code, out, _) = check(vars).await;
     assert_eq!(code, 1);
     assert!(out.contains("nobody can cancel or stop"), "{out}");
+}
+
+#[tokio::test]
+async fn check_names_the_guilds_and_fails_without_them() {
+    let sim = start_sim(settings()).await;
+    let mut vars = vars(&sim.base_url(), ACCESS_KEY, SECRET_KEY);
+    vars.push(("WSC_VIEWER_ROLE_IDS", "333333333333333333".to_owned()));
+    vars.retain(|(k, _)| *k != "DISCORD_GUILD_ID");
+    vars.push(("DISCORD_GUILD_ID", "222222222222222222, 444444444444444444".to_owned()));
+    let (code, out, _) = check(vars.clone()).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("guilds: serves guilds 222222222222222222, 444444444444444444 only"), "{out}");
+    assert!(out.contains("ok    viewers: roles 333333333333333333"), "{out}");
+    vars.retain(|(k, _)| *k != "DISCORD_GUILD_ID");
+    let (code, out, _) = check(vars).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL  guilds: DISCORD_GUILD_ID is not set"), "{out}");
+}
+
+#[test]
+fn run_serve_and_register_refuse_to_start_without_a_guild() {
+    let everything_else = [
+        ("DISCORD_TOKEN", "t"),
+        ("DISCORD_APPLICATION_ID", "1"),
+        ("DISCORD_PUBLIC_KEY", &"ab".repeat(32)),
+        ("NCP_ACCESS_KEY", "a"),
+        ("NCP_SECRET_KEY", "b"),
+        ("WSC_API_BASE", "http://127.0.0.1:9"),
+        ("DISCORD_API_BASE", "http://127.0.0.1:9"),
+        ("WSC_HTTP_LISTEN", "127.0.0.1:0"),
+    ];
+    for args in [&["run"][..], &["serve"], &["register"], &["run", "--demo"], &["serve", "--demo"], &[]] {
+        let output = wsc_bot(args, &everything_else).stdin(Stdio::null()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("error: DISCORD_GUILD_ID is not set: the bot serves only its own team"),
+            "{stderr}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn register_puts_the_commands_in_every_listed_guild() {
+    use common::fake_discord::{FakeDiscord, APPLICATION_ID};
+    let discord = FakeDiscord::start().await;
+    let base = discord.api_base();
+    let output = tokio::task::spawn_blocking(move || {
+        let application = APPLICATION_ID.to_string();
+        let vars = [
+            ("DISCORD_TOKEN", "fake-discord-token-never-logged"),
+            ("DISCORD_APPLICATION_ID", application.as_str()),
+            ("DISCORD_API_BASE", base.as_str()),
+            ("DISCORD_GUILD_ID", "111111111111111111,222222222222222222"),
+        ];
+        wsc_bot(&["register"], &vars).output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout} {}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("in guild(s) 111111111111111111, 222222222222222222"), "{stdout}");
+    for guild in [111111111111111111, 222222222222222222] {
+        let names: Vec<_> = discord.commands(Some(guild)).iter().map(|c| c["name"].clone()).collect();
+        assert_eq!(names, ["wsc"], "guild {guild}");
+    }
+    assert!(discord.commands(None).is_empty(), "never globally");
 }
 
 #[test]

@@ -150,6 +150,10 @@ async fn every_failed_stop_is_explained_audited_and_never_sent_twice() {
                     );
                     assert_eq!(bot.sim.phase(instance) == Some(Phase::Stopping), stopped, "{case}");
                     bot.audit_line(outcome, instance).await;
+                    // The attempt was written first, under the outcome's correlation id.
+                    let trail = common::audit::of_interaction(confirm);
+                    assert_eq!(common::audit::outcomes(&trail), ["attempted", outcome], "{case}");
+                    assert_eq!(trail[0].get("correlation"), trail[1].get("correlation"), "{case}");
                     // The team hears of a stop that happened, and only of one that did.
                     if stopped {
                         bot.follow_up(confirm).await;
@@ -165,6 +169,73 @@ async fn every_failed_stop_is_explained_audited_and_never_sent_twice() {
             bot.still_serves().await;
             bot.assert_payloads_valid();
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_attempt_is_on_record_before_wsc_answers_a_stop_that_hangs() {
+    let hanging = || {
+        let mut settings = settings();
+        settings.faults = vec![(Operation::Stop, Fault { latency_ms: 60_000, ..Fault::default() })];
+        settings
+    };
+    in_both_fronts(hanging, 30, |bot| async move {
+        let confirm = bot.confirm_stop(SCANNING).await;
+        let arrived = async {
+            while bot.sim.requests_for(Operation::Stop).is_empty() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::time::timeout(WAIT, arrived).await.expect("the stop reached WSC");
+        // WSC has not answered, and will not for a minute: a crash now would still leave this.
+        let trail = common::audit::of_interaction(confirm);
+        assert_eq!(common::audit::outcomes(&trail), ["attempted"], "{trail:#?}");
+        let attempt = &trail[0];
+        let operator = operator().user_id.to_string();
+        assert_eq!(attempt.get("actor_id"), Some(operator.as_str()));
+        assert_eq!(attempt.get("action"), Some("stop"));
+        assert_eq!(attempt.get("instance"), Some(SCANNING.to_string().as_str()));
+        assert!(attempt.get("target_url").is_some_and(|url| url.starts_with("https://")), "{attempt:?}");
+        assert!(attempt.get("correlation").is_some_and(|c| c.len() == 6), "{attempt:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_hostile_page_count_gives_only_buttons_the_bot_accepts() {
+    use wsc_bot::bot::action::ButtonId;
+    // `"1e20"` reads as u64::MAX; no button may carry a page past 10,000.
+    let hostile = || {
+        let mut settings = settings();
+        settings.total_page_cnt = Some(json!("1e20"));
+        settings
+    };
+    in_both_fronts(hostile, 5, |bot| async move {
+        let page = |n: u32| json!([{"name": "page", "type": 4, "value": n}]);
+        let mut shown = Vec::new();
+        for n in [1, 9_999, 10_000] {
+            let id = bot.command(&viewer(), "jobs", page(n)).await;
+            let message = bot.original(id).await;
+            let ids = custom_ids(&message);
+            for custom_id in &ids {
+                assert!(ButtonId::parse(custom_id).is_ok(), "page {n}: {custom_id} is refused by the bot");
+            }
+            assert!(ids.contains(&format!("wsc:v1:refresh:{n}")), "page {n}: {ids:?}");
+            shown.push((message, ids));
+        }
+        let (first, first_ids) = &shown[0];
+        assert!(first["content"].as_str().unwrap().contains("page 1 of 10000"), "{first:#}");
+        assert!(first_ids.contains(&"wsc:v1:page:2".to_owned()), "{first_ids:?}");
+        let (_, last_ids) = &shown[2];
+        assert!(last_ids.contains(&"wsc:v1:page:9999".to_owned()), "{last_ids:?}");
+        assert!(!last_ids.iter().any(|id| id.contains("10001")), "{last_ids:?}");
+        // Older on the first page works like any other.
+        let click = bot.click(&viewer(), "wsc:v1:page:2", first.clone()).await;
+        let edited = bot.original(click).await;
+        assert!(custom_ids(&edited).contains(&"wsc:v1:refresh:2".to_owned()), "{edited:#}");
+        bot.still_serves().await;
+        bot.assert_payloads_valid();
     })
     .await;
 }

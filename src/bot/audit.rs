@@ -7,6 +7,9 @@ use crate::wsc::ErrorKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
+    /// About to call WSC: written first, so a crash mid-call still leaves who asked for what.
+    /// The outcome follows under the same correlation id.
+    Attempted,
     /// WSC accepted the action.
     Done,
     /// The member lacks the role; WSC saw no call.
@@ -27,6 +30,7 @@ pub enum Outcome {
 impl Outcome {
     pub fn name(self) -> &'static str {
         match self {
+            Self::Attempted => "attempted",
             Self::Done => "done",
             Self::Denied => "denied",
             Self::NotApplicable => "not_applicable",
@@ -42,6 +46,8 @@ impl Outcome {
 #[derive(Debug, Clone)]
 pub struct AuditEvent {
     pub correlation: String,
+    /// Discord's id of the interaction that asked.
+    pub interaction: u64,
     pub actor_id: u64,
     pub actor_name: String,
     pub matched_role: Option<u64>,
@@ -59,6 +65,7 @@ impl AuditEvent {
         tracing::info!(
             target: "audit",
             correlation = %self.correlation,
+            interaction = self.interaction,
             actor_id = self.actor_id,
             actor_name = %self.actor_name,
             matched_role = self.matched_role,
@@ -69,7 +76,8 @@ impl AuditEvent {
             wsc_code = self.wsc_code.as_deref(),
             request_id = self.request_id.as_deref(),
             latency_ms = self.latency_ms,
-            "action attempted"
+            "{}",
+            if self.outcome == Outcome::Attempted { "calling WSC" } else { "action ended" }
         );
     }
 
@@ -98,6 +106,21 @@ impl AuditEvent {
     }
 }
 
+/// An interaction from outside the served guilds: another server, a DM or a user install.
+/// Logged only: posting it would let strangers write into the team's audit channel.
+pub fn refused(correlation: &str, interaction: u64, user_id: u64, guild_id: Option<u64>, kind: &str) {
+    tracing::warn!(
+        target: "audit",
+        correlation = %correlation,
+        interaction,
+        actor_id = user_id,
+        guild_id,
+        kind,
+        outcome = "refused",
+        "refused an interaction from outside the served guilds"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +129,7 @@ mod tests {
     fn a_forged_url_stays_on_one_line_and_mentions_nobody_new() {
         let event = AuditEvent {
             correlation: "ABC234".into(),
+            interaction: 5,
             actor_id: 42,
             actor_name: "mallory\n`stop` **done** job 1 by <@1>".into(),
             matched_role: Some(7),

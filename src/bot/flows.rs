@@ -25,6 +25,9 @@ struct Turn<'a, D> {
     core: &'a Core,
     discord: &'a D,
     incoming: &'a Incoming,
+    /// `command`, `button` or `autocomplete`, for the metrics and the audit trail.
+    kind: &'static str,
+    /// The sender's language, for what only they see.
     lang: Lang,
     correlation: String,
     received: Instant,
@@ -79,6 +82,7 @@ impl Core {
             core: self,
             discord,
             incoming: &incoming,
+            kind,
             lang: incoming.lang(),
             correlation,
             received: Instant::now(),
@@ -113,12 +117,10 @@ impl Core {
 
 impl<D: Discord> Turn<'_, D> {
     async fn run(&self) {
-        let Some(actor) = &self.incoming.actor else {
-            match self.incoming.kind {
-                Kind::Autocomplete(_) => self.choices(Vec::new()).await,
-                _ => self.reply_now(view::plain(self.lang, Msg::GuildOnly)).await,
-            }
-            return;
+        // Only for the team's own guilds: anything else is refused before anything happens.
+        let actor = match &self.incoming.actor {
+            Some(actor) if self.core.serves(self.incoming) => actor,
+            _ => return self.refuse_outsider().await,
         };
         match &self.incoming.kind {
             Kind::Command(CommandRequest::Jobs { filter: Err(error), .. }) => {
@@ -156,7 +158,7 @@ impl<D: Discord> Turn<'_, D> {
                     self.respond(CreateInteractionResponse::UpdateMessage(reply.response(true))).await;
                 }
                 Ok(ButtonId::Page { page, filter } | ButtonId::Refresh { page, filter }) => {
-                    self.page(actor, page, &filter).await;
+                    self.page(actor, page, &filter, origin.is_some()).await;
                 }
                 Ok(ButtonId::Report { instance }) => self.report(actor, instance).await,
                 Err(error) => {
@@ -167,6 +169,17 @@ impl<D: Discord> Turn<'_, D> {
             },
             Kind::Autocomplete(None) => self.choices(Vec::new()).await,
             Kind::Autocomplete(Some((wanted, typed))) => self.autocomplete(actor, *wanted, typed).await,
+        }
+    }
+
+    /// Another guild, a DM or a user install: a short refusal, no choices, no WSC call.
+    async fn refuse_outsider(&self) {
+        let incoming = self.incoming;
+        self.mark("refused");
+        super::audit::refused(&self.correlation, incoming.id, incoming.user_id, incoming.guild_id, self.kind);
+        match incoming.kind {
+            Kind::Autocomplete(_) => self.choices(Vec::new()).await,
+            _ => self.reply_now(view::plain(self.lang, Msg::NotServedHere)).await,
         }
     }
 
@@ -186,25 +199,40 @@ impl<D: Discord> Turn<'_, D> {
         }
     }
 
+    /// The language of a message: the guild's when the channel sees it, the sender's when only
+    /// they do.
+    fn lang_for(&self, public: bool) -> Lang {
+        if public {
+            self.incoming.team_lang()
+        } else {
+            self.lang
+        }
+    }
+
     /// `/wsc jobs`: everyone in the channel sees one status, unless asked privately.
     async fn jobs(&self, actor: &Actor, page: u32, private: bool, filter: &JobFilter, shortened: bool) {
         if !self.may_view(actor).await || !self.defer(private).await {
             return;
         }
+        let lang = self.lang_for(!private);
         let reply = match self.core.jobs_page(page, filter).await {
-            Ok(jobs) => view::jobs_page(self.lang, &jobs, page, filter, shortened),
-            Err(error) => self.failure(&error),
+            Ok(jobs) => view::jobs_page(lang, &jobs, page, filter, shortened),
+            Err(error) => self.failure_in(lang, &error),
         };
         self.edit_original(reply).await;
     }
 
-    /// ◀ ▶ and Refresh: the message the buttons are on is updated in place, filter kept.
-    async fn page(&self, actor: &Actor, page: u32, filter: &JobFilter) {
+    /// ◀ ▶ and Refresh: the message the buttons are on is updated in place, filter kept; a
+    /// public one stays in the guild's language.
+    async fn page(&self, actor: &Actor, page: u32, filter: &JobFilter, public: bool) {
         if !self.may_view(actor).await || !self.respond(CreateInteractionResponse::Acknowledge).await {
             return;
         }
         match self.core.jobs_page(page, filter).await {
-            Ok(jobs) => self.edit_original(view::jobs_page(self.lang, &jobs, page, filter, false)).await,
+            Ok(jobs) => {
+                let reply = view::jobs_page(self.lang_for(public), &jobs, page, filter, false);
+                self.edit_original(reply).await
+            }
             Err(error) => self.follow_up(self.failure(&error), true).await,
         }
     }
@@ -342,6 +370,8 @@ impl<D: Discord> Turn<'_, D> {
             self.refresh(origin, None).await;
             return;
         }
+        // Before the call: if the process dies during it, the trail still says who asked.
+        self.audit(&attempt, Some(&job), Outcome::Attempted, NcpRef::default()).await;
         let result = match act {
             Act::Stop => self.core.wsc.stop_job(instance).await,
             Act::Cancel => self.core.wsc.cancel_job(instance).await,
@@ -413,8 +443,13 @@ impl<D: Discord> Turn<'_, D> {
         }
     }
 
-    /// The user's sentence for a WSC error; the details are logged under the same reference.
+    /// The sender's sentence for a WSC error; the details are logged under the same reference.
     fn failure(&self, error: &WscError) -> Reply {
+        self.failure_in(self.lang, error)
+    }
+
+    /// The same, in `lang` (the guild's, when it goes into a public message).
+    fn failure_in(&self, lang: Lang, error: &WscError) -> Reply {
         self.mark("wsc_error");
         tracing::warn!(
             correlation = %self.correlation,
@@ -424,12 +459,15 @@ impl<D: Discord> Turn<'_, D> {
             detail = %error.detail,
             "told the user a WSC call failed"
         );
-        view::wsc_failure(self.lang, error.kind, &self.correlation)
+        view::wsc_failure(lang, error.kind, &self.correlation)
     }
 
+    /// The audit event, and its line in the audit channel; `Attempted` is only logged, so a slow
+    /// Discord never delays the WSC call it precedes.
     async fn audit(&self, attempt: &Attempt<'_>, job: Option<&Job>, outcome: Outcome, ncp: NcpRef) {
         let event = AuditEvent {
             correlation: self.correlation.clone(),
+            interaction: self.incoming.id,
             actor_id: attempt.actor.id,
             actor_name: attempt.actor.name.clone(),
             matched_role: attempt.matched_role,
@@ -442,6 +480,9 @@ impl<D: Discord> Turn<'_, D> {
             latency_ms: attempt.started.elapsed().as_millis() as u64,
         };
         event.emit();
+        if outcome == Outcome::Attempted {
+            return;
+        }
         if let Some(channel) = self.core.audit_channel {
             if let Err(error) = self.discord.send_message(channel, Reply::text(event.line()).message()).await
             {
@@ -462,7 +503,7 @@ impl<D: Discord> Turn<'_, D> {
 
     /// The first answer; `false` when Discord did not take it (the interaction is then dead).
     async fn respond(&self, response: CreateInteractionResponse) -> bool {
-        match self.discord.respond(self.incoming.id, &self.incoming.token, response).await {
+        match self.discord.respond(self.incoming.id, self.incoming.token.as_str(), response).await {
             Ok(()) => {
                 crate::metrics::metrics().acknowledged(self.received.elapsed());
                 true
@@ -476,7 +517,7 @@ impl<D: Discord> Turn<'_, D> {
     }
 
     async fn edit_original(&self, reply: Reply) {
-        if let Err(error) = self.discord.edit_original(&self.incoming.token, reply.edit()).await {
+        if let Err(error) = self.discord.edit_original(self.incoming.token.as_str(), reply.edit()).await {
             tracing::warn!(%error, "could not edit the response");
         }
     }
@@ -487,7 +528,7 @@ impl<D: Discord> Turn<'_, D> {
         let tries = if ephemeral { 1 } else { 3 };
         for attempt in 1..=tries {
             let message = reply.clone().follow_up(ephemeral);
-            match self.discord.follow_up(&self.incoming.token, message).await {
+            match self.discord.follow_up(self.incoming.token.as_str(), message).await {
                 Ok(()) => return,
                 Err(error) => tracing::warn!(%error, attempt, tries, "could not send a follow-up"),
             }

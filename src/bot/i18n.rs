@@ -112,7 +112,7 @@ catalogue! {
     WorkingStop => "Stopping… checking the job's state first.", "중지하는 중… 먼저 작업 상태를 확인합니다.";
     WorkingCancel => "Cancelling… checking the job's state first.", "취소하는 중… 먼저 작업 상태를 확인합니다.";
     Kept => "Okay, nothing was changed for job {id}.", "알겠습니다. 작업 {id}은(는) 그대로 둡니다.";
-    GuildOnly => "Use this bot's commands in a server channel, where its roles apply.", "이 봇의 명령은 역할이 적용되는 서버 채널에서 사용하세요.";
+    NotServedHere => "This bot works only in its own team's server. Nothing was done.", "이 봇은 자기 팀의 서버에서만 동작합니다. 아무것도 하지 않았습니다.";
     UnknownCommand => "This command is not known to this version of the bot. Try `/wsc jobs`.", "이 버전의 봇은 이 명령을 모릅니다. `/wsc jobs`를 사용해 보세요.";
     UrlAndMemo => "Give either url or memo, not both: WSC searches one field at a time.", "url과 memo 중 하나만 입력하세요: WSC는 한 번에 한 항목만 검색합니다.";
     UnknownStatus => "{status} is not one of WSC's status codes: pick one from the list.", "{status}은(는) WSC 상태 코드가 아닙니다: 목록에서 고르세요.";

@@ -6,7 +6,7 @@ use serenity::all::{
     EditInteractionResponse, EditMessage, ReactionType,
 };
 
-use super::action::{Act, ButtonId, FilterError, InstanceIdError, JobFilter};
+use super::action::{Act, ButtonId, FilterError, InstanceIdError, JobFilter, MAX_PAGE};
 use super::i18n::{t, Lang, Msg};
 use super::text::{code, escape, host, safe, safe_code, truncate};
 use crate::wsc::model::STATUS_CODES;
@@ -92,10 +92,17 @@ impl Reply {
     }
 }
 
+/// The page shown and the last page, both within what a button can carry (1 to `MAX_PAGE`)
+/// whatever WSC says: the one place where its page count (`"1e20"` reads as `u64::MAX`) is tamed.
+fn page_span(page: &JobPage, current: u32) -> (u32, u32) {
+    let last = u32::try_from(page.total_pages.clamp(1, u64::from(MAX_PAGE))).unwrap_or(MAX_PAGE);
+    (current.clamp(1, MAX_PAGE), last)
+}
+
 /// The jobs view: one embed per job, action buttons only where they apply, paging that keeps
 /// the filter.
 pub fn jobs_page(lang: Lang, page: &JobPage, current: u32, filter: &JobFilter, shortened: bool) -> Reply {
-    let last = u32::try_from(page.total_pages).unwrap_or(u32::MAX).max(1);
+    let (current, last) = page_span(page, current);
     let mut lines = Vec::new();
     if !filter.is_empty() {
         lines.push(t(lang, Msg::FilterLine, &[("filter", &filter_text(lang, filter))]));
@@ -517,6 +524,62 @@ pub fn choice_name(lang: Lang, job: &Job) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wsc::model::decode_job;
+
+    fn page_of(jobs: usize, total_pages: u64) -> JobPage {
+        let job = |n: usize| {
+            let record = serde_json::json!({"instanceNo": 1000 + n, "result_button": "terminate", "start_url": "https://a.example"});
+            decode_job(&record).unwrap()
+        };
+        JobPage { jobs: (0..jobs).map(job).collect(), total: u64::MAX, total_pages, skipped: 0 }
+    }
+
+    fn custom_ids(reply: &Reply) -> Vec<String> {
+        let rows = serde_json::to_value(&reply.components).unwrap();
+        let buttons =
+            rows.as_array().unwrap().iter().flat_map(|row| row["components"].as_array().unwrap().clone());
+        buttons.filter_map(|b| b["custom_id"].as_str().map(str::to_owned)).collect()
+    }
+
+    #[test]
+    fn hostile_page_counts_give_buttons_the_parser_accepts() {
+        // `"1e20"` reads as u64::MAX; a page past 10,000 is one no button may carry.
+        for total_pages in [0, 1, 9_999, u64::from(MAX_PAGE), 10_001, u64::from(u32::MAX) + 1, u64::MAX] {
+            for current in [0, 1, 2, 9_999, MAX_PAGE, MAX_PAGE + 1, u32::MAX] {
+                for jobs in [0, 1, 5] {
+                    let reply = jobs_page(
+                        Lang::En,
+                        &page_of(jobs, total_pages),
+                        current,
+                        &JobFilter::default(),
+                        false,
+                    );
+                    let ids = custom_ids(&reply);
+                    assert!(!ids.is_empty(), "a Refresh button at least");
+                    for id in ids {
+                        assert!(
+                            ButtonId::parse(&id).is_ok(),
+                            "{id} (pages {total_pages}, at {current}, {jobs} jobs)"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_last_page_a_button_can_reach_has_no_older_button() {
+        let reply = jobs_page(Lang::En, &page_of(5, u64::MAX), MAX_PAGE, &JobFilter::default(), false);
+        let ids = custom_ids(&reply);
+        assert!(
+            ids.contains(&"wsc:v1:page:9999".to_owned()) && ids.contains(&"wsc:v1:refresh:10000".to_owned()),
+            "{ids:?}"
+        );
+        assert!(!ids.iter().any(|id| id.ends_with(":10001")), "{ids:?}");
+        let first = jobs_page(Lang::En, &page_of(5, u64::MAX), 1, &JobFilter::default(), false);
+        assert!(first.content.starts_with("**Scan jobs** · page 1 of 10000"), "{}", first.content);
+        assert!(custom_ids(&first).contains(&"wsc:v1:page:2".to_owned()));
+    }
 
     #[test]
     fn progress_bars() {

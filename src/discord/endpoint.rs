@@ -86,6 +86,7 @@ struct App {
 /// Serves until SIGTERM or Ctrl-C, then lets in-flight interactions finish (bounded).
 /// `DISCORD_PUBLIC_KEY` and `DISCORD_APPLICATION_ID` were checked by the caller.
 pub async fn serve(config: &Config, listener: tokio::net::TcpListener, core: Core) -> Result<(), String> {
+    config.served_guilds().map_err(|e| e.to_string())?;
     let key = config.discord_public_key.ok_or("DISCORD_PUBLIC_KEY is not set")?;
     let key =
         VerifyingKey::from_bytes(&key).map_err(|_| "DISCORD_PUBLIC_KEY is not a valid Ed25519 public key")?;

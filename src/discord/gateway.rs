@@ -47,28 +47,26 @@ fn http_with_token(config: &Config, token: &str) -> Http {
     builder.build()
 }
 
-/// Overwrites the commands in `guild`, or globally. Needs the application id set on `http`.
-pub async fn register(http: &Http, guild: Option<u64>) -> Result<usize, serenity::Error> {
+/// Overwrites the commands in each of `guilds` (never globally: the bot serves only them).
+/// Needs the application id set on `http`. Returns how many commands each guild has.
+pub async fn register(http: &Http, guilds: &[u64]) -> Result<usize, serenity::Error> {
     let definitions = commands::definitions();
-    let registered = match guild {
-        Some(guild) => http.create_guild_commands(GuildId::new(guild), &definitions).await?,
-        None => http.create_global_commands(&definitions).await?,
-    };
-    Ok(registered.len())
+    let mut count = 0;
+    for guild in guilds {
+        count = http.create_guild_commands(GuildId::new(*guild), &definitions).await?.len();
+    }
+    Ok(count)
 }
 
 /// Runs until Ctrl-C or SIGTERM: then closes the gateway, so no new work arrives, and lets
 /// in-flight interactions finish (bounded).
 pub async fn run(config: &Config, core: Core) -> Result<(), String> {
+    let guilds = config.served_guilds().map_err(|e| e.to_string())?.to_vec();
     let http = http_client(config).map_err(|e| e.to_string())?;
     let core = Arc::new(core);
     let tracker = TaskTracker::new();
-    let handler = Handler {
-        core: core.clone(),
-        guild: config.discord_guild_id,
-        registered: AtomicBool::new(false),
-        tracker: tracker.clone(),
-    };
+    let handler =
+        Handler { core: core.clone(), guilds, registered: AtomicBool::new(false), tracker: tracker.clone() };
     let mut client = serenity::all::ClientBuilder::new_with_http(http, GatewayIntents::empty())
         .event_handler(handler)
         .await
@@ -118,7 +116,7 @@ pub async fn shutdown_signal() {
 
 struct Handler {
     core: Arc<Core>,
-    guild: Option<u64>,
+    guilds: Vec<u64>,
     /// Commands are registered once per process, not on every new session.
     registered: AtomicBool,
     /// In-flight interactions, waited for at shutdown.
@@ -133,8 +131,8 @@ impl EventHandler for Handler {
         if self.registered.swap(true, Ordering::SeqCst) {
             return;
         }
-        match register(&ctx.http, self.guild).await {
-            Ok(count) => tracing::info!(count, guild = self.guild, "registered the slash commands"),
+        match register(&ctx.http, &self.guilds).await {
+            Ok(count) => tracing::info!(count, guilds = ?self.guilds, "registered the slash commands"),
             Err(error) => {
                 self.registered.store(false, Ordering::SeqCst);
                 tracing::error!(%error, "could not register the slash commands");

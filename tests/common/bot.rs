@@ -38,7 +38,6 @@ pub struct Bot {
     pub discord: FakeDiscord,
     pub sim: SimHandle,
     pub task: tokio::task::JoinHandle<()>,
-    pub next_id: std::sync::atomic::AtomicU64,
     /// Serve mode: the endpoint's base URL.
     pub endpoint: Option<String>,
 }
@@ -79,6 +78,7 @@ pub fn bot_vars(discord: &FakeDiscord, sim: &SimHandle) -> HashMap<&'static str,
     HashMap::from([
         ("DISCORD_TOKEN", "fake-discord-token-never-logged".to_owned()),
         ("DISCORD_API_BASE", discord.api_base()),
+        ("DISCORD_GUILD_ID", GUILD_ID.to_string()),
         ("NCP_ACCESS_KEY", ACCESS_KEY.to_owned()),
         ("NCP_SECRET_KEY", SECRET_KEY.to_owned()),
         ("WSC_API_BASE", sim.base_url()),
@@ -108,7 +108,6 @@ pub async fn start_bot_in(
 ) -> Bot {
     let sim = start_sim(sim_settings).await;
     let mut vars = serve_vars(&discord, &sim);
-    vars.insert("DISCORD_GUILD_ID", GUILD_ID.to_string());
     vars.insert("WSC_REQUEST_TIMEOUT_SECS", timeout_secs.to_string());
     vars.extend(extra.iter().cloned());
     let (task, endpoint) = match front {
@@ -129,12 +128,15 @@ pub async fn start_bot_in(
             (task, None)
         }
     };
-    Bot { discord, sim, task, next_id: std::sync::atomic::AtomicU64::new(1), endpoint }
+    Bot { discord, sim, task, endpoint }
 }
 
 impl Bot {
+    /// The next interaction id, unique in this test process: the audit events, captured
+    /// process-wide, of one test's interactions are told apart by it.
     pub fn id(&self) -> u64 {
-        self.next_id.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Hands `interaction` to the bot: over the gateway, or signed to the endpoint (in the
@@ -161,29 +163,69 @@ impl Bot {
 
     /// The same from a member whose Discord is in `locale`, in a guild of that locale.
     pub async fn command_in(&self, locale: &str, member: &Member, sub: &str, options: Value) -> u64 {
-        let id = self.id();
+        let interaction = self.command_json(locale, locale, member, sub, options);
+        self.send(interaction).await
+    }
+
+    /// `/wsc <sub> [options]` from a member whose Discord is in `locale`, in a guild whose
+    /// language is `guild_locale`, with the next id; not sent.
+    pub fn command_json(
+        &self,
+        locale: &str,
+        guild_locale: &str,
+        member: &Member,
+        sub: &str,
+        options: Value,
+    ) -> Value {
         let data = json!({"id": "1", "name": "wsc", "type": 1, "options": [{"name": sub, "type": 1, "options": options}]});
-        let mut interaction = slash_command(id, member, locale, data);
-        interaction["guild_locale"] = json!(locale);
+        let mut interaction = slash_command(self.id(), member, locale, data);
+        interaction["guild_locale"] = json!(guild_locale);
+        interaction
+    }
+
+    /// A click on `custom_id` of `message`, the same way; not sent.
+    pub fn click_json(
+        &self,
+        locale: &str,
+        guild_locale: &str,
+        member: &Member,
+        custom_id: &str,
+        message: Value,
+    ) -> Value {
+        let mut interaction = component_click(self.id(), member, locale, custom_id, message);
+        interaction["guild_locale"] = json!(guild_locale);
+        interaction
+    }
+
+    /// Autocomplete of `instance_id` in `/wsc <sub>` with `typed` so far; not sent.
+    pub fn autocomplete_json(&self, member: &Member, sub: &str, typed: &str) -> Value {
+        let option = json!({"name": "instance_id", "type": 3, "value": typed, "focused": true});
+        let data = json!({"id": "1", "name": "wsc", "type": 1, "options": [{"name": sub, "type": 1, "options": [option]}]});
+        super::fake_discord::autocomplete(self.id(), member, "en-US", data)
+    }
+
+    /// Delivers an interaction made by the functions above; returns its id.
+    pub async fn send(&self, interaction: Value) -> u64 {
+        let id = interaction["id"].as_str().and_then(|id| id.parse().ok()).expect("an interaction id");
         self.deliver(interaction).await;
         id
     }
 
     /// Autocomplete of `instance_id` in `/wsc <sub>` with `typed` so far; returns the choices.
     pub async fn autocomplete(&self, member: &Member, sub: &str, typed: &str) -> Vec<Value> {
-        let id = self.id();
-        let option = json!({"name": "instance_id", "type": 3, "value": typed, "focused": true});
-        let data = json!({"id": "1", "name": "wsc", "type": 1, "options": [{"name": sub, "type": 1, "options": [option]}]});
-        self.deliver(super::fake_discord::autocomplete(id, member, "en-US", data)).await;
+        let id = self.send(self.autocomplete_json(member, sub, typed)).await;
+        self.choices(id).await
+    }
+
+    /// The choices an autocomplete was answered with.
+    pub async fn choices(&self, id: u64) -> Vec<Value> {
         let callback = self.callback(id).await;
         assert_eq!(callback.body["type"], 8, "{:#}", callback.body);
         callback.body["data"]["choices"].as_array().cloned().unwrap_or_default()
     }
 
     pub async fn click(&self, member: &Member, custom_id: &str, message: Value) -> u64 {
-        let id = self.id();
-        self.deliver(component_click(id, member, "en-US", custom_id, message)).await;
-        id
+        self.send(self.click_json("en-US", "en-US", member, custom_id, message)).await
     }
 
     pub async fn call(&self, what: &str, pred: impl Fn(&RestCall) -> bool) -> RestCall {

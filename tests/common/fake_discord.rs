@@ -50,6 +50,11 @@ pub const APPLICATION_ID: u64 = 900000000000000001;
 pub const BOT_USER_ID: u64 = 900000000000000002;
 pub const GUILD_ID: u64 = 900000000000000003;
 pub const CHANNEL_ID: u64 = 900000000000000004;
+/// A server the bot does not serve that has added it all the same (a public bot can be added by
+/// anyone who knows its id).
+pub const OTHER_GUILD_ID: u64 = 900000000000000013;
+/// A DM channel between a user and the bot.
+pub const DM_CHANNEL_ID: u64 = 900000000000000014;
 
 pub const BOT_USERNAME: &str = "wsc-bot";
 pub const SESSION_PREFIX: &str = "fake-session-";
@@ -664,6 +669,71 @@ fn interaction_base(id: u64, kind: u64, member: &Member, locale: &str, data: Val
         "context": 0,
         "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
     })
+}
+
+/// Where an interaction comes from when not from the served guild through its install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Elsewhere {
+    /// Another server that installed the bot.
+    OtherGuild,
+    /// A DM with the bot: no guild, no `member`, `user` instead.
+    Dm,
+    /// A channel of the served guild, but authorized by the user's own install of the app.
+    UserInstall,
+}
+
+pub const ELSEWHERE: [Elsewhere; 3] = [Elsewhere::OtherGuild, Elsewhere::Dm, Elsewhere::UserInstall];
+
+/// Moves an interaction built by the functions below (the served guild, its install) to `place`.
+pub fn elsewhere(interaction: Value, place: Elsewhere) -> Value {
+    match place {
+        Elsewhere::OtherGuild => {
+            replace_text(interaction, &GUILD_ID.to_string(), &OTHER_GUILD_ID.to_string())
+        }
+        Elsewhere::UserInstall => {
+            let mut ix = interaction;
+            let user = ix["member"]["user"]["id"].clone();
+            ix["authorizing_integration_owners"] = json!({"1": user});
+            ix
+        }
+        Elsewhere::Dm => {
+            let mut ix = interaction;
+            let user = ix["member"]["user"].clone();
+            let object = ix.as_object_mut().expect("an interaction object");
+            for field in ["guild_id", "member", "guild_locale"] {
+                object.remove(field);
+            }
+            object.insert("user".into(), user.clone());
+            object.insert("context".into(), json!(1));
+            // "0" for the guild install: used in a DM with the bot.
+            object.insert("authorizing_integration_owners".into(), json!({"0": "0"}));
+            object.insert("channel_id".into(), json!(DM_CHANNEL_ID.to_string()));
+            object.insert(
+                "channel".into(),
+                json!({"id": DM_CHANNEL_ID.to_string(), "type": 1, "recipients": [user], "flags": 0}),
+            );
+            if let Some(data) = object.get_mut("data").and_then(Value::as_object_mut) {
+                data.remove("guild_id");
+            }
+            if let Some(message) = object.get_mut("message").and_then(Value::as_object_mut) {
+                message.remove("guild_id");
+                message.insert("channel_id".into(), json!(DM_CHANNEL_ID.to_string()));
+            }
+            ix
+        }
+    }
+}
+
+/// `value` with every string equal to `from` replaced by `to`.
+fn replace_text(value: Value, from: &str, to: &str) -> Value {
+    match value {
+        Value::String(text) if text == from => Value::String(to.to_owned()),
+        Value::Array(items) => Value::Array(items.into_iter().map(|v| replace_text(v, from, to)).collect()),
+        Value::Object(fields) => {
+            Value::Object(fields.into_iter().map(|(k, v)| (k, replace_text(v, from, to))).collect())
+        }
+        other => other,
+    }
 }
 
 fn command_data(mut data: Value) -> Value {

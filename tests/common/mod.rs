@@ -14,18 +14,28 @@ pub fn settings() -> SimSettings {
     SimSettings::new(ACCESS_KEY, SECRET_KEY)
 }
 
-/// With `RUST_LOG` set, logs as the binary does (`LOG_FORMAT` text or json) to stderr, so
-/// `scripts/secret-scan` can read everything the code under test logs.
+/// Captures the audit trail (see [`audit`]) and, with `RUST_LOG` set, logs as the binary does
+/// (`LOG_FORMAT` text or json) to stderr, so `scripts/secret-scan` can read everything the code
+/// under test logs.
 pub fn init_logging() {
-    if std::env::var_os("RUST_LOG").is_some() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
         let format = if std::env::var("LOG_FORMAT").as_deref() == Ok("json") {
             wsc_bot::config::LogFormat::Json
         } else {
             wsc_bot::config::LogFormat::Text
         };
-        // Only the first test of a binary installs it; the others share it.
-        let _ = wsc_bot::logging::try_init(format);
-    }
+        let log = std::env::var_os("RUST_LOG")
+            .is_some()
+            .then(|| wsc_bot::logging::layer(format).expect("RUST_LOG is a valid filter"));
+        let _ = tracing_subscriber::registry()
+            .with(audit::Capture.with_filter(audit::filter()))
+            .with(log)
+            .try_init();
+    });
 }
 
 static PANICS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -119,6 +129,7 @@ pub fn client(sim: &SimHandle) -> WscClient {
     client_with(&sim.base_url(), ACCESS_KEY, SECRET_KEY, Duration::from_secs(5))
 }
 
+pub mod audit;
 pub mod bot;
 pub mod discord_spec;
 pub mod fake_discord;

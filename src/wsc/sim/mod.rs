@@ -57,6 +57,9 @@ pub struct SimSettings {
     pub faults: Vec<(Operation, Fault)>,
     /// The request log keeps the newest this many requests.
     pub request_log_limit: usize,
+    /// Sent as `total_page_cnt` in list and search answers instead of the real count, verbatim
+    /// (hostile numbers such as `"1e20"`, for tests).
+    pub total_page_cnt: Option<Value>,
 }
 
 impl SimSettings {
@@ -71,6 +74,7 @@ impl SimSettings {
             seed: jobs::default_seed(),
             faults: Vec::new(),
             request_log_limit: REQUEST_LOG_LIMIT,
+            total_page_cnt: None,
         }
     }
 }
@@ -132,6 +136,7 @@ struct SimState {
     request_log_limit: usize,
     /// Requests received since the start or the last clear, the dropped ones included.
     requests_total: u64,
+    total_page_cnt: Option<Value>,
 }
 
 impl SimState {
@@ -143,6 +148,14 @@ impl SimState {
 
     fn gateway_now(&self) -> i64 {
         epoch_ms() + self.clock_offset_ms
+    }
+
+    /// A list answer with the configured `total_page_cnt`, if any.
+    fn page_count(&self, mut page: Value) -> Value {
+        if let Some(count) = &self.total_page_cnt {
+            page["resources"]["total_page_cnt"] = count.clone();
+        }
+        page
     }
 
     /// Brings every job up to the current simulated time.
@@ -342,6 +355,7 @@ pub async fn start(settings: SimSettings, addr: SocketAddr) -> std::io::Result<S
         requests: VecDeque::new(),
         request_log_limit: settings.request_log_limit,
         requests_total: 0,
+        total_page_cnt: settings.total_page_cnt,
     };
     for seed in settings.seed {
         state.add_job(seed);
@@ -555,7 +569,7 @@ fn operate(
             };
             let (limit, page) = (param("limit")?.unwrap_or(20), param("page")?.unwrap_or(1));
             let all: Vec<&SimJob> = state.jobs.values().rev().collect();
-            Ok(list_page(&all, page, limit, now, lang))
+            Ok(state.page_count(list_page(&all, page, limit, now, lang)))
         }
         (Operation::Search, _) => {
             #[derive(Deserialize)]
@@ -581,7 +595,7 @@ fn operate(
             // Search answers carry the return fields; list answers do not (both seen in docs).
             page["returnCode"] = json!("0");
             page["returnMessage"] = json!("Success");
-            Ok(page)
+            Ok(state.page_count(page))
         }
         (Operation::Cancel | Operation::Stop | Operation::Report, Some(id)) => {
             let job = state.jobs.get_mut(&id).ok_or(901u32)?;
