@@ -4,18 +4,17 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use common::bot::{custom_ids, instance_arg, is_ephemeral, operator, stranger, viewer};
 use common::fake_discord::{component_click, slash_command, FakeDiscord, Member, APPLICATION_ID, CHANNEL_ID};
+use common::process::BotProcess;
 use common::serve::{now_secs, post, serve_vars, signature, signing_key, start_serve_with};
-use common::{settings, start_sim, ACCESS_KEY, SECRET_KEY};
+use common::{settings, start_sim};
 use ed25519_dalek::SigningKey;
 use serde_json::{json, Value};
-use wsc_bot::wsc::sim::{Fault, Phase, SimHandle, SimSettings};
+use wsc_bot::wsc::sim::{Phase, SimHandle};
 use wsc_bot::wsc::Operation;
 
 const SCANNING: u64 = 1000000006;
@@ -230,57 +229,6 @@ async fn metrics_move_as_interactions_happen() {
     assert!(after.contains("wsc_bot_wsc_call_duration_seconds_bucket"));
 }
 
-/// The `wsc-bot` binary with only `vars` in its environment; returns it and the URL it prints.
-fn spawn_binary(args: &[&str], vars: &HashMap<&'static str, String>) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wsc-bot"))
-        .args(args)
-        .env_clear()
-        .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
-        // `scripts/secret-scan` runs the suite at TRACE: the binary logs the same way.
-        .envs(["RUST_LOG", "LOG_FORMAT"].into_iter().filter_map(|k| std::env::var(k).ok().map(|v| (k, v))))
-        .current_dir(std::env::temp_dir())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url =
-        line.split_whitespace().find(|w| w.starts_with("http://")).expect("the URL is printed").to_owned();
-    (child, url.trim_end_matches("/interactions").to_owned())
-}
-
-#[tokio::test]
-async fn sigterm_during_an_in_flight_stop_lets_it_complete_and_exits_0() {
-    let mut settings = SimSettings::new(ACCESS_KEY, SECRET_KEY);
-    settings.faults = vec![(Operation::Stop, Fault { latency_ms: 1_500, ..Fault::default() })];
-    let sim = start_sim(settings).await;
-    let discord = FakeDiscord::start().await;
-    let mut vars = vars(&discord, &sim);
-    vars.insert("WSC_HTTP_LISTEN", "127.0.0.1:0".into());
-    let (mut child, server) = spawn_binary(&["serve"], &vars);
-
-    let ask = stop_command(SCANNING);
-    post(&discord, &server, &ask).await;
-    let confirmation = original(&discord, &ask).await;
-    let confirm = click(&operator(), &format!("wsc:v1:confirm-stop:{SCANNING}"), confirmation);
-    let (_, answer) = post(&discord, &server, &confirm).await;
-    assert_eq!(answer["type"], 7);
-    // The stop is now waiting on WSC: ask the process to stop.
-    let stop_arrived = async {
-        while sim.requests_for(Operation::Stop).is_empty() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(WAIT, stop_arrived).await.expect("the stop reached WSC");
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
-    assert_eq!(status.code(), Some(0), "exits 0 after draining");
-    assert_eq!(sim.phase(SCANNING), Some(Phase::Stopping), "the stop completed");
-    let token = confirm["token"].as_str().unwrap().to_owned();
-    let followup = format!("/api/v10/webhooks/{APPLICATION_ID}/{token}");
-    assert!(discord.rest_calls().iter().any(|c| c.path == followup), "the team was told before exit");
-}
-
 #[tokio::test]
 async fn demo_mode_starts_without_ncp_variables() {
     let sim = start_sim(settings()).await;
@@ -290,7 +238,8 @@ async fn demo_mode_starts_without_ncp_variables() {
         vars.remove(ncp);
     }
     vars.insert("WSC_HTTP_LISTEN", "127.0.0.1:0".into());
-    let (mut child, server) = spawn_binary(&["serve", "--demo"], &vars);
+    let process = BotProcess::spawn(&["serve", "--demo"], &vars);
+    let server = process.next_url();
     let list = command(&viewer(), "jobs", json!([]));
     let (status, _) = post(&discord, &server, &list).await;
     assert_eq!(status, 200);
@@ -298,6 +247,4 @@ async fn demo_mode_starts_without_ncp_variables() {
     let footer = jobs["embeds"][0]["footer"]["text"].as_str().unwrap().to_owned();
     assert!(footer.contains("DEMO"), "{footer}");
     assert!(sim.requests().is_empty(), "the demo never calls a real WSC");
-    let _ = child.kill();
-    let _ = child.wait();
 }

@@ -78,4 +78,5 @@ pub fn client(sim: &SimHandle) -> WscClient {
 pub mod bot;
 pub mod discord_spec;
 pub mod fake_discord;
+pub mod process;
 pub mod serve;
