@@ -1,13 +1,14 @@
 //! Prometheus metrics and readiness, shared by both modes. One process-wide registry: the WSC
 //! client, the core and the watcher record into it; `/metrics` encodes it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -42,10 +43,11 @@ pub struct Metrics {
     wsc_calls: Family<WscLabels, Counter>,
     wsc_seconds: Histograms<OperationLabel>,
     watch_polls: Family<ResultLabel, Counter>,
+    /// 1 when WSC could be reached at the last call (a refused connection or a failed DNS lookup
+    /// cannot), 0 otherwise. Not part of readiness: a replica that cannot reach WSC still answers.
+    wsc_reachable: Gauge<i64, AtomicI64>,
     /// The gateway is connected, or the endpoint is listening.
     discord_ready: AtomicBool,
-    /// WSC could be reached at the last call (a refused connection or a failed DNS lookup cannot).
-    wsc_reachable: AtomicBool,
 }
 
 fn latency_buckets() -> Histogram {
@@ -62,6 +64,9 @@ pub fn metrics() -> &'static Metrics {
         let wsc_calls = Family::<WscLabels, Counter>::default();
         let wsc_seconds: Histograms<OperationLabel> = Family::new_with_constructor(latency_buckets);
         let watch_polls = Family::<ResultLabel, Counter>::default();
+        let wsc_reachable = Gauge::<i64, AtomicI64>::default();
+        // Until a call says otherwise.
+        wsc_reachable.set(1);
         registry.register("interactions", "Interactions handled, by kind and outcome", interactions.clone());
         registry.register(
             "ack_latency_seconds",
@@ -75,6 +80,11 @@ pub fn metrics() -> &'static Metrics {
             wsc_seconds.clone(),
         );
         registry.register("watch_polls", "Notification polls, by result", watch_polls.clone());
+        registry.register(
+            "wsc_reachable",
+            "1 when WSC could be reached at the last call, 0 when it could not",
+            wsc_reachable.clone(),
+        );
         Metrics {
             registry,
             interactions,
@@ -82,8 +92,8 @@ pub fn metrics() -> &'static Metrics {
             wsc_calls,
             wsc_seconds,
             watch_polls,
+            wsc_reachable,
             discord_ready: AtomicBool::new(false),
-            wsc_reachable: AtomicBool::new(true),
         }
     })
 }
@@ -104,7 +114,7 @@ impl Metrics {
         self.wsc_seconds
             .get_or_create(&OperationLabel { operation: operation.into() })
             .observe(took.as_secs_f64());
-        self.wsc_reachable.store(reachable, Ordering::Relaxed);
+        self.wsc_reachable.set(i64::from(reachable));
     }
 
     pub fn watch_poll(&self, result: &str) {
@@ -115,13 +125,12 @@ impl Metrics {
         self.discord_ready.store(ready, Ordering::Relaxed);
     }
 
-    /// `Err` names what is not ready.
+    /// Whether this process can take interactions; `Err` names why not. WSC's health is not
+    /// part of it: a replica taken out of rotation would never make the call that clears it, and
+    /// people would get Discord's "interaction failed" instead of the bot's own sentence.
     pub fn readiness(&self) -> Result<(), &'static str> {
         if !self.discord_ready.load(Ordering::Relaxed) {
             return Err("not connected to Discord");
-        }
-        if !self.wsc_reachable.load(Ordering::Relaxed) {
-            return Err("WSC was unreachable at the last call");
         }
         Ok(())
     }

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::bot::{custom_ids, instance_arg, is_ephemeral, operator, stranger, viewer};
+use common::bot::{
+    custom_ids, instance_arg, is_ephemeral, operator, start_process_in, stranger, viewer, Front,
+};
 use common::fake_discord::{component_click, slash_command, FakeDiscord, Member, APPLICATION_ID, CHANNEL_ID};
 use common::process::BotProcess;
 use common::serve::{now_secs, post, serve_vars, signature, signing_key, start_serve_with};
@@ -247,4 +249,32 @@ async fn demo_mode_starts_without_ncp_variables() {
     let footer = jobs["embeds"][0]["footer"]["text"].as_str().unwrap().to_owned();
     assert!(footer.contains("DEMO"), "{footer}");
     assert!(sim.requests().is_empty(), "the demo never calls a real WSC");
+}
+
+fn metric(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn readiness_stays_200_while_wsc_is_unreachable_and_the_metric_says_so() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let extra = [("WSC_API_BASE", format!("http://{dead}"))];
+    let (bot, process) =
+        start_process_in(Front::Serve, FakeDiscord::start().await, settings(), 2, &extra).await;
+    let server = bot.endpoint.clone().unwrap();
+    let get = |path: &'static str| {
+        let url = format!("{server}{path}");
+        async move {
+            let response = reqwest::get(url).await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let id = bot.command(&viewer(), "jobs", json!([])).await;
+    let edited = format!("/token-{id}/messages/@original");
+    let edit = bot.call("the edit", |c| c.method == "PATCH" && c.path.ends_with(&edited)).await;
+    let sentence = edit.body["content"].as_str().unwrap_or_default();
+    assert!(sentence.contains("(ref `"), "people get the bot's own sentence: {sentence}");
+    assert_eq!(get("/readyz").await, (200, "ready\n".to_owned()), "{}", process.log());
+    let (_, metrics) = get("/metrics").await;
+    assert_eq!(metric(&metrics, "wsc_bot_wsc_reachable"), Some(0.0), "{metrics}");
 }
