@@ -209,6 +209,22 @@ fn required_for_serve(config: &Config) -> Result<(), ConfigError> {
     if config.discord_application_id.is_none() {
         return Err(missing("DISCORD_APPLICATION_ID", "the application id to edit responses"));
     }
+    // Interaction webhooks need no token, but posting to a channel does: refuse at start
+    // rather than warn at every post.
+    if config.discord_token.is_none() {
+        let channels = [
+            ("WSC_WATCH_CHANNEL_ID", config.watch_channel_id, "post scan notifications"),
+            ("WSC_AUDIT_CHANNEL_ID", config.audit_channel_id, "post audit lines"),
+        ];
+        if let Some((var, _, what)) = channels.into_iter().find(|(_, channel, _)| channel.is_some()) {
+            return Err(ConfigError {
+                var,
+                problem: format!(
+                    "is set but DISCORD_TOKEN is not: `serve` needs the bot token to {what} there"
+                ),
+            });
+        }
+    }
     Ok(())
 }
 
