@@ -34,6 +34,11 @@ struct ResultLabel {
     result: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: String,
+}
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 pub struct Metrics {
@@ -43,6 +48,7 @@ pub struct Metrics {
     wsc_calls: Family<WscLabels, Counter>,
     wsc_seconds: Histograms<OperationLabel>,
     watch_polls: Family<ResultLabel, Counter>,
+    refused: Family<ReasonLabel, Counter>,
     /// 1 when WSC could be reached at the last call (a refused connection or a failed DNS lookup
     /// cannot), 0 otherwise. Not part of readiness: a replica that cannot reach WSC still answers.
     wsc_reachable: Gauge<i64, AtomicI64>,
@@ -64,6 +70,7 @@ pub fn metrics() -> &'static Metrics {
         let wsc_calls = Family::<WscLabels, Counter>::default();
         let wsc_seconds: Histograms<OperationLabel> = Family::new_with_constructor(latency_buckets);
         let watch_polls = Family::<ResultLabel, Counter>::default();
+        let refused = Family::<ReasonLabel, Counter>::default();
         let wsc_reachable = Gauge::<i64, AtomicI64>::default();
         // Until a call says otherwise.
         wsc_reachable.set(1);
@@ -81,6 +88,11 @@ pub fn metrics() -> &'static Metrics {
         );
         registry.register("watch_polls", "Notification polls, by result", watch_polls.clone());
         registry.register(
+            "interactions_refused",
+            "Signed or delivered interactions the bot did not act on, by reason",
+            refused.clone(),
+        );
+        registry.register(
             "wsc_reachable",
             "1 when WSC could be reached at the last call, 0 when it could not",
             wsc_reachable.clone(),
@@ -92,6 +104,7 @@ pub fn metrics() -> &'static Metrics {
             wsc_calls,
             wsc_seconds,
             watch_polls,
+            refused,
             wsc_reachable,
             discord_ready: AtomicBool::new(false),
         }
@@ -115,6 +128,11 @@ impl Metrics {
             .get_or_create(&OperationLabel { operation: operation.into() })
             .observe(took.as_secs_f64());
         self.wsc_reachable.set(i64::from(reachable));
+    }
+
+    /// An interaction not acted on: `undecodable` or `unhandled`.
+    pub fn refused(&self, reason: &str) {
+        self.refused.get_or_create(&ReasonLabel { reason: reason.into() }).inc();
     }
 
     pub fn watch_poll(&self, result: &str) {

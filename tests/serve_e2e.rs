@@ -278,3 +278,42 @@ async fn readiness_stays_200_while_wsc_is_unreachable_and_the_metric_says_so() {
     let (_, metrics) = get("/metrics").await;
     assert_eq!(metric(&metrics, "wsc_bot_wsc_reachable"), Some(0.0), "{metrics}");
 }
+
+/// `body` signed now, as Discord would deliver it; the same headers can be sent again.
+fn signed_post(server: &str, body: &str, timestamp: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .post(format!("{server}/interactions"))
+        .header("x-signature-ed25519", signature(&signing_key(), timestamp, body.as_bytes()))
+        .header("x-signature-timestamp", timestamp)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+}
+
+#[tokio::test]
+async fn a_signed_body_that_does_not_decode_gets_400_a_log_line_and_a_count_without_the_token() {
+    let (bot, process) = start_process_in(Front::Serve, FakeDiscord::start().await, settings(), 5, &[]).await;
+    let server = bot.endpoint.clone().unwrap();
+    let token = "tok-aW50ZXJhY3Rpb24tdG9rZW4tbmV2ZXItbG9nZ2Vk";
+    // serde's own message for this one quotes the token: "invalid type: string \"tok-…\"".
+    let wrong_shape = json!({"type": 2, "id": "4242", "application_id": APPLICATION_ID.to_string(),
+        "token": token, "version": 1, "data": token})
+    .to_string();
+    let cut_short = format!(r#"{{"type":2,"id":"4343","token":"{token}""#);
+    for body in [wrong_shape, cut_short] {
+        let response = signed_post(&server, &body, &now_secs().to_string()).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{body}");
+    }
+    let metrics = reqwest::get(format!("{server}/metrics")).await.unwrap().text().await.unwrap();
+    let series = r#"wsc_bot_interactions_refused_total{reason="undecodable"}"#;
+    assert_eq!(metric(&metrics, series), Some(2.0), "{metrics}");
+    let logged = async {
+        while !(process.log().contains("does not decode") && process.log().contains("is not JSON")) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(WAIT, logged).await.unwrap_or_else(|_| panic!("no log line: {}", process.log()));
+    let log = process.log();
+    let line = log.lines().find(|l| l.contains("does not decode")).unwrap();
+    assert!(line.contains("4242") && line.contains("invalid type"), "{line}");
+    assert!(!log.contains(token) && !log.contains("aW50ZXJhY3Rpb24"), "the token leaked: {log}");
+}

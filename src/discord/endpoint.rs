@@ -128,15 +128,43 @@ async fn interactions(State(app): State<App>, headers: HeaderMap, body: Bytes) -
         tracing::debug!(?error, "refused an interaction request");
         return (StatusCode::UNAUTHORIZED, "invalid request signature\n").into_response();
     }
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) else {
-        return (StatusCode::BAD_REQUEST, "not JSON\n").into_response();
+    let value = match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(value) => value,
+        Err(error) => {
+            metrics().refused("undecodable");
+            tracing::warn!(
+                bytes = body.len(),
+                problem = ?error.classify(),
+                line = error.line(),
+                column = error.column(),
+                "refused a signed interaction that is not JSON"
+            );
+            return (StatusCode::BAD_REQUEST, "not JSON\n").into_response();
+        }
     };
     if value["type"] == 1 {
         return Json(serde_json::json!({"type": 1})).into_response();
     }
-    let incoming =
-        serde_json::from_value::<Interaction>(value).ok().as_ref().and_then(Incoming::from_interaction);
-    let Some(incoming) = incoming else {
+    // Only numbers from the body reach the log: any text in it may be the token.
+    let id = value["id"].as_str().and_then(|id| id.parse::<u64>().ok());
+    let kind = value["type"].as_u64();
+    let interaction = match serde_json::from_value::<Interaction>(value) {
+        Ok(interaction) => interaction,
+        Err(error) => {
+            metrics().refused("undecodable");
+            tracing::warn!(
+                id,
+                kind,
+                bytes = body.len(),
+                problem = decode_problem(&error.to_string()),
+                "refused a signed interaction that does not decode"
+            );
+            return (StatusCode::BAD_REQUEST, "not an interaction\n").into_response();
+        }
+    };
+    let Some(incoming) = Incoming::from_interaction(&interaction) else {
+        metrics().refused("unhandled");
+        tracing::info!(id, kind, "refused a kind of interaction this bot does not handle");
         return (StatusCode::BAD_REQUEST, "not an interaction this bot handles\n").into_response();
     };
     let Ok(permit) = app.limit.clone().try_acquire_owned() else {
@@ -154,6 +182,20 @@ async fn interactions(State(app): State<App>, headers: HeaderMap, body: Bytes) -
         Ok(Ok(response)) => Json(response).into_response(),
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "no answer\n").into_response(),
     }
+}
+
+/// What serde says is wrong with a body, without the body's values (serde quotes them, and one
+/// may be the token): "missing field `x`" names the schema's field; otherwise only the words
+/// before the first quote or colon, such as "invalid type".
+fn decode_problem(message: &str) -> &str {
+    if message.starts_with("missing field `") || message.starts_with("duplicate field `") {
+        if let Some(end) = message.match_indices('`').nth(1).map(|(at, _)| at + 1) {
+            return &message[..end];
+        }
+    }
+    let end = message.find([':', '`', '"', '\'']).unwrap_or(message.len()).min(60);
+    let end = (0..=end).rev().find(|&at| message.is_char_boundary(at)).unwrap_or(0);
+    message[..end].trim_end_matches([' ', ','])
 }
 
 /// The core's port in endpoint mode: the first answer goes into the HTTP response.
@@ -217,6 +259,22 @@ mod tests {
         headers.insert("x-signature-ed25519", signature.parse().unwrap());
         headers.insert("x-signature-timestamp", timestamp.parse().unwrap());
         headers
+    }
+
+    #[test]
+    fn decode_problems_never_carry_the_bodys_values() {
+        let cases = [
+            (r#"invalid type: string "tok-1", expected u8"#, "invalid type"),
+            ("missing field `message`", "missing field `message`"),
+            ("unknown variant `tok-2`, expected one of `a`, `b`", "unknown variant"),
+            ("invalid digit found in string", "invalid digit found in string"),
+            ("missing field `tok", "missing field"),
+            ("", ""),
+        ];
+        for (message, problem) in cases {
+            assert_eq!(decode_problem(message), problem, "{message}");
+        }
+        assert!(decode_problem(&"é".repeat(100)).len() <= 60);
     }
 
     #[test]
