@@ -130,7 +130,7 @@ impl Metrics {
         self.wsc_reachable.set(i64::from(reachable));
     }
 
-    /// An interaction not acted on: `undecodable` or `unhandled`.
+    /// An interaction not acted on: `undecodable`, `unhandled` or `repeat`.
     pub fn refused(&self, reason: &str) {
         self.refused.get_or_create(&ReasonLabel { reason: reason.into() }).inc();
     }

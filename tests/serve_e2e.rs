@@ -317,3 +317,42 @@ async fn a_signed_body_that_does_not_decode_gets_400_a_log_line_and_a_count_with
     assert!(line.contains("4242") && line.contains("invalid type"), "{line}");
     assert!(!log.contains(token) && !log.contains("aW50ZXJhY3Rpb24"), "the token leaked: {log}");
 }
+
+#[tokio::test]
+async fn a_replayed_signed_request_acts_once_and_the_repeat_gets_409() {
+    let sim = start_sim(settings()).await;
+    let discord = FakeDiscord::start().await;
+    let server = start_serve(&discord, &sim).await;
+    let ask = stop_command(SCANNING);
+    post(&discord, &server, &ask).await;
+    let confirmation = original(&discord, &ask).await;
+    let confirm = click(&operator(), &format!("wsc:v1:confirm-stop:{SCANNING}"), confirmation);
+    let (body, timestamp) = (confirm.to_string(), now_secs().to_string());
+    let token = confirm["token"].as_str().unwrap().to_owned();
+    let id: u64 = confirm["id"].as_str().unwrap().parse().unwrap();
+
+    discord.deliver_inline(&confirm);
+    let first = signed_post(&server, &body, &timestamp).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    let answer: Value = first.json().await.unwrap();
+    assert_eq!(discord.answered_inline(id, &token, &answer), 204);
+    let followup = format!("/api/v10/webhooks/{APPLICATION_ID}/{token}");
+    discord.wait_for_call(|c| c.method == "POST" && c.path == followup, WAIT).await.expect("the outcome");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (wsc_calls, discord_calls) = (sim.requests().len(), discord.rest_calls().len());
+
+    // The same bytes, the same signature, well within the 5 minutes a signature is good for.
+    for _ in 0..3 {
+        let replay = signed_post(&server, &body, &timestamp).send().await.unwrap();
+        assert_eq!(
+            replay.status(),
+            409,
+            "a repeat is refused, with no answer Discord could take as a callback"
+        );
+        assert_eq!(replay.text().await.unwrap(), "already received\n");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sim.requests().len(), wsc_calls, "WSC saw nothing of the replays");
+    assert_eq!(discord.rest_calls().len(), discord_calls, "and neither did Discord");
+    assert_eq!(sim.requests_for(Operation::Stop).len(), 1);
+}

@@ -21,6 +21,7 @@ use tokio::sync::{oneshot, Semaphore};
 use tokio_util::task::TaskTracker;
 
 use super::gateway::{http_client_lenient, shutdown_signal, GatewayDiscord};
+use super::seen::SeenInteractions;
 use crate::bot::{Core, Discord, Incoming};
 use crate::config::Config;
 use crate::metrics::metrics;
@@ -81,6 +82,7 @@ struct App {
     http: Arc<Http>,
     limit: Arc<Semaphore>,
     tracker: TaskTracker,
+    seen: Arc<SeenInteractions>,
 }
 
 /// Serves until SIGTERM or Ctrl-C, then lets in-flight interactions finish (bounded).
@@ -97,6 +99,7 @@ pub async fn serve(config: &Config, listener: tokio::net::TcpListener, core: Cor
         http: Arc::new(http),
         limit: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         tracker: tracker.clone(),
+        seen: Arc::new(SeenInteractions::default()),
     };
     if let Some(channel) = config.watch_channel_id {
         let watcher = app.core.watcher(channel, config.watch_interval);
@@ -170,6 +173,13 @@ async fn interactions(State(app): State<App>, headers: HeaderMap, body: Bytes) -
     let Ok(permit) = app.limit.clone().try_acquire_owned() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "busy\n").into_response();
     };
+    // A replay of a captured request, or a repeat: nothing runs, and no answer that Discord
+    // could take for a second callback.
+    if !app.seen.first_delivery(incoming.id) {
+        metrics().refused("repeat");
+        tracing::info!(id = incoming.id, "refused a repeated interaction");
+        return (StatusCode::CONFLICT, "already received\n").into_response();
+    }
     let (first, answer) = oneshot::channel();
     let port =
         EndpointDiscord { rest: GatewayDiscord { http: app.http.clone() }, first: Mutex::new(Some(first)) };

@@ -14,6 +14,7 @@ use serenity::all::{
 use tokio_util::task::TaskTracker;
 
 use super::endpoint::DRAIN;
+use super::seen::SeenInteractions;
 use crate::bot::{commands, Core, Discord, Incoming};
 use crate::config::{Config, ConfigError, DEFAULT_DISCORD_API_BASE};
 use crate::metrics::metrics;
@@ -68,6 +69,7 @@ pub async fn run(config: &Config, core: Core) -> Result<(), String> {
         guild: config.discord_guild_id,
         registered: AtomicBool::new(false),
         tracker: tracker.clone(),
+        seen: SeenInteractions::default(),
     };
     let mut client = serenity::all::ClientBuilder::new_with_http(http, GatewayIntents::empty())
         .event_handler(handler)
@@ -123,6 +125,8 @@ struct Handler {
     registered: AtomicBool,
     /// In-flight interactions, waited for at shutdown.
     tracker: TaskTracker,
+    /// A session resumed or replayed can deliver an event twice.
+    seen: SeenInteractions,
 }
 
 #[serenity::async_trait]
@@ -151,6 +155,11 @@ impl EventHandler for Handler {
         let Some(incoming) = Incoming::from_interaction(&interaction) else {
             return;
         };
+        if !self.seen.first_delivery(incoming.id) {
+            metrics().refused("repeat");
+            tracing::info!(id = incoming.id, "ignored a repeated delivery of an interaction");
+            return;
+        }
         let _in_flight = self.tracker.token();
         self.core.handle(&GatewayDiscord { http: ctx.http.clone() }, incoming).await;
     }
