@@ -6,4 +6,5 @@ pub mod config;
 pub mod discord;
 pub mod logging;
 pub mod metrics;
+pub mod runtime;
 pub mod wsc;

@@ -20,11 +20,12 @@ use serenity::all::{
 use tokio::sync::{oneshot, Semaphore};
 use tokio_util::task::TaskTracker;
 
-use super::gateway::{http_client_lenient, shutdown_signal, GatewayDiscord};
+use super::gateway::{http_client_lenient, GatewayDiscord};
 use super::seen::SeenInteractions;
 use crate::bot::{Core, Discord, Incoming};
 use crate::config::Config;
 use crate::metrics::metrics;
+use crate::runtime::{self, Background};
 
 /// Discord refuses requests whose timestamp is this far off; so do we.
 const MAX_AGE_SECS: u64 = 5 * 60;
@@ -34,8 +35,6 @@ const MAX_BODY: usize = 64 * 1024;
 const MAX_IN_FLIGHT: usize = 256;
 /// The first answer must reach Discord within 3 s; the core gives it before any WSC call.
 const FIRST_ANSWER: Duration = Duration::from_millis(2800);
-/// How long in-flight interactions may take to finish at shutdown.
-pub const DRAIN: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureError {
@@ -85,7 +84,8 @@ struct App {
     seen: Arc<SeenInteractions>,
 }
 
-/// Serves until SIGTERM or Ctrl-C, then lets in-flight interactions finish (bounded).
+/// Serves until SIGTERM or Ctrl-C, then stops the watcher and lets in-flight interactions
+/// finish (bounded).
 /// `DISCORD_PUBLIC_KEY` and `DISCORD_APPLICATION_ID` were checked by the caller.
 pub async fn serve(config: &Config, listener: tokio::net::TcpListener, core: Core) -> Result<(), String> {
     let key = config.discord_public_key.ok_or("DISCORD_PUBLIC_KEY is not set")?;
@@ -101,9 +101,11 @@ pub async fn serve(config: &Config, listener: tokio::net::TcpListener, core: Cor
         tracker: tracker.clone(),
         seen: Arc::new(SeenInteractions::default()),
     };
+    let stop = runtime::stop_on_signal();
+    let background = Background::new(stop.clone());
     if let Some(channel) = config.watch_channel_id {
         let watcher = app.core.watcher(channel, config.watch_interval);
-        tracker.spawn(watcher.run(GatewayDiscord { http: app.http.clone() }));
+        background.spawn(watcher.run(GatewayDiscord { http: app.http.clone() }));
     }
     let router = Router::new()
         .route("/interactions", post(interactions))
@@ -114,15 +116,13 @@ pub async fn serve(config: &Config, listener: tokio::net::TcpListener, core: Cor
     tracing::info!(?addr, "serving the interactions endpoint");
     metrics().set_discord_ready(true);
     axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(stop.cancelled_owned())
         .await
         .map_err(|e| format!("the HTTP server failed: {e}"))?;
     metrics().set_discord_ready(false);
+    background.stop().await;
     tracing::info!("draining in-flight interactions");
-    tracker.close();
-    if tokio::time::timeout(DRAIN, tracker.wait()).await.is_err() {
-        tracing::warn!("in-flight interactions did not finish in time");
-    }
+    runtime::drain(&tracker).await;
     Ok(())
 }
 
