@@ -6,9 +6,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::bot::{start_process_in, FRONTS, SCANNING, WAIT};
+use common::bot::{start_process_in, Front, FRONTS, SCANNING, WAIT};
 use common::fake_discord::{FakeDiscord, APPLICATION_ID, CHANNEL_ID};
 use common::settings;
+use tokio::io::AsyncWriteExt;
 use wsc_bot::wsc::sim::{Fault, Phase};
 use wsc_bot::wsc::Operation;
 
@@ -70,4 +71,19 @@ async fn sigterm_during_an_in_flight_stop_lets_it_complete_and_exits_0() {
             calls.iter().find(|c| c.method == "POST" && c.path == followup).expect("the team was told");
         assert!(told.body["content"].as_str().unwrap().contains("stopped the scan of"), "{:#}", told.body);
     }
+}
+
+#[tokio::test]
+async fn sigterm_does_not_wait_for_a_client_that_never_finishes_its_request() {
+    let (bot, mut process) =
+        start_process_in(Front::Serve, FakeDiscord::start().await, settings(), 5, &watching()).await;
+    let address = bot.endpoint.as_deref().unwrap().trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(address).await.unwrap();
+    slow.write_all(b"POST /interactions HTTP/1.1\r\nHost: bot\r\n").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    process.terminate();
+    // Its headers may take 30 s; shutdown gives a request under way 3 s.
+    let (code, took) = process.exit_within(Duration::from_secs(12)).await.expect("the bot exits");
+    assert_eq!(code, Some(0), "{}", process.log());
+    assert!(took < Duration::from_secs(5), "took {took:?}");
 }

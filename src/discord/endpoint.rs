@@ -17,6 +17,7 @@ use serenity::all::{
     CreateInteractionResponse, CreateInteractionResponseFollowup, CreateMessage, EditInteractionResponse,
     EditMessage, Http, Interaction, Message,
 };
+use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
 use tokio_util::task::TaskTracker;
 
@@ -85,9 +86,14 @@ struct App {
 }
 
 /// Serves until SIGTERM or Ctrl-C, then stops the watcher and lets in-flight interactions
-/// finish (bounded).
+/// finish (bounded). Health and metrics go to `metrics_listener` when given, else to `listener`.
 /// `DISCORD_PUBLIC_KEY` and `DISCORD_APPLICATION_ID` were checked by the caller.
-pub async fn serve(config: &Config, listener: tokio::net::TcpListener, core: Core) -> Result<(), String> {
+pub async fn serve(
+    config: &Config,
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    core: Core,
+) -> Result<(), String> {
     let key = config.discord_public_key.ok_or("DISCORD_PUBLIC_KEY is not set")?;
     let key =
         VerifyingKey::from_bytes(&key).map_err(|_| "DISCORD_PUBLIC_KEY is not a valid Ed25519 public key")?;
@@ -107,22 +113,36 @@ pub async fn serve(config: &Config, listener: tokio::net::TcpListener, core: Cor
         let watcher = app.core.watcher(channel, config.watch_interval);
         background.spawn(watcher.run(GatewayDiscord { http: app.http.clone() }));
     }
-    let router = Router::new()
+    let endpoint = Router::new()
         .route("/interactions", post(interactions))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(app)
-        .merge(crate::metrics::routes());
+        .with_state(app);
+    let health = match metrics_listener {
+        Some(metrics_listener) => {
+            let addr: Option<SocketAddr> = metrics_listener.local_addr().ok();
+            tracing::info!(?addr, "serving /healthz, /readyz and /metrics");
+            let server = crate::http::serve(
+                metrics_listener,
+                crate::metrics::routes(),
+                config.http_limits,
+                stop.clone(),
+            );
+            Some(tokio::spawn(server))
+        }
+        None => None,
+    };
+    let router = if health.is_some() { endpoint } else { endpoint.merge(crate::metrics::routes()) };
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(?addr, "serving the interactions endpoint");
     metrics().set_discord_ready(true);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(stop.cancelled_owned())
-        .await
-        .map_err(|e| format!("the HTTP server failed: {e}"))?;
+    crate::http::serve(listener, router, config.http_limits, stop.clone()).await;
     metrics().set_discord_ready(false);
     background.stop().await;
     tracing::info!("draining in-flight interactions");
     runtime::drain(&tracker).await;
+    if let Some(health) = health {
+        let _ = health.await;
+    }
     Ok(())
 }
 

@@ -82,12 +82,18 @@ pub async fn run(config: &Config, core: Core) -> Result<(), String> {
         background.spawn(watcher.run(GatewayDiscord { http: client.http.clone() }));
         tracing::info!(channel, interval_secs = config.watch_interval.as_secs(), "watching scan states");
     }
-    if let Some(addr) = config.http_listen {
+    // Health and metrics are served only when asked for, on either variable.
+    if let Some(addr) = config.metrics_listen.or(config.http_listen) {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| format!("could not listen on {addr}: {e}"))?;
         tracing::info!(%addr, "serving /healthz, /readyz and /metrics");
-        tokio::spawn(async move { axum::serve(listener, crate::metrics::routes::<()>()).await });
+        background.spawn(crate::http::serve(
+            listener,
+            crate::metrics::routes(),
+            config.http_limits,
+            stop.clone(),
+        ));
     }
     let shards = client.shard_manager.clone();
     tokio::spawn(async move {
