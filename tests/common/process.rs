@@ -53,7 +53,10 @@ impl BotProcess {
         std::thread::spawn(move || {
             let mut chunk = [0u8; 8192];
             while let Ok(n @ 1..) = stderr.read(&mut chunk) {
-                written.lock().unwrap().push_str(&String::from_utf8_lossy(&chunk[..n]));
+                let text = String::from_utf8_lossy(&chunk[..n]);
+                // Passed on as well: `scripts/secret-scan` reads the tests' output.
+                eprint!("{text}");
+                written.lock().unwrap().push_str(&text);
             }
         });
         BotProcess { child, lines, log }
