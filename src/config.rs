@@ -8,6 +8,7 @@ use std::time::Duration;
 use reqwest::Url;
 use secrecy::SecretString;
 
+use crate::http::HttpLimits;
 use crate::wsc::{ClientSettings, KeyPair, KeySource, RetryPolicy};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,6 +54,9 @@ pub struct Config {
     pub watch_channel_id: Option<u64>,
     pub watch_interval: Duration,
     pub http_listen: Option<SocketAddr>,
+    /// Health and metrics here instead of on `http_listen`.
+    pub metrics_listen: Option<SocketAddr>,
+    pub http_limits: HttpLimits,
     pub request_timeout: Duration,
     pub log_format: LogFormat,
 }
@@ -76,6 +80,7 @@ pub const VARIABLES: &[&str] = &[
     "WSC_WATCH_CHANNEL_ID",
     "WSC_WATCH_INTERVAL_SECS",
     "WSC_HTTP_LISTEN",
+    "WSC_METRICS_LISTEN",
     "WSC_REQUEST_TIMEOUT_SECS",
     "RUST_LOG",
     "LOG_FORMAT",
@@ -147,16 +152,11 @@ impl Config {
                 60,
                 10..=86_400,
             )?,
-            http_listen: get("WSC_HTTP_LISTEN")
-                .map(|v| {
-                    v.parse().map_err(|_| {
-                        ConfigError::new(
-                            "WSC_HTTP_LISTEN",
-                            format!("must be an address and port such as 0.0.0.0:8080 (got {v:?})"),
-                        )
-                    })
-                })
+            http_listen: get("WSC_HTTP_LISTEN").map(|v| address("WSC_HTTP_LISTEN", &v)).transpose()?,
+            metrics_listen: get("WSC_METRICS_LISTEN")
+                .map(|v| address("WSC_METRICS_LISTEN", &v))
                 .transpose()?,
+            http_limits: http_limits(&get)?,
             request_timeout: seconds(
                 "WSC_REQUEST_TIMEOUT_SECS",
                 get("WSC_REQUEST_TIMEOUT_SECS"),
@@ -238,6 +238,35 @@ fn read_secret_file(var: &'static str, path: &Path) -> Result<SecretString, Conf
         return Err(ConfigError::new(var, format!("names an empty file ({path:?})")));
     }
     Ok(SecretString::from(value.to_owned()))
+}
+
+fn address(var: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
+    value.parse().map_err(|_| {
+        ConfigError::new(var, format!("must be an address and port such as 0.0.0.0:8080 (got {value:?})"))
+    })
+}
+
+/// The defaults, which tests shorten through undocumented variables so that they need not wait
+/// 30 s for a slow client to be cut off.
+fn http_limits(get: &impl Fn(&str) -> Option<String>) -> Result<HttpLimits, ConfigError> {
+    let mut limits = HttpLimits::default();
+    let number = |var: &'static str| {
+        get(var)
+            .map(|v| {
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| ConfigError::new(var, format!("must be a positive number (got {v:?})")))
+            })
+            .transpose()
+    };
+    if let Some(ms) = number("WSC_TEST_HTTP_TIMEOUT_MS")? {
+        limits.request_timeout = Duration::from_millis(ms);
+    }
+    if let Some(count) = number("WSC_TEST_HTTP_MAX_CONNECTIONS")? {
+        limits.max_connections = usize::try_from(count).unwrap_or(usize::MAX);
+    }
+    Ok(limits)
 }
 
 fn snowflake(var: &'static str, value: &str) -> Result<u64, ConfigError> {
@@ -336,6 +365,8 @@ mod tests {
         assert_eq!(config.watch_interval, Duration::from_secs(60));
         assert!(config.operator_role_ids.is_empty() && config.viewer_role_ids.is_empty());
         assert_eq!(config.log_format, LogFormat::Text);
+        assert_eq!(config.http_limits.request_timeout, Duration::from_secs(30));
+        assert_eq!((config.http_listen, config.metrics_listen), (None, None));
         assert_eq!(config.wsc_client_settings().unwrap_err().var, "NCP_ACCESS_KEY");
     }
 
@@ -373,6 +404,8 @@ mod tests {
             ("WSC_REQUEST_TIMEOUT_SECS", "ten"),
             ("WSC_WATCH_INTERVAL_SECS", "1"),
             ("WSC_HTTP_LISTEN", "8080"),
+            ("WSC_METRICS_LISTEN", "localhost"),
+            ("WSC_TEST_HTTP_TIMEOUT_MS", "0"),
             ("WSC_AUDIT_CHANNEL_ID", "#audit"),
             ("LOG_FORMAT", "xml"),
         ];

@@ -4,6 +4,8 @@ pub mod bot;
 pub mod check;
 pub mod config;
 pub mod discord;
+pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod runtime;
 pub mod wsc;

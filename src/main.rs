@@ -24,7 +24,8 @@ struct Cli {
 enum Command {
     /// Run the bot over Discord's gateway (the normal deployment).
     Run(ModeArgs),
-    /// Run the bot as an HTTP Interactions Endpoint (Ed25519-verified), with /healthz, /readyz and /metrics.
+    /// Run the bot as an HTTP Interactions Endpoint (Ed25519-verified), with /healthz, /readyz and /metrics
+    /// (on WSC_METRICS_LISTEN when set).
     Serve(ModeArgs),
     /// Register (overwrite) the slash commands in each guild of DISCORD_GUILD_ID, then exit.
     Register,
@@ -176,19 +177,12 @@ async fn start(config: &Config, mode: Mode, demo: bool) -> ExitCode {
     let core = Core::from_config(wsc, config);
     let result = match mode {
         Mode::Gateway => gateway::run(config, core).await,
-        Mode::Endpoint => {
-            let addr = config
-                .http_listen
-                .unwrap_or_else(|| "0.0.0.0:8080".parse().expect("a valid default address"));
-            match tokio::net::TcpListener::bind(addr).await {
-                Ok(listener) => {
-                    let bound = listener.local_addr().map_or(addr.to_string(), |a| a.to_string());
-                    println!("wsc-bot serving the Interactions Endpoint on http://{bound}/interactions");
-                    endpoint::serve(config, listener, core).await
-                }
-                Err(error) => Err(format!("could not listen on {addr}: {error}")),
+        Mode::Endpoint => match serve_listeners(config).await {
+            Ok((listener, metrics_listener)) => {
+                endpoint::serve(config, listener, metrics_listener, core).await
             }
-        }
+            Err(error) => Err(error),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -197,6 +191,33 @@ async fn start(config: &Config, mode: Mode, demo: bool) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The endpoint's listener, and the one for health and metrics when `WSC_METRICS_LISTEN` names
+/// another address. Each bound address is printed (port 0 picks one).
+async fn serve_listeners(
+    config: &Config,
+) -> Result<(tokio::net::TcpListener, Option<tokio::net::TcpListener>), String> {
+    async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, String), String> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|error| format!("could not listen on {addr}: {error}"))?;
+        let bound = listener.local_addr().map_or(addr.to_string(), |a| a.to_string());
+        Ok((listener, bound))
+    }
+    let addr = config.http_listen.unwrap_or_else(|| "0.0.0.0:8080".parse().expect("a valid default address"));
+    let (listener, bound) = bind(addr).await?;
+    println!("wsc-bot serving the Interactions Endpoint on http://{bound}/interactions");
+    // The same address means the same listener; port 0 picks a new port each time.
+    let metrics_listener = match config.metrics_listen.filter(|m| *m != addr || m.port() == 0) {
+        Some(metrics_addr) => {
+            let (metrics_listener, bound) = bind(metrics_addr).await?;
+            println!("wsc-bot serving /healthz, /readyz and /metrics on http://{bound}");
+            Some(metrics_listener)
+        }
+        None => None,
+    };
+    Ok((listener, metrics_listener))
 }
 
 fn required_for_serve(config: &Config) -> Result<(), ConfigError> {
@@ -212,6 +233,22 @@ fn required_for_serve(config: &Config) -> Result<(), ConfigError> {
     }
     if config.discord_application_id.is_none() {
         return Err(missing("DISCORD_APPLICATION_ID", "the application id to edit responses"));
+    }
+    // Interaction webhooks need no token, but posting to a channel does: refuse at start
+    // rather than warn at every post.
+    if config.discord_token.is_none() {
+        let channels = [
+            ("WSC_WATCH_CHANNEL_ID", config.watch_channel_id, "post scan notifications"),
+            ("WSC_AUDIT_CHANNEL_ID", config.audit_channel_id, "post audit lines"),
+        ];
+        if let Some((var, _, what)) = channels.into_iter().find(|(_, channel, _)| channel.is_some()) {
+            return Err(ConfigError {
+                var,
+                problem: format!(
+                    "is set but DISCORD_TOKEN is not: `serve` needs the bot token to {what} there"
+                ),
+            });
+        }
     }
     Ok(())
 }

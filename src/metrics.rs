@@ -1,13 +1,14 @@
 //! Prometheus metrics and readiness, shared by both modes. One process-wide registry: the WSC
 //! client, the core and the watcher record into it; `/metrics` encodes it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -33,6 +34,11 @@ struct ResultLabel {
     result: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: String,
+}
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 pub struct Metrics {
@@ -43,10 +49,12 @@ pub struct Metrics {
     wsc_seconds: Histograms<OperationLabel>,
     watch_polls: Family<ResultLabel, Counter>,
     key_reloads: Family<ResultLabel, Counter>,
+    refused: Family<ReasonLabel, Counter>,
+    /// 1 when WSC could be reached at the last call (a refused connection or a failed DNS lookup
+    /// cannot), 0 otherwise. Not part of readiness: a replica that cannot reach WSC still answers.
+    wsc_reachable: Gauge<i64, AtomicI64>,
     /// The gateway is connected, or the endpoint is listening.
     discord_ready: AtomicBool,
-    /// WSC could be reached at the last call (a refused connection or a failed DNS lookup cannot).
-    wsc_reachable: AtomicBool,
 }
 
 fn latency_buckets() -> Histogram {
@@ -64,6 +72,10 @@ pub fn metrics() -> &'static Metrics {
         let wsc_seconds: Histograms<OperationLabel> = Family::new_with_constructor(latency_buckets);
         let watch_polls = Family::<ResultLabel, Counter>::default();
         let key_reloads = Family::<ResultLabel, Counter>::default();
+        let refused = Family::<ReasonLabel, Counter>::default();
+        let wsc_reachable = Gauge::<i64, AtomicI64>::default();
+        // Until a call says otherwise.
+        wsc_reachable.set(1);
         registry.register("interactions", "Interactions handled, by kind and outcome", interactions.clone());
         registry.register(
             "ack_latency_seconds",
@@ -82,6 +94,16 @@ pub fn metrics() -> &'static Metrics {
             "NCP key files read again (SIGHUP, or NCP refusing the key), by result",
             key_reloads.clone(),
         );
+        registry.register(
+            "interactions_refused",
+            "Signed or delivered interactions the bot did not act on, by reason",
+            refused.clone(),
+        );
+        registry.register(
+            "wsc_reachable",
+            "1 when WSC could be reached at the last call, 0 when it could not",
+            wsc_reachable.clone(),
+        );
         Metrics {
             registry,
             interactions,
@@ -90,8 +112,9 @@ pub fn metrics() -> &'static Metrics {
             wsc_seconds,
             watch_polls,
             key_reloads,
+            refused,
+            wsc_reachable,
             discord_ready: AtomicBool::new(false),
-            wsc_reachable: AtomicBool::new(true),
         }
     })
 }
@@ -112,7 +135,12 @@ impl Metrics {
         self.wsc_seconds
             .get_or_create(&OperationLabel { operation: operation.into() })
             .observe(took.as_secs_f64());
-        self.wsc_reachable.store(reachable, Ordering::Relaxed);
+        self.wsc_reachable.set(i64::from(reachable));
+    }
+
+    /// An interaction not acted on: `undecodable`, `unhandled` or `repeat`.
+    pub fn refused(&self, reason: &str) {
+        self.refused.get_or_create(&ReasonLabel { reason: reason.into() }).inc();
     }
 
     pub fn watch_poll(&self, result: &str) {
@@ -127,13 +155,12 @@ impl Metrics {
         self.discord_ready.store(ready, Ordering::Relaxed);
     }
 
-    /// `Err` names what is not ready.
+    /// Whether this process can take interactions; `Err` names why not. WSC's health is not
+    /// part of it: a replica taken out of rotation would never make the call that clears it, and
+    /// people would get Discord's "interaction failed" instead of the bot's own sentence.
     pub fn readiness(&self) -> Result<(), &'static str> {
         if !self.discord_ready.load(Ordering::Relaxed) {
             return Err("not connected to Discord");
-        }
-        if !self.wsc_reachable.load(Ordering::Relaxed) {
-            return Err("WSC was unreachable at the last call");
         }
         Ok(())
     }

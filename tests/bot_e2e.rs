@@ -449,3 +449,29 @@ async fn gateway_mode_serves_health_readiness_and_metrics() {
     assert_eq!(status, 200);
     assert!(metrics.contains(r#"wsc_bot_interactions_total{kind="command",outcome="ok"}"#), "{metrics}");
 }
+
+#[tokio::test]
+async fn an_interaction_the_gateway_delivers_twice_is_handled_once() {
+    let bot = start_bot(settings(), 5).await;
+    let ask = bot.command(&operator(), "stop", instance_arg(SCANNING)).await;
+    let confirmation = bot.original(ask).await;
+    let id = bot.id();
+    let confirm = fake_discord::component_click(
+        id,
+        &operator(),
+        "en-US",
+        &format!("wsc:v1:confirm-stop:{SCANNING}"),
+        confirmation,
+    );
+    bot.discord.dispatch(confirm.clone()).await;
+    bot.discord.dispatch(confirm).await;
+    bot.follow_up(id).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let token = format!("/token-{id}");
+    let calls: Vec<_> = bot.discord.rest_calls().into_iter().filter(|c| c.path.contains(&token)).collect();
+    let callbacks = calls.iter().filter(|c| c.path.ends_with("/callback")).count();
+    let followups = calls.iter().filter(|c| c.method == "POST" && !c.path.ends_with("/callback")).count();
+    assert_eq!((callbacks, followups), (1, 1), "one flow: {calls:#?}");
+    assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 1);
+    bot.still_serves().await;
+}

@@ -316,3 +316,40 @@ async fn the_in_process_simulator_and_the_client_agree() {
     let sim = start_sim(settings()).await;
     assert_eq!(client(&sim).list_jobs(1, 1).await.unwrap().total, 8);
 }
+
+#[test]
+fn serve_refuses_channels_it_could_not_post_to_without_a_token() {
+    let key = common::serve::public_key_hex();
+    let base: [(&str, &str); 5] = [
+        ("DISCORD_PUBLIC_KEY", &key),
+        ("DISCORD_APPLICATION_ID", "900000000000000001"),
+        ("DISCORD_GUILD_ID", "900000000000000003"),
+        ("NCP_ACCESS_KEY", ACCESS_KEY),
+        ("NCP_SECRET_KEY", SECRET_KEY),
+    ];
+    for var in ["WSC_WATCH_CHANNEL_ID", "WSC_AUDIT_CHANNEL_ID"] {
+        let mut vars = base.to_vec();
+        vars.extend([(var, "900000000000000004"), ("WSC_HTTP_LISTEN", "127.0.0.1:0")]);
+        let mut child = wsc_bot(&["serve"], &vars)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() && started.elapsed() < std::time::Duration::from_secs(5) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // Still running means it started: stop it (SIGKILL by pid) and fail below.
+        let _ = child.kill();
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{var}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with(&format!("error: {var} ")) && stderr.contains("DISCORD_TOKEN"),
+            "{stderr}"
+        );
+        assert!(output.stdout.is_empty(), "nothing started");
+    }
+}

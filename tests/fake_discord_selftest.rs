@@ -463,3 +463,27 @@ async fn early_dispatch_waits_for_ready_and_partial_messages_are_completed() {
 
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn an_edit_that_overtakes_the_inline_answer_lands_on_top_of_it() {
+    let fake = FakeDiscord::start().await;
+    let edit =
+        format!("{}/api/v10/webhooks/{}/token-40/messages/@original", fake.api_base(), fake::APPLICATION_ID);
+    let patch = |content: &'static str| {
+        let edit = edit.clone();
+        async move {
+            let r =
+                reqwest::Client::new().patch(edit).json(&json!({"content": content})).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+        }
+    };
+    fake.deliver_inline(&fake::slash_command(40, &alice(), "en-US", wsc_stop("1")));
+    // The bot's edits reach Discord before the test has read and recorded its HTTP answer.
+    patch("first").await;
+    patch("done").await;
+    assert_eq!(fake.answered_inline(40, "token-40", &json!({"type": 5})), 204);
+    let original = fake.original("token-40").unwrap();
+    assert_eq!(original["content"], "done");
+    assert_eq!(original["flags"].as_u64().unwrap_or(0) & (1 << 7), 0, "no longer loading");
+    assert_eq!(fake.messages().len(), 1, "one original, not one per edit");
+}

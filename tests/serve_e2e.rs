@@ -4,18 +4,19 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::bot::{custom_ids, instance_arg, is_ephemeral, operator, stranger, viewer};
+use common::bot::{
+    custom_ids, instance_arg, is_ephemeral, operator, start_process_in, stranger, viewer, Front,
+};
 use common::fake_discord::{component_click, slash_command, FakeDiscord, Member, APPLICATION_ID, CHANNEL_ID};
+use common::process::BotProcess;
 use common::serve::{now_secs, post, serve_vars, signature, signing_key, start_serve_with};
-use common::{settings, start_sim, ACCESS_KEY, SECRET_KEY};
+use common::{settings, start_sim};
 use ed25519_dalek::SigningKey;
 use serde_json::{json, Value};
-use wsc_bot::wsc::sim::{Fault, Phase, SimHandle, SimSettings};
+use wsc_bot::wsc::sim::{Phase, SimHandle};
 use wsc_bot::wsc::Operation;
 
 const SCANNING: u64 = 1000000006;
@@ -230,57 +231,6 @@ async fn metrics_move_as_interactions_happen() {
     assert!(after.contains("wsc_bot_wsc_call_duration_seconds_bucket"));
 }
 
-/// The `wsc-bot` binary with only `vars` in its environment; returns it and the URL it prints.
-fn spawn_binary(args: &[&str], vars: &HashMap<&'static str, String>) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wsc-bot"))
-        .args(args)
-        .env_clear()
-        .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
-        // `scripts/secret-scan` runs the suite at TRACE: the binary logs the same way.
-        .envs(["RUST_LOG", "LOG_FORMAT"].into_iter().filter_map(|k| std::env::var(k).ok().map(|v| (k, v))))
-        .current_dir(std::env::temp_dir())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url =
-        line.split_whitespace().find(|w| w.starts_with("http://")).expect("the URL is printed").to_owned();
-    (child, url.trim_end_matches("/interactions").to_owned())
-}
-
-#[tokio::test]
-async fn sigterm_during_an_in_flight_stop_lets_it_complete_and_exits_0() {
-    let mut settings = SimSettings::new(ACCESS_KEY, SECRET_KEY);
-    settings.faults = vec![(Operation::Stop, Fault { latency_ms: 1_500, ..Fault::default() })];
-    let sim = start_sim(settings).await;
-    let discord = FakeDiscord::start().await;
-    let mut vars = vars(&discord, &sim);
-    vars.insert("WSC_HTTP_LISTEN", "127.0.0.1:0".into());
-    let (mut child, server) = spawn_binary(&["serve"], &vars);
-
-    let ask = stop_command(SCANNING);
-    post(&discord, &server, &ask).await;
-    let confirmation = original(&discord, &ask).await;
-    let confirm = click(&operator(), &format!("wsc:v1:confirm-stop:{SCANNING}"), confirmation);
-    let (_, answer) = post(&discord, &server, &confirm).await;
-    assert_eq!(answer["type"], 7);
-    // The stop is now waiting on WSC: ask the process to stop.
-    let stop_arrived = async {
-        while sim.requests_for(Operation::Stop).is_empty() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(WAIT, stop_arrived).await.expect("the stop reached WSC");
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
-    assert_eq!(status.code(), Some(0), "exits 0 after draining");
-    assert_eq!(sim.phase(SCANNING), Some(Phase::Stopping), "the stop completed");
-    let token = confirm["token"].as_str().unwrap().to_owned();
-    let followup = format!("/api/v10/webhooks/{APPLICATION_ID}/{token}");
-    assert!(discord.rest_calls().iter().any(|c| c.path == followup), "the team was told before exit");
-}
-
 #[tokio::test]
 async fn demo_mode_starts_without_ncp_variables() {
     let sim = start_sim(settings()).await;
@@ -290,7 +240,8 @@ async fn demo_mode_starts_without_ncp_variables() {
         vars.remove(ncp);
     }
     vars.insert("WSC_HTTP_LISTEN", "127.0.0.1:0".into());
-    let (mut child, server) = spawn_binary(&["serve", "--demo"], &vars);
+    let process = BotProcess::spawn(&["serve", "--demo"], &vars);
+    let server = process.next_url();
     let list = command(&viewer(), "jobs", json!([]));
     let (status, _) = post(&discord, &server, &list).await;
     assert_eq!(status, 200);
@@ -298,8 +249,112 @@ async fn demo_mode_starts_without_ncp_variables() {
     let footer = jobs["embeds"][0]["footer"]["text"].as_str().unwrap().to_owned();
     assert!(footer.contains("DEMO"), "{footer}");
     assert!(sim.requests().is_empty(), "the demo never calls a real WSC");
-    let _ = child.kill();
-    let _ = child.wait();
+}
+
+fn metric(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn readiness_stays_200_while_wsc_is_unreachable_and_the_metric_says_so() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let extra = [("WSC_API_BASE", format!("http://{dead}"))];
+    let (bot, process) =
+        start_process_in(Front::Serve, FakeDiscord::start().await, settings(), 2, &extra).await;
+    let server = bot.endpoint.clone().unwrap();
+    let get = |path: &'static str| {
+        let url = format!("{server}{path}");
+        async move {
+            let response = reqwest::get(url).await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let id = bot.command(&viewer(), "jobs", json!([])).await;
+    let edited = format!("/token-{id}/messages/@original");
+    let edit = bot.call("the edit", |c| c.method == "PATCH" && c.path.ends_with(&edited)).await;
+    let sentence = edit.body["content"].as_str().unwrap_or_default();
+    assert!(sentence.contains("(ref `"), "people get the bot's own sentence: {sentence}");
+    assert_eq!(get("/readyz").await, (200, "ready\n".to_owned()), "{}", process.log());
+    let (_, metrics) = get("/metrics").await;
+    assert_eq!(metric(&metrics, "wsc_bot_wsc_reachable"), Some(0.0), "{metrics}");
+}
+
+/// `body` signed now, as Discord would deliver it; the same headers can be sent again.
+fn signed_post(server: &str, body: &str, timestamp: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .post(format!("{server}/interactions"))
+        .header("x-signature-ed25519", signature(&signing_key(), timestamp, body.as_bytes()))
+        .header("x-signature-timestamp", timestamp)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+}
+
+#[tokio::test]
+async fn a_signed_body_that_does_not_decode_gets_400_a_log_line_and_a_count_without_the_token() {
+    let (bot, process) = start_process_in(Front::Serve, FakeDiscord::start().await, settings(), 5, &[]).await;
+    let server = bot.endpoint.clone().unwrap();
+    let token = "tok-aW50ZXJhY3Rpb24tdG9rZW4tbmV2ZXItbG9nZ2Vk";
+    // serde's own message for this one quotes the token: "invalid type: string \"tok-…\"".
+    let wrong_shape = json!({"type": 2, "id": "4242", "application_id": APPLICATION_ID.to_string(),
+        "token": token, "version": 1, "data": token})
+    .to_string();
+    let cut_short = format!(r#"{{"type":2,"id":"4343","token":"{token}""#);
+    for body in [wrong_shape, cut_short] {
+        let response = signed_post(&server, &body, &now_secs().to_string()).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{body}");
+    }
+    let metrics = reqwest::get(format!("{server}/metrics")).await.unwrap().text().await.unwrap();
+    let series = r#"wsc_bot_interactions_refused_total{reason="undecodable"}"#;
+    assert_eq!(metric(&metrics, series), Some(2.0), "{metrics}");
+    let logged = async {
+        while !(process.log().contains("does not decode") && process.log().contains("is not JSON")) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(WAIT, logged).await.unwrap_or_else(|_| panic!("no log line: {}", process.log()));
+    let log = process.log();
+    let line = log.lines().find(|l| l.contains("does not decode")).unwrap();
+    assert!(line.contains("4242") && line.contains("invalid type"), "{line}");
+    assert!(!log.contains(token) && !log.contains("aW50ZXJhY3Rpb24"), "the token leaked: {log}");
+}
+
+#[tokio::test]
+async fn a_replayed_signed_request_acts_once_and_the_repeat_gets_409() {
+    let sim = start_sim(settings()).await;
+    let discord = FakeDiscord::start().await;
+    let server = start_serve(&discord, &sim).await;
+    let ask = stop_command(SCANNING);
+    post(&discord, &server, &ask).await;
+    let confirmation = original(&discord, &ask).await;
+    let confirm = click(&operator(), &format!("wsc:v1:confirm-stop:{SCANNING}"), confirmation);
+    let (body, timestamp) = (confirm.to_string(), now_secs().to_string());
+    let token = confirm["token"].as_str().unwrap().to_owned();
+    let id: u64 = confirm["id"].as_str().unwrap().parse().unwrap();
+
+    discord.deliver_inline(&confirm);
+    let first = signed_post(&server, &body, &timestamp).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    let answer: Value = first.json().await.unwrap();
+    assert_eq!(discord.answered_inline(id, &token, &answer), 204);
+    let followup = format!("/api/v10/webhooks/{APPLICATION_ID}/{token}");
+    discord.wait_for_call(|c| c.method == "POST" && c.path == followup, WAIT).await.expect("the outcome");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (wsc_calls, discord_calls) = (sim.requests().len(), discord.rest_calls().len());
+
+    // The same bytes, the same signature, well within the 5 minutes a signature is good for.
+    for _ in 0..3 {
+        let replay = signed_post(&server, &body, &timestamp).send().await.unwrap();
+        assert_eq!(
+            replay.status(),
+            409,
+            "a repeat is refused, with no answer Discord could take as a callback"
+        );
+        assert_eq!(replay.text().await.unwrap(), "already received\n");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sim.requests().len(), wsc_calls, "WSC saw nothing of the replays");
+    assert_eq!(discord.rest_calls().len(), discord_calls, "and neither did Discord");
+    assert_eq!(sim.requests_for(Operation::Stop).len(), 1);
 }
 
 #[tokio::test]
@@ -313,16 +368,8 @@ async fn sighup_makes_serve_read_the_rotated_key_files() {
     vars.remove("NCP_SECRET_KEY");
     vars.extend(files.vars());
     vars.insert("WSC_HTTP_LISTEN", "127.0.0.1:0".into());
-    let (child, server) = spawn_binary(&["serve"], &vars);
-    // Killed (SIGKILL, by its pid) however the test ends.
-    struct Killed(Child);
-    impl Drop for Killed {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let mut child = Killed(child);
+    let mut process = BotProcess::spawn(&["serve"], &vars);
+    let server = process.next_url();
     let list = command(&viewer(), "jobs", json!([]));
     post(&discord, &server, &list).await;
     assert_eq!(original(&discord, &list).await["embeds"].as_array().unwrap().len(), 5);
@@ -330,7 +377,7 @@ async fn sighup_makes_serve_read_the_rotated_key_files() {
     // The key is rotated at NCP and in the files, then the process is told.
     sim.set_keys(ROTATED_ACCESS_KEY, ROTATED_SECRET_KEY);
     files.write(ROTATED_ACCESS_KEY, ROTATED_SECRET_KEY);
-    assert!(Command::new("kill").args(["-HUP", &child.0.id().to_string()]).status().unwrap().success());
+    process.signal("HUP");
     let changed = r#"wsc_bot_ncp_key_reloads_total{result="changed"}"#;
     let read_again = async {
         loop {
@@ -353,5 +400,5 @@ async fn sighup_makes_serve_read_the_rotated_key_files() {
         requests.iter().all(|r| r.signature_valid),
         "signed with the new key from the first call, no refusal needed: {requests:#?}"
     );
-    assert!(child.0.try_wait().unwrap().is_none(), "SIGHUP did not end the process");
+    assert!(process.is_running(), "SIGHUP did not end the process");
 }

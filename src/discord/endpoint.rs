@@ -17,13 +17,16 @@ use serenity::all::{
     CreateInteractionResponse, CreateInteractionResponseFollowup, CreateMessage, EditInteractionResponse,
     EditMessage, Http, Interaction, Message,
 };
+use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
 use tokio_util::task::TaskTracker;
 
-use super::gateway::{http_client_lenient, shutdown_signal, GatewayDiscord};
+use super::gateway::{http_client_lenient, GatewayDiscord};
+use super::seen::SeenInteractions;
 use crate::bot::{Core, Discord, Incoming};
 use crate::config::Config;
 use crate::metrics::metrics;
+use crate::runtime::{self, Background};
 
 /// Discord refuses requests whose timestamp is this far off; so do we.
 const MAX_AGE_SECS: u64 = 5 * 60;
@@ -33,8 +36,6 @@ const MAX_BODY: usize = 64 * 1024;
 const MAX_IN_FLIGHT: usize = 256;
 /// The first answer must reach Discord within 3 s; the core gives it before any WSC call.
 const FIRST_ANSWER: Duration = Duration::from_millis(2800);
-/// How long in-flight interactions may take to finish at shutdown.
-pub const DRAIN: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureError {
@@ -81,11 +82,18 @@ struct App {
     http: Arc<Http>,
     limit: Arc<Semaphore>,
     tracker: TaskTracker,
+    seen: Arc<SeenInteractions>,
 }
 
-/// Serves until SIGTERM or Ctrl-C, then lets in-flight interactions finish (bounded).
+/// Serves until SIGTERM or Ctrl-C, then stops the watcher and lets in-flight interactions
+/// finish (bounded). Health and metrics go to `metrics_listener` when given, else to `listener`.
 /// `DISCORD_PUBLIC_KEY` and `DISCORD_APPLICATION_ID` were checked by the caller.
-pub async fn serve(config: &Config, listener: tokio::net::TcpListener, core: Core) -> Result<(), String> {
+pub async fn serve(
+    config: &Config,
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    core: Core,
+) -> Result<(), String> {
     config.served_guilds().map_err(|e| e.to_string())?;
     let key = config.discord_public_key.ok_or("DISCORD_PUBLIC_KEY is not set")?;
     let key =
@@ -98,28 +106,43 @@ pub async fn serve(config: &Config, listener: tokio::net::TcpListener, core: Cor
         http: Arc::new(http),
         limit: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         tracker: tracker.clone(),
+        seen: Arc::new(SeenInteractions::default()),
     };
+    let stop = runtime::stop_on_signal();
+    let background = Background::new(stop.clone());
     if let Some(channel) = config.watch_channel_id {
         let watcher = app.core.watcher(channel, config.watch_interval);
-        tracker.spawn(watcher.run(GatewayDiscord { http: app.http.clone() }));
+        background.spawn(watcher.run(GatewayDiscord { http: app.http.clone() }));
     }
-    let router = Router::new()
+    let endpoint = Router::new()
         .route("/interactions", post(interactions))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(app)
-        .merge(crate::metrics::routes());
+        .with_state(app);
+    let health = match metrics_listener {
+        Some(metrics_listener) => {
+            let addr: Option<SocketAddr> = metrics_listener.local_addr().ok();
+            tracing::info!(?addr, "serving /healthz, /readyz and /metrics");
+            let server = crate::http::serve(
+                metrics_listener,
+                crate::metrics::routes(),
+                config.http_limits,
+                stop.clone(),
+            );
+            Some(tokio::spawn(server))
+        }
+        None => None,
+    };
+    let router = if health.is_some() { endpoint } else { endpoint.merge(crate::metrics::routes()) };
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(?addr, "serving the interactions endpoint");
     metrics().set_discord_ready(true);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("the HTTP server failed: {e}"))?;
+    crate::http::serve(listener, router, config.http_limits, stop.clone()).await;
     metrics().set_discord_ready(false);
+    background.stop().await;
     tracing::info!("draining in-flight interactions");
-    tracker.close();
-    if tokio::time::timeout(DRAIN, tracker.wait()).await.is_err() {
-        tracing::warn!("in-flight interactions did not finish in time");
+    runtime::drain(&tracker).await;
+    if let Some(health) = health {
+        let _ = health.await;
     }
     Ok(())
 }
@@ -129,20 +152,55 @@ async fn interactions(State(app): State<App>, headers: HeaderMap, body: Bytes) -
         tracing::debug!(?error, "refused an interaction request");
         return (StatusCode::UNAUTHORIZED, "invalid request signature\n").into_response();
     }
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) else {
-        return (StatusCode::BAD_REQUEST, "not JSON\n").into_response();
+    let value = match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(value) => value,
+        Err(error) => {
+            metrics().refused("undecodable");
+            tracing::warn!(
+                bytes = body.len(),
+                problem = ?error.classify(),
+                line = error.line(),
+                column = error.column(),
+                "refused a signed interaction that is not JSON"
+            );
+            return (StatusCode::BAD_REQUEST, "not JSON\n").into_response();
+        }
     };
     if value["type"] == 1 {
         return Json(serde_json::json!({"type": 1})).into_response();
     }
-    let incoming =
-        serde_json::from_value::<Interaction>(value).ok().as_ref().and_then(Incoming::from_interaction);
-    let Some(incoming) = incoming else {
+    // Only numbers from the body reach the log: any text in it may be the token.
+    let id = value["id"].as_str().and_then(|id| id.parse::<u64>().ok());
+    let kind = value["type"].as_u64();
+    let interaction = match serde_json::from_value::<Interaction>(value) {
+        Ok(interaction) => interaction,
+        Err(error) => {
+            metrics().refused("undecodable");
+            tracing::warn!(
+                id,
+                kind,
+                bytes = body.len(),
+                problem = decode_problem(&error.to_string()),
+                "refused a signed interaction that does not decode"
+            );
+            return (StatusCode::BAD_REQUEST, "not an interaction\n").into_response();
+        }
+    };
+    let Some(incoming) = Incoming::from_interaction(&interaction) else {
+        metrics().refused("unhandled");
+        tracing::info!(id, kind, "refused a kind of interaction this bot does not handle");
         return (StatusCode::BAD_REQUEST, "not an interaction this bot handles\n").into_response();
     };
     let Ok(permit) = app.limit.clone().try_acquire_owned() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "busy\n").into_response();
     };
+    // A replay of a captured request, or a repeat: nothing runs, and no answer that Discord
+    // could take for a second callback.
+    if !app.seen.first_delivery(incoming.id) {
+        metrics().refused("repeat");
+        tracing::info!(id = incoming.id, "refused a repeated interaction");
+        return (StatusCode::CONFLICT, "already received\n").into_response();
+    }
     let (first, answer) = oneshot::channel();
     let port =
         EndpointDiscord { rest: GatewayDiscord { http: app.http.clone() }, first: Mutex::new(Some(first)) };
@@ -155,6 +213,20 @@ async fn interactions(State(app): State<App>, headers: HeaderMap, body: Bytes) -
         Ok(Ok(response)) => Json(response).into_response(),
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "no answer\n").into_response(),
     }
+}
+
+/// What serde says is wrong with a body, without the body's values (serde quotes them, and one
+/// may be the token): "missing field `x`" names the schema's field; otherwise only the words
+/// before the first quote or colon, such as "invalid type".
+fn decode_problem(message: &str) -> &str {
+    if message.starts_with("missing field `") || message.starts_with("duplicate field `") {
+        if let Some(end) = message.match_indices('`').nth(1).map(|(at, _)| at + 1) {
+            return &message[..end];
+        }
+    }
+    let end = message.find([':', '`', '"', '\'']).unwrap_or(message.len()).min(60);
+    let end = (0..=end).rev().find(|&at| message.is_char_boundary(at)).unwrap_or(0);
+    message[..end].trim_end_matches([' ', ','])
 }
 
 /// The core's port in endpoint mode: the first answer goes into the HTTP response.
@@ -218,6 +290,22 @@ mod tests {
         headers.insert("x-signature-ed25519", signature.parse().unwrap());
         headers.insert("x-signature-timestamp", timestamp.parse().unwrap());
         headers
+    }
+
+    #[test]
+    fn decode_problems_never_carry_the_bodys_values() {
+        let cases = [
+            (r#"invalid type: string "tok-1", expected u8"#, "invalid type"),
+            ("missing field `message`", "missing field `message`"),
+            ("unknown variant `tok-2`, expected one of `a`, `b`", "unknown variant"),
+            ("invalid digit found in string", "invalid digit found in string"),
+            ("missing field `tok", "missing field"),
+            ("", ""),
+        ];
+        for (message, problem) in cases {
+            assert_eq!(decode_problem(message), problem, "{message}");
+        }
+        assert!(decode_problem(&"é".repeat(100)).len() <= 60);
     }
 
     #[test]

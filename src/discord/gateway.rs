@@ -13,10 +13,11 @@ use serenity::all::{
 
 use tokio_util::task::TaskTracker;
 
-use super::endpoint::DRAIN;
+use super::seen::SeenInteractions;
 use crate::bot::{commands, Core, Discord, Incoming};
 use crate::config::{Config, ConfigError, DEFAULT_DISCORD_API_BASE};
 use crate::metrics::metrics;
+use crate::runtime::{self, Background};
 
 /// serenity's HTTP client for the configured token and REST base.
 ///
@@ -58,60 +59,55 @@ pub async fn register(http: &Http, guilds: &[u64]) -> Result<usize, serenity::Er
     Ok(count)
 }
 
-/// Runs until Ctrl-C or SIGTERM: then closes the gateway, so no new work arrives, and lets
-/// in-flight interactions finish (bounded).
+/// Runs until Ctrl-C or SIGTERM: then closes the gateway, so no new work arrives, stops the
+/// watcher and lets in-flight interactions finish (bounded).
 pub async fn run(config: &Config, core: Core) -> Result<(), String> {
     let guilds = config.served_guilds().map_err(|e| e.to_string())?.to_vec();
     let http = http_client(config).map_err(|e| e.to_string())?;
     let core = Arc::new(core);
     let tracker = TaskTracker::new();
-    let handler =
-        Handler { core: core.clone(), guilds, registered: AtomicBool::new(false), tracker: tracker.clone() };
+    let handler = Handler {
+        core: core.clone(),
+        guilds,
+        registered: AtomicBool::new(false),
+        tracker: tracker.clone(),
+        seen: SeenInteractions::default(),
+    };
     let mut client = serenity::all::ClientBuilder::new_with_http(http, GatewayIntents::empty())
         .event_handler(handler)
         .await
         .map_err(|e| format!("could not start the Discord client: {e}"))?;
+    let stop = runtime::stop_on_signal();
+    let background = Background::new(stop.clone());
     if let Some(channel) = config.watch_channel_id {
         let watcher = core.watcher(channel, config.watch_interval);
-        tracker.spawn(watcher.run(GatewayDiscord { http: client.http.clone() }));
+        background.spawn(watcher.run(GatewayDiscord { http: client.http.clone() }));
         tracing::info!(channel, interval_secs = config.watch_interval.as_secs(), "watching scan states");
     }
-    if let Some(addr) = config.http_listen {
+    // Health and metrics are served only when asked for, on either variable.
+    if let Some(addr) = config.metrics_listen.or(config.http_listen) {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| format!("could not listen on {addr}: {e}"))?;
         tracing::info!(%addr, "serving /healthz, /readyz and /metrics");
-        tokio::spawn(async move { axum::serve(listener, crate::metrics::routes::<()>()).await });
+        background.spawn(crate::http::serve(
+            listener,
+            crate::metrics::routes(),
+            config.http_limits,
+            stop.clone(),
+        ));
     }
     let shards = client.shard_manager.clone();
     tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down: closing the gateway");
+        stop.cancelled().await;
+        tracing::info!("closing the gateway");
         shards.shutdown_all().await;
     });
     let result = client.start().await.map_err(|e| format!("the Discord gateway connection failed: {e}"));
     metrics().set_discord_ready(false);
-    tracker.close();
-    if tokio::time::timeout(DRAIN, tracker.wait()).await.is_err() {
-        tracing::warn!("in-flight interactions did not finish in time");
-    }
+    background.stop().await;
+    runtime::drain(&tracker).await;
     result
-}
-
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => return std::future::pending().await,
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 struct Handler {
@@ -121,6 +117,8 @@ struct Handler {
     registered: AtomicBool,
     /// In-flight interactions, waited for at shutdown.
     tracker: TaskTracker,
+    /// A session resumed or replayed can deliver an event twice.
+    seen: SeenInteractions,
 }
 
 #[serenity::async_trait]
@@ -149,6 +147,11 @@ impl EventHandler for Handler {
         let Some(incoming) = Incoming::from_interaction(&interaction) else {
             return;
         };
+        if !self.seen.first_delivery(incoming.id) {
+            metrics().refused("repeat");
+            tracing::info!(id = incoming.id, "ignored a repeated delivery of an interaction");
+            return;
+        }
         let _in_flight = self.tracker.token();
         self.core.handle(&GatewayDiscord { http: ctx.http.clone() }, incoming).await;
     }

@@ -2,3 +2,4 @@
 
 pub mod endpoint;
 pub mod gateway;
+pub mod seen;

@@ -13,6 +13,7 @@ use wsc_bot::wsc::{Operation, WscClient};
 
 use super::discord_spec::check_request;
 use super::fake_discord::{self, component_click, slash_command, FakeDiscord, Member, RestCall, GUILD_ID};
+use super::process::BotProcess;
 use super::serve::{post, serve_vars, start_serve_with};
 use super::{start_sim, ACCESS_KEY, SECRET_KEY};
 
@@ -107,9 +108,7 @@ pub async fn start_bot_in(
     extra: &[(&'static str, String)],
 ) -> Bot {
     let sim = start_sim(sim_settings).await;
-    let mut vars = serve_vars(&discord, &sim);
-    vars.insert("WSC_REQUEST_TIMEOUT_SECS", timeout_secs.to_string());
-    vars.extend(extra.iter().cloned());
+    let vars = test_vars(&discord, &sim, timeout_secs, extra);
     let (task, endpoint) = match front {
         Front::Serve => {
             let (base, task) = start_serve_with(&vars).await;
@@ -129,6 +128,46 @@ pub async fn start_bot_in(
         }
     };
     Bot { discord, sim, task, endpoint }
+}
+
+fn test_vars(
+    discord: &FakeDiscord,
+    sim: &SimHandle,
+    timeout_secs: u64,
+    extra: &[(&'static str, String)],
+) -> HashMap<&'static str, String> {
+    let mut vars = serve_vars(discord, sim);
+    vars.insert("WSC_REQUEST_TIMEOUT_SECS", timeout_secs.to_string());
+    vars.extend(extra.iter().cloned());
+    vars
+}
+
+/// The same bot as a `wsc-bot run` or `wsc-bot serve` process of its own, driven through the
+/// `Bot` as usual. The `Bot`'s task only stands in for the process, which `BotProcess` owns.
+pub async fn start_process_in(
+    front: Front,
+    discord: FakeDiscord,
+    sim_settings: SimSettings,
+    timeout_secs: u64,
+    extra: &[(&'static str, String)],
+) -> (Bot, BotProcess) {
+    let sim = start_sim(sim_settings).await;
+    let mut vars = test_vars(&discord, &sim, timeout_secs, extra);
+    let (process, endpoint) = match front {
+        Front::Serve => {
+            vars.entry("WSC_HTTP_LISTEN").or_insert_with(|| "127.0.0.1:0".into());
+            let process = BotProcess::spawn(&["serve"], &vars);
+            let url = process.next_url();
+            (process, Some(url))
+        }
+        Front::Gateway => {
+            let process = BotProcess::spawn(&["run"], &vars);
+            assert!(discord.wait_ready(WAIT).await, "the bot connected to the fake gateway");
+            (process, None)
+        }
+    };
+    let task = tokio::spawn(std::future::pending());
+    (Bot { discord, sim, task, endpoint }, process)
 }
 
 impl Bot {

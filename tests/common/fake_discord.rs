@@ -178,6 +178,8 @@ struct Interaction {
     /// When the dispatch went on the wire (None while it waits for a resume).
     delivered_at: Option<Instant>,
     acked: bool,
+    /// Delivered to the endpoint: its callback is the HTTP answer (`answered_inline`).
+    inline: bool,
 }
 
 struct FailRule {
@@ -202,6 +204,8 @@ struct Inner {
     followups: HashMap<String, Vec<u64>>,
     interactions: HashMap<u64, Interaction>,
     tokens: HashMap<String, u64>,
+    /// Endpoint mode: edits of @original the bot made before the test recorded its inline answer.
+    early_edits: HashMap<String, Vec<Value>>,
     /// Commands per scope: None = global, Some(guild).
     commands: HashMap<Option<u64>, Vec<Value>>,
 
@@ -534,15 +538,32 @@ impl FakeDiscord {
         let id = register_interaction(&mut st, interaction);
         if let Some(ix) = st.interactions.get_mut(&id) {
             ix.delivered_at = Some(Instant::now());
+            ix.inline = true;
         }
     }
 
     /// Endpoint mode: the bot answered the POST with `response`; Discord treats it as the
     /// callback. Recorded as `POST .../callback` like a gateway-mode callback; returns its status.
+    ///
+    /// Discord applies the answer on receipt, before any request the bot sends after it, but the
+    /// test can only record it once it has read it: edits of @original that arrived in between
+    /// are applied again, in order, on top of the answer, in place of the message they created.
     pub fn answered_inline(&self, interaction_id: u64, token: &str, response: &Value) -> u16 {
         let reply = {
             let mut st = self.shared.lock();
+            let early = st.early_edits.remove(token).unwrap_or_default();
+            let created_early = if early.is_empty() { None } else { st.originals.remove(token) };
             let reply = callback(&mut st, &interaction_id.to_string(), token, response);
+            if let Some(created) = created_early {
+                st.messages.remove(&created);
+                if let Some(original) =
+                    st.originals.get(token).copied().filter(|id| st.messages.contains_key(id))
+                {
+                    for edit in &early {
+                        edit_message(&mut st, original, edit);
+                    }
+                }
+            }
             st.calls.push(RestCall {
                 method: "POST".into(),
                 path: format!("/api/v10/interactions/{interaction_id}/{token}/callback"),
@@ -841,6 +862,7 @@ fn register_interaction(st: &mut Inner, d: &Value) -> u64 {
             message_id: id_of(&d["message"]["id"]),
             delivered_at: None,
             acked: false,
+            inline: false,
         },
     );
     id
@@ -1492,6 +1514,11 @@ fn followup(st: &mut Inner, token: &str, body: &Value) -> Reply {
 }
 
 fn webhook_message(st: &mut Inner, method: &str, token: &str, which: &str, body: &Value) -> Reply {
+    let awaiting_inline_answer =
+        st.tokens.get(token).and_then(|id| st.interactions.get(id)).is_some_and(|ix| ix.inline && !ix.acked);
+    if method == "PATCH" && which == "@original" && awaiting_inline_answer {
+        st.early_edits.entry(token.to_owned()).or_default().push(body.clone());
+    }
     let target = if which == "@original" {
         st.originals.get(token).copied()
     } else {

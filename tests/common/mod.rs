@@ -133,4 +133,5 @@ pub mod audit;
 pub mod bot;
 pub mod discord_spec;
 pub mod fake_discord;
+pub mod process;
 pub mod serve;

@@ -53,7 +53,7 @@ pub async fn start_serve_with(vars: &HashMap<&'static str, String>) -> (String, 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let task = tokio::spawn(async move {
-        if let Err(error) = wsc_bot::discord::endpoint::serve(&config, listener, core).await {
+        if let Err(error) = wsc_bot::discord::endpoint::serve(&config, listener, None, core).await {
             panic!("the endpoint stopped: {error}");
         }
     });
