@@ -193,7 +193,7 @@ pub fn decode_job_page(body: &Value) -> Result<JobPage, String> {
 /// One record; `None` when it has no usable `instanceNo` (nothing could act on it safely).
 pub fn decode_job(record: &Value) -> Option<Job> {
     let record = record.as_object()?;
-    let instance_no = lenient_u64(record.get("instanceNo")).filter(|n| *n > 0)?;
+    let instance_no = instance_number(record.get("instanceNo"))?;
     Some(Job {
         instance_no,
         status_label: lenient_text(record.get("status")).unwrap_or_default(),
@@ -268,6 +268,26 @@ pub fn lenient_u64(value: Option<&Value>) -> Option<u64> {
         }
         _ => None,
     }
+}
+
+/// The largest job number the bot accepts: 19 digits. Anything larger is no job WSC made.
+pub const MAX_INSTANCE_NO: u64 = 9_999_999_999_999_999_999;
+
+/// A job number exactly as WSC sent it, as a number or a string of digits. Unlike counts, it is
+/// never rounded from a float: `1e20` saturated to `u64::MAX` would name a job nobody made.
+fn instance_number(value: Option<&Value>) -> Option<u64> {
+    let n = match value? {
+        Value::Number(n) => n.as_u64()?,
+        Value::String(s) => {
+            let s = s.trim();
+            if !s.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            s.parse().ok()?
+        }
+        _ => return None,
+    };
+    (1..=MAX_INSTANCE_NO).contains(&n).then_some(n)
 }
 
 /// Text, with `null` and `""` both meaning "none"; numbers and booleans become their text.
@@ -348,6 +368,31 @@ mod tests {
         assert_eq!(page.jobs[1].state, JobState::Unknown("something-new".into()));
         assert_eq!(page.jobs[1].status_label, "3");
         assert_eq!(page.jobs[1].slave_data, json!({"anything": [1, 2]}));
+    }
+
+    #[test]
+    fn a_job_number_is_taken_exactly_or_not_at_all() {
+        let number = |value: Value| instance_number(Some(&value));
+        assert_eq!(number(json!(7)), Some(7));
+        assert_eq!(number(json!(" 1234567890 ")), Some(1_234_567_890));
+        assert_eq!(number(json!("9999999999999999999")), Some(MAX_INSTANCE_NO));
+        // Rounded, saturated or out of range, each would name a job WSC never made.
+        for odd in [
+            json!(1e20),
+            json!("1e20"),
+            json!(7.5),
+            json!("7.0"),
+            json!("18446744073709551615"),
+            json!(u64::MAX),
+            json!(0),
+            json!("-3"),
+            json!("+3"),
+            json!(""),
+            json!(null),
+            json!(true),
+        ] {
+            assert_eq!(number(odd.clone()), None, "{odd}");
+        }
     }
 
     #[test]
