@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::bot::custom_ids;
 use common::discord_spec::check_request;
-use common::fake_discord::{FakeDiscord, RestCall};
+use common::fake_discord::{FakeDiscord, RestCall, WATCH_CHANNEL};
 use common::{client, settings, start_sim, ACCESS_KEY, SECRET_KEY};
 use serde_json::Value;
 use wsc_bot::bot::watch::Watcher;
@@ -18,7 +18,6 @@ use wsc_bot::wsc::sim::jobs::Outcome;
 use wsc_bot::wsc::sim::{Fault, FaultError, Phase, SeedJob, SimHandle};
 use wsc_bot::wsc::Operation;
 
-const WATCH_CHANNEL: u64 = 700000000000000010;
 const INTERVAL: Duration = Duration::from_secs(1);
 
 struct Setup {
@@ -33,7 +32,7 @@ async fn setup(guild_locale: &str) -> Setup {
     let discord = FakeDiscord::start().await;
     discord.set_guild_locale(guild_locale);
     let vars = HashMap::from([
-        ("DISCORD_TOKEN", "fake-token".to_owned()),
+        ("DISCORD_TOKEN", common::secrets::DISCORD_TOKEN.to_owned()),
         ("DISCORD_API_BASE", discord.api_base()),
         ("NCP_ACCESS_KEY", ACCESS_KEY.to_owned()),
         ("NCP_SECRET_KEY", SECRET_KEY.to_owned()),
@@ -165,6 +164,7 @@ async fn every_transition_is_told_once_in_one_message_per_job() {
     s.watcher.poll_once(&s.port).await;
     assert_eq!((s.posts().len(), s.edits().len()), before);
     s.assert_payloads_valid();
+    s.discord.assert_clean().await;
 }
 
 #[tokio::test]
@@ -182,6 +182,7 @@ async fn polls_back_off_under_429_and_recover() {
     s.sim.clear_faults();
     assert_eq!(s.watcher.poll_once(&s.port).await, INTERVAL);
     assert!(s.posts().is_empty(), "the first successful poll is still the baseline");
+    s.discord.assert_clean().await;
 }
 
 #[tokio::test]
@@ -194,4 +195,5 @@ async fn the_watch_channel_speaks_the_guilds_language() {
     assert!(content(&started).starts_with("▶️ 스캔이 시작되었습니다"), "{}", content(&started));
     assert_eq!(started["embeds"][0]["fields"][0]["name"], "상태");
     s.assert_payloads_valid();
+    s.discord.assert_clean().await;
 }

@@ -4,13 +4,12 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use common::bot::{custom_ids, instance_arg, is_ephemeral, operator, stranger, viewer};
 use common::fake_discord::{component_click, slash_command, FakeDiscord, Member, APPLICATION_ID, CHANNEL_ID};
+use common::process::Process;
 use common::serve::{now_secs, post, serve_vars, signature, signing_key, start_serve_with};
 use common::{settings, start_sim, ACCESS_KEY, SECRET_KEY};
 use ed25519_dalek::SigningKey;
@@ -117,6 +116,7 @@ async fn forged_missing_malformed_and_stale_signatures_get_401_and_no_wsc_call()
     assert_eq!(huge.status(), 413, "request bodies are bounded");
     assert!(sim.requests().is_empty(), "nothing reached WSC");
     assert!(discord.rest_calls().is_empty(), "nothing reached Discord");
+    discord.assert_clean().await;
 }
 
 #[tokio::test]
@@ -128,8 +128,7 @@ async fn ping_gets_pong_and_health_answers() {
     assert_eq!((status, answer), (200, json!({"type": 1})));
     let health = reqwest::get(format!("{server}/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
-    let ready = reqwest::get(format!("{server}/readyz")).await.unwrap();
-    assert_eq!(ready.status(), 200);
+    discord.assert_clean().await;
 }
 
 #[tokio::test]
@@ -179,6 +178,7 @@ async fn the_bots_flows_run_through_serve_mode() {
     assert!(answer["data"]["content"].as_str().unwrap().contains("is not a job number"));
     assert_eq!(sim.requests_for(Operation::Stop).len(), 1, "no further stop");
     assert_eq!(sim.phase(1000000007), Some(Phase::Crawling));
+    discord.assert_clean().await;
 }
 
 #[tokio::test]
@@ -197,6 +197,7 @@ async fn two_replicas_serve_any_click() {
     let followup = format!("/api/v10/webhooks/{APPLICATION_ID}/{token}");
     discord.wait_for_call(|c| c.path == followup, WAIT).await.expect("the second replica finished the stop");
     assert_eq!(sim.requests_for(Operation::Stop).len(), 1);
+    discord.assert_clean().await;
 }
 
 fn counter(metrics: &str, series: &str) -> f64 {
@@ -208,45 +209,54 @@ fn counter(metrics: &str, series: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Metrics and readiness are process-wide: the endpoint runs as its own process, so every count
+/// below is this test's and nothing else's.
 #[tokio::test]
 async fn metrics_move_as_interactions_happen() {
     let sim = start_sim(settings()).await;
     let discord = FakeDiscord::start().await;
-    let server = start_serve(&discord, &sim).await;
-    let scrape = || async { reqwest::get(format!("{server}/metrics")).await.unwrap().text().await.unwrap() };
-    let before = scrape().await;
+    let mut vars = vars(&discord, &sim);
+    vars.insert("WSC_HTTP_LISTEN", "127.0.0.1:0".into());
+    let mut process = Process::spawn(&["serve"], &vars);
+    let server = process.printed_url();
+    let http = reqwest::Client::new();
+    let get = |path: &'static str| {
+        let (http, url) = (http.clone(), format!("{server}{path}"));
+        async move {
+            let response = http.get(url).send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    assert_eq!(get("/healthz").await.0, 200);
+    assert_eq!(get("/readyz").await, (200, "ready\n".to_owned()), "the endpoint is listening");
+    let (_, before) = get("/metrics").await;
     let list = command(&viewer(), "jobs", json!([]));
     post(&discord, &server, &list).await;
     original(&discord, &list).await;
     let denied = command(&stranger(), "jobs", json!([]));
     post(&discord, &server, &denied).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let after = scrape().await;
-    let moved = |series: &str| counter(&after, series) - counter(&before, series);
-    assert!(moved(r#"wsc_bot_interactions_total{kind="command",outcome="ok"}"#) >= 1.0, "{after}");
-    assert!(moved(r#"wsc_bot_interactions_total{kind="command",outcome="denied"}"#) >= 1.0, "{after}");
-    assert!(moved(r#"wsc_bot_wsc_calls_total{operation="getJobs",result="ok"}"#) >= 1.0, "{after}");
-    assert!(moved("wsc_bot_ack_latency_seconds_count") >= 2.0, "{after}");
+    // An interaction is counted once it is finished, just after its last call to Discord.
+    let series = [
+        (r#"wsc_bot_interactions_total{kind="command",outcome="ok"}"#, 1.0),
+        (r#"wsc_bot_interactions_total{kind="command",outcome="denied"}"#, 1.0),
+        (r#"wsc_bot_wsc_calls_total{operation="getJobs",result="ok"}"#, 1.0),
+        ("wsc_bot_ack_latency_seconds_count", 2.0),
+    ];
+    let moved = |after: &str| -> Vec<f64> {
+        series.iter().map(|(name, _)| counter(after, name) - counter(&before, name)).collect()
+    };
+    let expected: Vec<f64> = series.iter().map(|(_, n)| *n).collect();
+    let mut after = String::new();
+    for _ in 0..100 {
+        after = get("/metrics").await.1;
+        if moved(&after) == expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(moved(&after), expected, "{series:?}\n{after}");
     assert!(after.contains("wsc_bot_wsc_call_duration_seconds_bucket"));
-}
-
-/// The `wsc-bot` binary with only `vars` in its environment; returns it and the URL it prints.
-fn spawn_binary(args: &[&str], vars: &HashMap<&'static str, String>) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wsc-bot"))
-        .args(args)
-        .env_clear()
-        .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
-        // `scripts/secret-scan` runs the suite at TRACE: the binary logs the same way.
-        .envs(["RUST_LOG", "LOG_FORMAT"].into_iter().filter_map(|k| std::env::var(k).ok().map(|v| (k, v))))
-        .current_dir(std::env::temp_dir())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url =
-        line.split_whitespace().find(|w| w.starts_with("http://")).expect("the URL is printed").to_owned();
-    (child, url.trim_end_matches("/interactions").to_owned())
+    discord.assert_clean().await;
 }
 
 #[tokio::test]
@@ -257,7 +267,8 @@ async fn sigterm_during_an_in_flight_stop_lets_it_complete_and_exits_0() {
     let discord = FakeDiscord::start().await;
     let mut vars = vars(&discord, &sim);
     vars.insert("WSC_HTTP_LISTEN", "127.0.0.1:0".into());
-    let (mut child, server) = spawn_binary(&["serve"], &vars);
+    let mut process = Process::spawn(&["serve"], &vars);
+    let server = process.printed_url();
 
     let ask = stop_command(SCANNING);
     post(&discord, &server, &ask).await;
@@ -272,13 +283,13 @@ async fn sigterm_during_an_in_flight_stop_lets_it_complete_and_exits_0() {
         }
     };
     tokio::time::timeout(WAIT, stop_arrived).await.expect("the stop reached WSC");
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
-    assert_eq!(status.code(), Some(0), "exits 0 after draining");
+    process.terminate();
+    assert_eq!(process.wait().await.code(), Some(0), "exits 0 after draining");
     assert_eq!(sim.phase(SCANNING), Some(Phase::Stopping), "the stop completed");
     let token = confirm["token"].as_str().unwrap().to_owned();
     let followup = format!("/api/v10/webhooks/{APPLICATION_ID}/{token}");
     assert!(discord.rest_calls().iter().any(|c| c.path == followup), "the team was told before exit");
+    discord.assert_clean().await;
 }
 
 #[tokio::test]
@@ -290,7 +301,8 @@ async fn demo_mode_starts_without_ncp_variables() {
         vars.remove(ncp);
     }
     vars.insert("WSC_HTTP_LISTEN", "127.0.0.1:0".into());
-    let (mut child, server) = spawn_binary(&["serve", "--demo"], &vars);
+    let mut process = Process::spawn(&["serve", "--demo"], &vars);
+    let server = process.printed_url();
     let list = command(&viewer(), "jobs", json!([]));
     let (status, _) = post(&discord, &server, &list).await;
     assert_eq!(status, 200);
@@ -298,6 +310,6 @@ async fn demo_mode_starts_without_ncp_variables() {
     let footer = jobs["embeds"][0]["footer"]["text"].as_str().unwrap().to_owned();
     assert!(footer.contains("DEMO"), "{footer}");
     assert!(sim.requests().is_empty(), "the demo never calls a real WSC");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(process);
+    discord.assert_clean().await;
 }

@@ -7,8 +7,7 @@ use secrecy::SecretString;
 use wsc_bot::wsc::sim::{self, SimHandle, SimSettings};
 use wsc_bot::wsc::{ClientSettings, RetryPolicy, WscClient};
 
-pub const ACCESS_KEY: &str = "AK-test-access-key";
-pub const SECRET_KEY: &str = "SK-test-secret-key-do-not-leak";
+pub use secrets::{ACCESS_KEY, SECRET_KEY};
 
 pub fn settings() -> SimSettings {
     SimSettings::new(ACCESS_KEY, SECRET_KEY)
@@ -78,4 +77,6 @@ pub fn client(sim: &SimHandle) -> WscClient {
 pub mod bot;
 pub mod discord_spec;
 pub mod fake_discord;
+pub mod process;
+pub mod secrets;
 pub mod serve;
