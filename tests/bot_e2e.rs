@@ -250,6 +250,63 @@ async fn no_role_no_action(bot: &Bot) {
     bot.assert_payloads_valid();
 }
 
+/// The audit channel is told after the person is answered: a slow or rate-limited one (serenity's
+/// rate limiter is on in production) must not push the answer past Discord's 3 seconds.
+#[tokio::test]
+async fn refusals_are_answered_in_time_while_the_audit_channel_takes_5_seconds() {
+    for front in FRONTS {
+        let mut sim = settings();
+        sim.faults = vec![(Operation::Stop, Fault { latency_ms: 2_000, ..Fault::default() })];
+        let bot = start_bot_in(front, FakeDiscord::start().await, sim, 5, &[]).await;
+        let second = Member { user_id: 800000000000000004, username: "second".into(), ..operator() };
+        let mut confirmations = Vec::new();
+        for member in [operator(), second.clone(), operator()] {
+            let ask = bot.command(&member, "stop", instance_arg(SCANNING)).await;
+            confirmations.push(bot.original(ask).await);
+        }
+        bot.discord.delay("POST", &format!("/channels/{AUDIT_CHANNEL}/messages"), Duration::from_secs(5));
+        let confirm_id = format!("wsc:v1:confirm-stop:{SCANNING}");
+
+        // The first confirm holds the job while WSC takes 2 s; the second one is told it is
+        // already under way; the third comes from an operator whose role was taken away.
+        let first = bot.click(&operator(), &confirm_id, confirmations[0].clone()).await;
+        bot.callback(first).await;
+        let mut refusals = Vec::new();
+        let sent = Instant::now();
+        refusals.push((
+            bot.click(&second, &confirm_id, confirmations[1].clone()).await,
+            sent,
+            "already stopping",
+        ));
+        let demoted = Member { roles: vec![VIEWER_ROLE], ..operator() };
+        let sent = Instant::now();
+        refusals.push((
+            bot.click(&demoted, &confirm_id, confirmations[2].clone()).await,
+            sent,
+            "Nothing was done",
+        ));
+        let sent = Instant::now();
+        refusals.push((
+            bot.command(&stranger(), "stop", instance_arg(SCANNING)).await,
+            sent,
+            "Nothing was done",
+        ));
+        for (id, sent, sentence) in refusals {
+            let callback = bot.callback(id).await;
+            let took = callback.at.duration_since(sent);
+            assert!(took < Duration::from_secs(3), "{front:?}: answered after {took:?}");
+            let text = callback.body["data"]["content"].as_str().unwrap_or_default();
+            assert!(text.contains(sentence), "{front:?}: {text}");
+        }
+        // The audit channel still gets every line, 5 s later.
+        bot.audit_line("already_in_progress", SCANNING).await;
+        bot.audit_line("denied", SCANNING).await;
+        bot.audit_line("done", SCANNING).await;
+        assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 1);
+        bot.finish().await;
+    }
+}
+
 #[tokio::test]
 async fn a_stale_button_says_what_happened_and_refreshes_the_message() {
     let bot = start_bot(settings(), 5).await;
