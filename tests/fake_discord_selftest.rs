@@ -121,10 +121,8 @@ impl Bot {
 
     /// Starts the client without waiting for READY.
     async fn spawn(fake: &FakeDiscord) -> Bot {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
+        // The project's logging (its caps keep the bot token out), for `scripts/secret-scan`.
+        common::init_logging();
         let http = HttpBuilder::new(DISCORD_TOKEN).proxy(fake.api_base()).ratelimiter_disabled(true).build();
         let mut client: Client = ClientBuilder::new_with_http(http, GatewayIntents::empty())
             .event_handler(Handler)
