@@ -51,7 +51,7 @@ async fn original(discord: &FakeDiscord, interaction: &Value) -> Value {
     let token = interaction["token"].as_str().unwrap().to_owned();
     let edited = format!("/{token}/messages/@original");
     discord
-        .wait_for_call(|c| c.method == "PATCH" && c.path.ends_with(&edited), WAIT)
+        .wait_for_call(|c| c.method == "PATCH" && c.path.ends_with(&edited) && c.status < 300, WAIT)
         .await
         .expect("the original was edited");
     discord.original(&token).unwrap()

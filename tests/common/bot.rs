@@ -266,15 +266,18 @@ impl Bot {
         self.call("callback", |c| c.method == "POST" && c.path == prefix).await
     }
 
-    /// The response as it ends up: the @original message once the bot edited it.
+    /// The response as it ends up: the @original message once Discord took the bot's edit.
     pub async fn original(&self, id: u64) -> Value {
         self.original_within(id, WAIT).await
     }
 
     pub async fn original_within(&self, id: u64, wait: Duration) -> Value {
         let token = format!("/token-{id}/");
-        self.call_within("edit of the original", wait, |c| {
-            c.method == "PATCH" && c.path.contains(&token) && c.path.ends_with("/messages/@original")
+        self.call_within("accepted edit of the original", wait, |c| {
+            c.method == "PATCH"
+                && c.path.contains(&token)
+                && c.path.ends_with("/messages/@original")
+                && c.status < 300
         })
         .await;
         self.discord.original(&format!("token-{id}")).expect("the original message is stored")
