@@ -197,3 +197,49 @@ async fn the_watch_channel_speaks_the_guilds_language() {
     s.assert_payloads_valid();
     s.discord.assert_clean().await;
 }
+
+#[tokio::test]
+async fn the_backoff_doubles_up_to_ten_minutes() {
+    let s = setup("en-US").await;
+    let interval = Duration::from_secs(60);
+    let mut watcher = Watcher::new(client(&s.sim), WATCH_CHANNEL, interval);
+    s.sim.set_fault(Operation::List, Fault { error: Some(FaultError::RateLimited), ..Fault::default() });
+    let mut waits = Vec::new();
+    for _ in 0..6 {
+        waits.push(watcher.poll_once(&s.port).await.as_secs());
+    }
+    assert_eq!(waits, [120, 240, 480, 600, 600, 600], "capped at 10 minutes");
+    s.sim.clear_faults();
+    assert_eq!(watcher.poll_once(&s.port).await, interval, "back to the interval after a success");
+    s.discord.assert_clean().await;
+}
+
+/// `WSC_WATCH_CHANNEL_ID` set: the bot itself watches, in both front ends.
+#[tokio::test]
+async fn the_bot_watches_when_a_watch_channel_is_configured() {
+    use common::bot::{start_bot_in, Front};
+    let watched = |front| async move {
+        let extra = [
+            ("WSC_WATCH_CHANNEL_ID", WATCH_CHANNEL.to_string()),
+            ("WSC_WATCH_INTERVAL_SECS", "10".to_owned()),
+        ];
+        let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &extra).await;
+        // The first poll, at start, is the baseline.
+        let polled = || bot.sim.requests().iter().any(|r| r.operation == Some(Operation::List));
+        let started = std::time::Instant::now();
+        while !polled() && started.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(polled(), "{front:?}: the watcher polled at start");
+        bot.sim.advance(Duration::from_secs(3610));
+        let path = format!("/api/v10/channels/{WATCH_CHANNEL}/messages");
+        let started = bot
+            .call_within("a notification", Duration::from_secs(15), |c| {
+                c.method == "POST" && c.path == path && c.status < 300
+            })
+            .await;
+        assert!(started.body["content"].as_str().unwrap().contains("Scan started"), "{front:?}");
+        bot.finish().await;
+    };
+    tokio::join!(watched(Front::Gateway), watched(Front::Serve));
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::bot::{custom_ids, instance_arg, is_ephemeral, operator, stranger, viewer};
 use common::fake_discord::{component_click, slash_command, FakeDiscord, Member, APPLICATION_ID, CHANNEL_ID};
 use common::process::Process;
-use common::serve::{now_secs, post, serve_vars, signature, signing_key, start_serve_with};
+use common::serve::{now_secs, post, post_unjudged, serve_vars, signature, signing_key, start_serve_with};
 use common::{settings, start_sim, ACCESS_KEY, SECRET_KEY};
 use ed25519_dalek::SigningKey;
 use serde_json::{json, Value};
@@ -311,5 +311,116 @@ async fn demo_mode_starts_without_ncp_variables() {
     assert!(footer.contains("DEMO"), "{footer}");
     assert!(sim.requests().is_empty(), "the demo never calls a real WSC");
     drop(process);
+    discord.assert_clean().await;
+}
+
+/// One instance makes one WSC call for two confirms at once; two replicas know nothing of each
+/// other's confirms, so both may reach WSC. WSC refuses the second (the job no longer runs): the
+/// job is stopped once, the team told once, and the second person told what state it is in.
+#[tokio::test]
+async fn two_confirms_on_two_replicas_at_once_stop_once_and_tell_the_team_once() {
+    let mut settings = settings();
+    settings.faults = vec![(Operation::Stop, Fault { latency_ms: 1_000, ..Fault::default() })];
+    let sim = start_sim(settings).await;
+    let discord = FakeDiscord::start().await;
+    let replicas = [start_serve(&discord, &sim).await, start_serve(&discord, &sim).await];
+    let second = Member { user_id: 800000000000000004, username: "second".into(), roles: operator().roles };
+    let mut confirms = Vec::new();
+    for (member, replica) in [operator(), second].iter().zip(&replicas) {
+        let ask = command(member, "stop", instance_arg(SCANNING));
+        post(&discord, replica, &ask).await;
+        let confirmation = original(&discord, &ask).await;
+        confirms.push(click(member, &custom_ids(&confirmation)[0], confirmation));
+    }
+    let (a, b) =
+        tokio::join!(post(&discord, &replicas[0], &confirms[0]), post(&discord, &replicas[1], &confirms[1]));
+    assert_eq!((a.0, a.1["type"].as_u64(), b.0, b.1["type"].as_u64()), (200, Some(7), 200, Some(7)));
+    let mut texts = Vec::new();
+    for confirm in &confirms {
+        texts.push(original(&discord, confirm).await["content"].as_str().unwrap().to_owned());
+    }
+    texts.sort();
+    assert!(
+        texts[0].starts_with("Nothing to stop") && texts[1].contains("Stop requested"),
+        "one stopped it, the other is told it no longer runs: {texts:?}"
+    );
+    assert_eq!(sim.phase(SCANNING), Some(Phase::Stopping));
+    assert_eq!(sim.requests_for(Operation::Stop).len(), 2, "both replicas asked WSC; WSC refused one");
+    let audit = |outcome: &'static str| {
+        let line = format!("**{outcome}** job {SCANNING}");
+        let discord = discord.clone();
+        async move {
+            discord
+                .wait_for_call(|c| c.body["content"].as_str().is_some_and(|t| t.contains(&line)), WAIT)
+                .await
+                .unwrap_or_else(|| panic!("no audit line {line}"))
+        }
+    };
+    audit("done").await;
+    audit("not_applicable").await;
+    // The sentinel: the next interaction served in full; then the team has been told once.
+    let list = command(&viewer(), "jobs", json!([]));
+    post(&discord, &replicas[0], &list).await;
+    original(&discord, &list).await;
+    let told: usize = confirms.iter().map(|c| discord.followups(c["token"].as_str().unwrap()).len()).sum();
+    assert_eq!(told, 1, "the team is told once");
+    discord.assert_clean().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_256_interactions_in_flight_the_endpoint_answers_503_then_recovers() {
+    let mut settings = settings();
+    // Long enough for all 256 deferrals to be in while every one of them still waits on WSC.
+    settings.faults = vec![(Operation::List, Fault { latency_ms: 8_000, ..Fault::default() })];
+    let sim = start_sim(settings).await;
+    let discord = FakeDiscord::start().await;
+    let mut vars = vars(&discord, &sim);
+    vars.insert("WSC_REQUEST_TIMEOUT_SECS", "20".to_owned());
+    let server = start_serve_with(&vars).await.0;
+    let lists: Vec<Value> = (0..256).map(|_| command(&viewer(), "jobs", json!([]))).collect();
+    // In waves, as Discord's deliveries would come, rather than one burst from this one client.
+    for wave in lists.chunks(32) {
+        let answers = futures_util::future::join_all(wave.iter().map(|l| post(&discord, &server, l))).await;
+        assert!(answers.iter().all(|(status, answer)| *status == 200 && answer["type"] == 5), "deferred");
+    }
+    // Every one is still waiting on WSC: the next is refused at once rather than queued.
+    let (status, answer) = post_unjudged(&server, &command(&viewer(), "jobs", json!([]))).await;
+    assert_eq!((status, answer), (503, json!("busy\n")));
+    // Once WSC answers, all 256 get their list and the endpoint takes interactions again.
+    for list in &lists {
+        assert_eq!(original(&discord, list).await["embeds"].as_array().unwrap().len(), 5);
+    }
+    sim.clear_faults();
+    let next = command(&viewer(), "jobs", json!([]));
+    assert_eq!(post(&discord, &server, &next).await.0, 200);
+    original(&discord, &next).await;
+    discord.assert_clean().await;
+}
+
+#[tokio::test]
+async fn register_overwrites_the_guild_commands_and_exits_0() {
+    use common::fake_discord::GUILD_ID;
+    let sim = start_sim(settings()).await;
+    let discord = FakeDiscord::start().await;
+    let mut vars = vars(&discord, &sim);
+    vars.insert("DISCORD_GUILD_ID", GUILD_ID.to_string());
+    for _ in 0..2 {
+        let vars = vars.clone();
+        let output = tokio::task::spawn_blocking(move || {
+            common::process::command(&["register"], vars.iter().map(|(k, v)| (*k, v.as_str())))
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(stdout, format!("Registered 1 command(s) in guild {GUILD_ID}.\n"));
+    }
+    let commands = discord.commands(Some(GUILD_ID));
+    assert_eq!(commands.len(), 1, "overwritten, not added: {commands:#?}");
+    assert_eq!(commands[0]["name"], "wsc");
+    let puts = discord.rest_calls().into_iter().filter(|c| c.method == "PUT").count();
+    assert_eq!(puts, 2);
     discord.assert_clean().await;
 }
