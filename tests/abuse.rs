@@ -1,13 +1,16 @@
 //! Crafted input from Discord's side, in both front ends: altered `custom_id`s and odd command
-//! options. Each gets a plain sentence, only to the person who sent it; no cancel or stop
+//! options. An altered button or a bad option gets a plain sentence, only to the person who sent
+//! it, and reaches no WSC call; options Discord's own client would not send (a page out of range,
+//! an unknown option, an overlong filter) are read as the nearest valid request. No cancel or stop
 //! reaches WSC, nothing panics, and the bot goes on serving.
 
 mod common;
 
 use common::bot::*;
-use common::fake_discord::FakeDiscord;
+use common::fake_discord::{FakeDiscord, CHANNEL_ID};
 use common::settings;
 use serde_json::{json, Value};
+use wsc_bot::wsc::Operation;
 
 const BAD_BUTTON: &str = "was altered, so nothing was done";
 
@@ -42,63 +45,119 @@ async fn crafted_custom_ids_change_nothing() {
     ];
     for front in FRONTS {
         let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &[]).await;
-        let list = bot.command(&operator(), "jobs", json!([])).await;
-        let jobs_message = bot.original(list).await;
         for custom_id in &crafted {
+            // Discord only sends clicks on buttons that are on a message: one carrying the
+            // altered button, as a tampered or another version's message would.
+            let button = json!({"type": 2, "style": 4, "label": "Stop", "custom_id": custom_id});
+            let message = bot.discord.insert_message(
+                CHANNEL_ID,
+                json!({"content": "jobs", "components": [{"type": 1, "components": [button]}]}),
+            );
             // The operator could stop a scan: only the altered button stands in the way.
-            let id = bot.click(&operator(), custom_id, jobs_message.clone()).await;
+            let id = bot.click(&operator(), custom_id, message).await;
             let answer = first_answer(&bot, id).await;
+            assert_eq!(answer["type"], 4, "{front:?} {custom_id:?}: a new message, not an update");
             let text = answer["data"]["content"].as_str().unwrap_or_default().to_owned();
             assert!(text.contains(BAD_BUTTON), "{front:?} {custom_id:?}: {answer:#}");
             assert!(is_ephemeral(&answer["data"]), "{custom_id:?}: only to the one who clicked");
         }
-        assert_eq!(bot.wsc_actions(), 0, "{front:?}: no cancel or stop reached WSC");
+        // The sentinel: the next interaction, served in full. WSC saw its list and nothing else.
         bot.still_serves().await;
+        let seen: Vec<_> = bot.sim.requests().into_iter().map(|r| r.operation).collect();
+        assert_eq!(seen, [Some(Operation::List)], "{front:?}: no altered button reached WSC");
         bot.assert_payloads_valid();
+        bot.finish().await;
     }
     assert_eq!(common::panics(), 0);
 }
 
-/// `/wsc <sub>` with `options`, from the operator.
-async fn odd_command(bot: &Bot, sub: &str, options: Value) -> String {
+/// What an odd command should lead to.
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    /// Refused at once, only to the sender, with no WSC call.
+    Refused,
+    /// Read as the nearest valid `/wsc jobs`: the channel sees the result of this one WSC read.
+    Jobs(Operation),
+}
+
+/// `/wsc <sub>` with `options`, from the operator: the sentence the operator ends up with, and
+/// whether only they see it.
+async fn odd_command(bot: &Bot, sub: &str, options: Value) -> (String, bool, Value) {
     let id = bot.command(&operator(), sub, options).await;
     let answer = first_answer(bot, id).await;
-    let message = match answer["type"].as_u64() {
-        // Deferred: the sentence comes in the edit.
-        Some(5) => bot.original(id).await,
-        _ => answer["data"].clone(),
+    let (message, private) = match answer["type"].as_u64() {
+        // Deferred: the sentence comes in the edit; the deferral decided who sees it.
+        Some(5) => (bot.original(id).await, is_ephemeral(&answer["data"])),
+        _ => (answer["data"].clone(), is_ephemeral(&answer["data"])),
     };
     assert_inert(&message);
-    message["content"].as_str().unwrap_or_default().to_owned()
+    (message["content"].as_str().unwrap_or_default().to_owned(), private, message)
 }
 
 #[tokio::test]
 async fn crafted_options_get_a_sentence_and_act_on_nothing() {
+    use Expect::*;
     let instance = |value: Value, kind: u8| json!([{"name": "instance_id", "type": kind, "value": value}]);
-    let cases: Vec<(&str, Value, &str)> = vec![
-        ("nuke", json!([]), "not known to this version"),
-        ("stop", json!([]), "Give the job's instance number"),
-        ("cancel", instance(json!(""), 3), "Give the job's instance number"),
-        ("stop", instance(json!("1000000006; cancel 1000000008"), 3), "not a job number"),
-        ("stop", instance(json!("9".repeat(5000)), 3), "too long"),
-        ("stop", instance(json!("１０００００００００６"), 3), "not a job number"),
-        ("stop", instance(json!("<@&1> @everyone"), 3), "not a job number"),
-        ("report", instance(json!("../../etc/passwd"), 3), "not a job number"),
-        ("jobs", json!([{"name": "status", "type": 4, "value": 9999}]), "not one of WSC's status codes"),
-        ("jobs", json!([{"name": "url", "type": 3, "value": "x".repeat(10_000)}]), ""),
-        ("jobs", json!([{"name": "page", "type": 4, "value": -5}]), ""),
-        ("jobs", json!([{"name": "page", "type": 4, "value": i64::MAX}]), ""),
-        ("jobs", json!([{"name": "surprise", "type": 3, "value": "x"}]), ""),
+    let listed = "**Scan jobs** · page 1 of 2 · 8 job(s)";
+    let cases: Vec<(&str, Value, &str, Expect)> = vec![
+        ("nuke", json!([]), "This command is not known to this version of the bot.", Refused),
+        ("stop", json!([]), "Give the job's instance number", Refused),
+        ("cancel", instance(json!(""), 3), "Give the job's instance number", Refused),
+        ("stop", instance(json!("1000000006; cancel 1000000008"), 3), "not a job number", Refused),
+        ("stop", instance(json!("9".repeat(5000)), 3), "too long", Refused),
+        ("stop", instance(json!("１０００００００００６"), 3), "not a job number", Refused),
+        ("stop", instance(json!("<@&1> @everyone"), 3), "not a job number", Refused),
+        ("report", instance(json!("../../etc/passwd"), 3), "not a job number", Refused),
+        (
+            "jobs",
+            json!([{"name": "status", "type": 4, "value": 9999}]),
+            "not one of WSC's status codes",
+            Refused,
+        ),
+        (
+            "jobs",
+            json!([{"name": "url", "type": 3, "value": "x".repeat(10_000)}]),
+            "(the keyword was shortened to 77 characters so the buttons can carry it)",
+            Jobs(Operation::Search),
+        ),
+        ("jobs", json!([{"name": "page", "type": 4, "value": -5}]), listed, Jobs(Operation::List)),
+        (
+            "jobs",
+            json!([{"name": "page", "type": 4, "value": i64::MAX}]),
+            "Page 10000 is past the last page (2): use ◀ to go back.",
+            Jobs(Operation::List),
+        ),
+        ("jobs", json!([{"name": "surprise", "type": 3, "value": "x"}]), listed, Jobs(Operation::List)),
     ];
     for front in FRONTS {
         let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &[]).await;
-        for (sub, options, expected) in &cases {
-            let text = odd_command(&bot, sub, options.clone()).await;
-            assert!(text.contains(expected), "{front:?} /wsc {sub} {options}: {text}");
+        for (sub, options, expected, expect) in &cases {
+            let case =
+                format!("{front:?} /wsc {sub} {}", options.to_string().chars().take(80).collect::<String>());
+            bot.sim.clear_requests();
+            let (text, private, message) = odd_command(&bot, sub, options.clone()).await;
+            assert!(text.contains(expected), "{case}: {text}");
+            assert!(
+                !custom_ids(&message).iter().any(|id| id.starts_with("wsc:v1:confirm-")),
+                "{case}: no confirmation to act on"
+            );
+            // The sentinel: the next interaction, served in full; then what WSC saw.
+            bot.still_serves().await;
+            let seen: Vec<_> = bot.sim.requests().into_iter().filter_map(|r| r.operation).collect();
+            match expect {
+                Refused => {
+                    assert!(private, "{case}: only the sender sees the refusal");
+                    assert_eq!(seen, [Operation::List], "{case}: no WSC call but the sentinel's");
+                }
+                Jobs(read) => {
+                    assert!(!private, "{case}: `/wsc jobs` shows the channel one status");
+                    assert_eq!(seen, [*read, Operation::List], "{case}: one read, then the sentinel's");
+                }
+            }
         }
         assert_eq!(bot.wsc_actions(), 0, "{front:?}: no cancel or stop reached WSC");
-        bot.still_serves().await;
         bot.assert_payloads_valid();
+        bot.finish().await;
     }
     assert_eq!(common::panics(), 0);
 }
@@ -121,7 +180,6 @@ async fn refused(bot: &Bot, id: u64, what: &str) {
 #[tokio::test]
 async fn other_guilds_dms_and_user_installs_are_refused_before_anything_happens() {
     use common::fake_discord::{elsewhere, ELSEWHERE};
-    let confirmation = json!({"id": "77", "flags": 64, "components": []});
     for front in FRONTS {
         let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &[]).await;
         for place in ELSEWHERE {
@@ -140,12 +198,19 @@ async fn other_guilds_dms_and_user_installs_are_refused_before_anything_happens(
                 refused(&bot, id, &format!("{front:?} {place:?} /wsc {sub}")).await;
             }
             let buttons = [
-                (format!("wsc:v1:stop:{SCANNING}"), json!({"id": "76"})),
-                (format!("wsc:v1:confirm-stop:{SCANNING}"), confirmation.clone()),
-                (format!("wsc:v1:report:{SCANNING}"), json!({"id": "76"})),
-                ("wsc:v1:page:2".to_owned(), json!({"id": "76"})),
+                (format!("wsc:v1:stop:{SCANNING}"), 0),
+                (format!("wsc:v1:confirm-stop:{SCANNING}"), 64),
+                (format!("wsc:v1:report:{SCANNING}"), 0),
+                ("wsc:v1:page:2".to_owned(), 0),
             ];
-            for (custom_id, message) in buttons {
+            for (custom_id, flags) in buttons {
+                // Discord sends clicks only on buttons that are on a message: the bot's own,
+                // public or (the confirmation) only to the clicker.
+                let button = json!({"type": 2, "style": 4, "label": "Go", "custom_id": custom_id});
+                let message = bot.discord.insert_message(
+                    CHANNEL_ID,
+                    json!({"content": "x", "flags": flags, "components": [{"type": 1, "components": [button]}]}),
+                );
                 let click = bot.click_json("en-US", "en-US", &who, &custom_id, message);
                 let id = bot.send(elsewhere(click, place)).await;
                 refused(&bot, id, &format!("{front:?} {place:?} {custom_id}")).await;
@@ -176,6 +241,7 @@ async fn other_guilds_dms_and_user_installs_are_refused_before_anything_happens(
         );
         bot.still_serves().await;
         bot.assert_payloads_valid();
+        bot.finish().await;
     }
     assert_eq!(common::panics(), 0);
 }
@@ -201,4 +267,5 @@ async fn every_guild_in_the_list_is_served() {
         5,
         "the second guild is served"
     );
+    bot.finish().await;
 }

@@ -39,6 +39,7 @@ async fn registers_a_valid_guild_only_command() {
         }
     }
     bot.assert_payloads_valid();
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -79,6 +80,7 @@ async fn a_viewer_lists_jobs_with_the_right_buttons() {
     assert!(page_two["content"].as_str().unwrap().contains("page 2 of 2"));
     assert_eq!(custom_ids(&page_two), ["wsc:v1:page:1", "wsc:v1:refresh:2"]);
     bot.assert_payloads_valid();
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -130,6 +132,7 @@ async fn an_operator_stops_a_scan_in_two_taps() {
         "{line}"
     );
     bot.assert_payloads_valid();
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -145,6 +148,7 @@ async fn an_operator_cancels_by_command() {
     assert_eq!(bot.sim.requests_for(Operation::Cancel).len(), 1);
     assert_eq!(bot.sim.phase(SCHEDULED), Some(Phase::Cancelled));
     bot.assert_payloads_valid();
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -152,32 +156,74 @@ async fn members_without_the_role_cannot_act_by_any_path() {
     for front in FRONTS {
         let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &[]).await;
         no_role_no_action(&bot).await;
+        bot.finish().await;
     }
 }
 
 async fn no_role_no_action(bot: &Bot) {
     let list = bot.command(&operator(), "jobs", json!([])).await;
     let jobs_message = bot.original(list).await;
+    let jobs_id: u64 = jobs_message["id"].as_str().unwrap().parse().unwrap();
+    // Confirmations the operator opened, to be clicked after the operator role was taken away.
+    let mut confirmations = Vec::new();
+    for _ in 0..2 {
+        let stop_ask = bot.command(&operator(), "stop", instance_arg(SCANNING)).await;
+        let cancel_ask = bot.command(&operator(), "cancel", instance_arg(SCHEDULED)).await;
+        confirmations.push((bot.original(stop_ask).await, bot.original(cancel_ask).await));
+    }
     bot.sim.clear_requests();
-    for member in [viewer(), stranger()] {
+    for (member, (stop_confirmation, cancel_confirmation)) in
+        [viewer(), stranger()].into_iter().zip(confirmations)
+    {
+        // Only the member's roles are left.
+        let demoted = Member { roles: member.roles.clone(), ..operator() };
         let by_command = bot.command(&member, "stop", instance_arg(SCANNING)).await;
         let by_button = bot.click(&member, &format!("wsc:v1:stop:{SCANNING}"), jobs_message.clone()).await;
-        let by_confirm =
-            bot.click(&member, &format!("wsc:v1:confirm-stop:{SCANNING}"), jobs_message.clone()).await;
-        let by_cancel =
-            bot.click(&member, &format!("wsc:v1:confirm-cancel:{SCHEDULED}"), jobs_message.clone()).await;
-        for id in [by_command, by_button, by_confirm, by_cancel] {
+        let stop_confirm = custom_ids(&stop_confirmation)[0].clone();
+        let by_confirm = bot.click(&demoted, &stop_confirm, stop_confirmation.clone()).await;
+        let cancel_confirm = format!("wsc:v1:confirm-cancel:{SCHEDULED}");
+        let by_cancel = bot.click(&demoted, &cancel_confirm, cancel_confirmation.clone()).await;
+        for (id, on) in [
+            (by_command, None),
+            (by_button, None),
+            (by_confirm, Some(&stop_confirmation)),
+            (by_cancel, Some(&cancel_confirmation)),
+        ] {
             let callback = bot.callback(id).await;
-            let text = callback.body["data"]["content"].as_str().unwrap_or_default().to_owned();
+            let data = &callback.body["data"];
+            let text = data["content"].as_str().unwrap_or_default().to_owned();
             assert!(
                 text.contains(&format!("<@&{OPERATOR_ROLE}>")) && text.contains("Nothing was done"),
                 "{text}"
             );
-            assert!(is_ephemeral(&callback.body["data"]));
-            assert_eq!(callback.body["data"]["allowed_mentions"]["parse"], json!([]));
+            assert_eq!(data["allowed_mentions"]["parse"], json!([]));
+            match on {
+                // A new message: the flag decides who sees it.
+                None => {
+                    assert_eq!(callback.body["type"], 4);
+                    assert!(is_ephemeral(data), "only the member sees the refusal");
+                }
+                // Type 7 replaces the message the button is on, and Discord ignores its flags:
+                // what matters is that the message is the confirmation only its owner sees.
+                Some(confirmation) => {
+                    assert_eq!(callback.body["type"], 7);
+                    let message_id: u64 = confirmation["id"].as_str().unwrap().parse().unwrap();
+                    let now = bot.discord.message(message_id).unwrap();
+                    assert!(is_ephemeral(&now), "the refusal replaced the private confirmation");
+                    assert_eq!(now["content"].as_str().unwrap(), text);
+                    assert!(custom_ids(&now).is_empty(), "its buttons are gone");
+                }
+            }
         }
     }
-    // Every refused attempt is in the audit channel.
+    // The team's jobs message was not touched by any refusal.
+    let jobs_now = bot.discord.message(jobs_id).unwrap();
+    assert_eq!(
+        (&jobs_now["content"], &jobs_now["embeds"], &jobs_now["components"]),
+        (&jobs_message["content"], &jobs_message["embeds"], &jobs_message["components"]),
+        "the public jobs message is intact"
+    );
+    // Every refused attempt is in the audit channel: the last thing each refusal does.
     let audit_path = format!("/api/v10/channels/{AUDIT_CHANNEL}/messages");
     let denied_lines = || {
         bot.discord
@@ -195,10 +241,70 @@ async fn no_role_no_action(bot: &Bot) {
         .as_str()
         .unwrap()
         .contains("You need one of the roles"));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(bot.sim.requests().is_empty(), "WSC saw no call at all: {:?}", bot.sim.requests());
+    // The sentinel: the next interaction, served in full. WSC saw its list and nothing else.
+    bot.still_serves().await;
+    let seen: Vec<_> = bot.sim.requests().into_iter().map(|r| r.operation).collect();
+    assert_eq!(seen, [Some(Operation::List)], "WSC saw no call for any refusal");
     assert_eq!(bot.sim.phase(SCANNING), Some(Phase::Scanning));
+    assert_eq!(bot.sim.phase(SCHEDULED), Some(Phase::Scheduled));
     bot.assert_payloads_valid();
+}
+
+/// The audit channel is told after the person is answered: a slow or rate-limited one (serenity's
+/// rate limiter is on in production) must not push the answer past Discord's 3 seconds.
+#[tokio::test]
+async fn refusals_are_answered_in_time_while_the_audit_channel_takes_5_seconds() {
+    for front in FRONTS {
+        let mut sim = settings();
+        sim.faults = vec![(Operation::Stop, Fault { latency_ms: 2_000, ..Fault::default() })];
+        let bot = start_bot_in(front, FakeDiscord::start().await, sim, 5, &[]).await;
+        let second = Member { user_id: 800000000000000004, username: "second".into(), ..operator() };
+        let mut confirmations = Vec::new();
+        for member in [operator(), second.clone(), operator()] {
+            let ask = bot.command(&member, "stop", instance_arg(SCANNING)).await;
+            confirmations.push(bot.original(ask).await);
+        }
+        bot.discord.delay("POST", &format!("/channels/{AUDIT_CHANNEL}/messages"), Duration::from_secs(5));
+        let confirm_id = format!("wsc:v1:confirm-stop:{SCANNING}");
+
+        // The first confirm holds the job while WSC takes 2 s; the second one is told it is
+        // already under way; the third comes from an operator whose role was taken away.
+        let first = bot.click(&operator(), &confirm_id, confirmations[0].clone()).await;
+        bot.callback(first).await;
+        let mut refusals = Vec::new();
+        let sent = Instant::now();
+        refusals.push((
+            bot.click(&second, &confirm_id, confirmations[1].clone()).await,
+            sent,
+            "already stopping",
+        ));
+        let demoted = Member { roles: vec![VIEWER_ROLE], ..operator() };
+        let sent = Instant::now();
+        refusals.push((
+            bot.click(&demoted, &confirm_id, confirmations[2].clone()).await,
+            sent,
+            "Nothing was done",
+        ));
+        let sent = Instant::now();
+        refusals.push((
+            bot.command(&stranger(), "stop", instance_arg(SCANNING)).await,
+            sent,
+            "Nothing was done",
+        ));
+        for (id, sent, sentence) in refusals {
+            let callback = bot.callback(id).await;
+            let took = callback.at.duration_since(sent);
+            assert!(took < Duration::from_secs(3), "{front:?}: answered after {took:?}");
+            let text = callback.body["data"]["content"].as_str().unwrap_or_default();
+            assert!(text.contains(sentence), "{front:?}: {text}");
+        }
+        // The audit channel still gets every line, 5 s later.
+        bot.audit_line("already_in_progress", SCANNING).await;
+        bot.audit_line("denied", SCANNING).await;
+        bot.audit_line("done", SCANNING).await;
+        assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 1);
+        bot.finish().await;
+    }
 }
 
 #[tokio::test]
@@ -221,6 +327,7 @@ async fn a_stale_button_says_what_happened_and_refreshes_the_message() {
         .iter()
         .any(|id| id.contains(":stop:")));
     assert_eq!(bot.wsc_actions(), 0);
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -243,9 +350,12 @@ async fn bad_instance_ids_get_a_sentence_and_no_wsc_call() {
         let text = callback.body["data"]["content"].as_str().unwrap();
         assert!(text.contains(expected), "{raw}: {text}");
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(bot.sim.requests().is_empty());
+    // The sentinel: the next interaction, served in full. WSC saw its list and nothing else.
+    bot.still_serves().await;
+    let seen: Vec<_> = bot.sim.requests().into_iter().map(|r| r.operation).collect();
+    assert_eq!(seen, [Some(Operation::List)], "no bad job number reached WSC");
     bot.assert_payloads_valid();
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -260,6 +370,7 @@ async fn a_slow_wsc_is_acknowledged_well_within_three_seconds() {
     assert!(acknowledged < Duration::from_secs(1), "acknowledged after {acknowledged:?}");
     let message = bot.original(id).await;
     assert_eq!(message["embeds"].as_array().unwrap().len(), 5, "the list arrives once WSC answers");
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -292,6 +403,7 @@ async fn each_wsc_error_kind_becomes_its_sentence() {
     let id = bot.command(&viewer(), "jobs", json!([])).await;
     assert!(bot.original(id).await["content"].as_str().unwrap().contains("did not answer in time"));
     bot.assert_payloads_valid();
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -319,6 +431,7 @@ async fn two_simultaneous_confirms_make_one_wsc_call() {
     assert!(texts.iter().any(|t| t.contains("already stopping")), "{texts:?}");
     bot.call("public outcome", |c| c.method == "POST" && c.path.starts_with("/api/v10/webhooks/")).await;
     assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 1, "exactly one stop reached WSC");
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -365,10 +478,13 @@ async fn long_and_hostile_job_text_stays_within_limits_and_inert() {
     let ask = bot.click(&operator(), "wsc:v1:stop:9999999999999999992", message).await;
     let confirmation = bot.original(ask).await;
     assert_inert(&confirmation);
-    let confirm = bot.click(&operator(), "wsc:v1:confirm-stop:9999999999999999992", confirmation).await;
+    let confirm_id = custom_ids(&confirmation)[0].clone();
+    assert!(confirm_id.starts_with("wsc:v1:confirm-stop:9999999999999999992:"), "{confirm_id}");
+    let confirm = bot.click(&operator(), &confirm_id, confirmation).await;
     assert_inert(&bot.follow_up(confirm).await.body);
     assert_inert(&bot.audit_line("done", 9999999999999999992).await.body);
     bot.assert_payloads_valid();
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -382,6 +498,7 @@ async fn the_bot_resumes_after_a_reconnect_request() {
     assert_eq!(bot.discord.stats().resumes, 1, "serenity resumed the session");
     let id = bot.command(&viewer(), "jobs", json!([])).await;
     assert_eq!(bot.original(id).await["embeds"].as_array().unwrap().len(), 5);
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -401,33 +518,54 @@ async fn wsc_refusing_the_stop_is_explained_from_a_fresh_read() {
     let audit_path = format!("/api/v10/channels/{AUDIT_CHANNEL}/messages");
     let audit = bot.call("audit line", |c| c.path == audit_path).await;
     assert!(audit.body["content"].as_str().unwrap().contains("NCP code 901"));
+    bot.still_serves().await; // the sentinel, then the absence
     assert!(bot.discord.followups(&format!("token-{confirm}")).is_empty(), "no public outcome for a failure");
+    bot.finish().await;
 }
 
 #[tokio::test]
-async fn a_stop_that_times_out_is_judged_by_reading_the_job_again() {
+async fn a_stop_wsc_has_not_carried_out_when_it_times_out_is_reported_as_a_timeout() {
     let mut settings = settings();
-    settings.faults = vec![(Operation::Stop, Fault { latency_ms: 2_500, ..Fault::default() })];
+    // WSC sits on the request far beyond the bot's 1 s: it has not acted when the bot reads again.
+    settings.faults = vec![(Operation::Stop, Fault { latency_ms: 30_000, ..Fault::default() })];
     let bot = start_bot(settings, 1).await;
     let confirm = bot.confirm_stop(SCANNING).await;
-    let token = format!("token-{confirm}");
-    let reply = bot.original(confirm).await;
-    let text = reply["content"].as_str().unwrap().to_owned();
-    // Whatever WSC did with the late request, the reply matches the state read afterwards.
-    if bot.sim.phase(SCANNING) == Some(Phase::Stopping) {
-        assert!(text.contains("most likely went through"), "{text}");
-        bot.follow_up(confirm).await;
-    } else {
-        assert!(text.contains("did not answer in time"), "{text}");
-        assert!(bot.discord.followups(&token).is_empty());
-    }
+    let text = bot.original(confirm).await["content"].as_str().unwrap().to_owned();
+    assert!(text.contains("did not answer in time") && text.contains("(ref `"), "{text}");
+    assert_eq!(bot.sim.phase(SCANNING), Some(Phase::Scanning), "still running when the bot looked");
+    bot.audit_line("timeout", SCANNING).await;
     assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 1, "never retried");
+    bot.sim.clear_faults();
+    bot.still_serves().await; // the sentinel, then the absence
+    assert!(bot.discord.followups(&format!("token-{confirm}")).is_empty(), "nothing announced");
+    bot.finish().await;
 }
 
+#[tokio::test]
+async fn a_stop_wsc_carried_out_but_answered_late_is_judged_by_reading_the_job_again() {
+    let mut settings = settings();
+    // WSC stops the job at once, then its answer takes longer than the bot's 1 s.
+    settings.faults = vec![(Operation::Stop, Fault { answer_latency_ms: 2_500, ..Fault::default() })];
+    let bot = start_bot(settings, 1).await;
+    let confirm = bot.confirm_stop(SCANNING).await;
+    let text = bot.original(confirm).await["content"].as_str().unwrap().to_owned();
+    assert!(text.contains("most likely went through"), "{text}");
+    let outcome = bot.follow_up(confirm).await;
+    assert!(outcome.body["content"].as_str().unwrap().contains("stopped the scan of"), "the team is told");
+    bot.audit_line("unconfirmed", SCANNING).await;
+    assert_eq!(bot.sim.phase(SCANNING), Some(Phase::Stopping));
+    assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 1, "never retried");
+    bot.finish().await;
+}
+
+/// Metrics and readiness are process-wide: the bot runs as its own `wsc-bot run` process, so
+/// every count below is this test's and nothing else's.
 #[tokio::test]
 async fn gateway_mode_serves_health_readiness_and_metrics() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let bot = start_bot_with(settings(), 5, &[("WSC_HTTP_LISTEN", format!("127.0.0.1:{port}"))]).await;
+    let extra = [("WSC_HTTP_LISTEN", format!("127.0.0.1:{port}"))];
+    let (bot, _process) =
+        start_process_in(Front::Gateway, FakeDiscord::start().await, settings(), 5, &extra).await;
     let base = format!("http://127.0.0.1:{port}");
     let get = |path: &'static str| {
         let url = format!("{base}{path}");
@@ -443,11 +581,29 @@ async fn gateway_mode_serves_health_readiness_and_metrics() {
     };
     assert_eq!(get("/healthz").await.0, 200);
     assert_eq!(get("/readyz").await, (200, "ready\n".to_owned()), "the gateway is connected");
+    let ok = r#"wsc_bot_interactions_total{kind="command",outcome="ok"}"#;
+    let denied = r#"wsc_bot_interactions_total{kind="command",outcome="denied"}"#;
+    let count = |metrics: &str, series: &str| {
+        metrics.lines().find_map(|l| l.strip_prefix(series)).and_then(|v| v.trim().parse::<f64>().ok())
+    };
+    let (status, before) = get("/metrics").await;
+    assert_eq!(status, 200);
+    assert_eq!((count(&before, ok), count(&before, denied)), (None, None), "nothing counted yet: {before}");
     let id = bot.command(&viewer(), "jobs", json!([])).await;
     bot.original(id).await;
-    let (status, metrics) = get("/metrics").await;
-    assert_eq!(status, 200);
-    assert!(metrics.contains(r#"wsc_bot_interactions_total{kind="command",outcome="ok"}"#), "{metrics}");
+    let refused = bot.command(&stranger(), "jobs", json!([])).await;
+    bot.callback(refused).await;
+    // An interaction is counted once it is finished, just after its last call to Discord.
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = get("/metrics").await.1;
+        if count(&metrics, ok).is_some() && count(&metrics, denied).is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!((count(&metrics, ok), count(&metrics, denied)), (Some(1.0), Some(1.0)), "{metrics}");
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -474,4 +630,5 @@ async fn an_interaction_the_gateway_delivers_twice_is_handled_once() {
     assert_eq!((callbacks, followups), (1, 1), "one flow: {calls:#?}");
     assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 1);
     bot.still_serves().await;
+    bot.finish().await;
 }

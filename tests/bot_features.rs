@@ -38,7 +38,10 @@ async fn autocomplete_with_ten_thousand_jobs_answers_on_time_from_the_cache() {
 
     // Without the role: no choices, and WSC is not asked.
     assert!(bot.autocomplete(&viewer(), "stop", "").await.is_empty());
-    assert_eq!(wsc_reads(&bot), 0);
+    bot.still_serves().await; // the sentinel: WSC saw its list and nothing else
+    let seen: Vec<_> = bot.sim.requests().into_iter().map(|r| r.operation).collect();
+    assert_eq!(seen, [Some(Operation::List)], "no read for a member without the role");
+    bot.sim.clear_requests();
 
     let choices = bot.autocomplete(&operator(), "stop", "").await;
     assert_eq!(choices.len(), 25);
@@ -79,8 +82,16 @@ async fn autocomplete_with_ten_thousand_jobs_answers_on_time_from_the_cache() {
         );
         assert_eq!(choices.len(), 25);
     }
-    assert!(wsc_reads(&bot) <= 1, "one refresh at a time, not a stampede: {:?}", bot.sim.requests());
+    // The first answer from the stale cache started one refresh; its first read (a search by
+    // status) is now waiting 5 s on WSC. A stampede would have sent one per autocomplete.
+    let started = Instant::now();
+    while wsc_reads(&bot) == 0 && started.elapsed() < Duration::from_secs(2) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let reads: Vec<_> = bot.sim.requests().into_iter().map(|r| r.operation).collect();
+    assert_eq!(reads, [Some(Operation::Search)], "one refresh, not none and not a stampede");
     bot.assert_payloads_valid();
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -95,6 +106,7 @@ async fn autocomplete_before_any_fill_answers_rather_than_late() {
     // Free text keeps working: the job number typed in full.
     let ask = bot.command(&operator(), "stop", instance("1000000006")).await;
     assert!(content(&bot.original(ask).await).contains("Stop this scan?"));
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -144,6 +156,7 @@ async fn search_filters_and_paging_keep_the_filter() {
     assert!(content(&message).contains("the keyword was shortened to"), "{}", content(&message));
     assert!(custom_ids(&message).iter().all(|id| id.chars().count() <= 100));
     bot.assert_payloads_valid();
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -172,15 +185,16 @@ async fn reports_present_expired_absent_and_not_ready() {
 
     let list = bot.command(&viewer(), "jobs", json!([])).await;
     let jobs = bot.original(list).await;
-    let click = bot.click(&viewer(), &format!("wsc:v1:report:{FINISHED}"), jobs).await;
+    let click = bot.click(&viewer(), &format!("wsc:v1:report:{FINISHED}"), jobs.clone()).await;
     assert_eq!(bot.original(click).await["embeds"][0]["title"], "Report · blog.example.com");
-    let stranger_click = bot.click(&stranger(), &format!("wsc:v1:report:{FINISHED}"), json!({})).await;
+    let stranger_click = bot.click(&stranger(), &format!("wsc:v1:report:{FINISHED}"), jobs).await;
     assert!(bot.callback(stranger_click).await.body["data"]["content"]
         .as_str()
         .unwrap()
         .contains("You need"));
     assert_eq!(bot.sim.requests_for(Operation::Report).len(), 5);
     bot.assert_payloads_valid();
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -225,6 +239,7 @@ async fn members_with_a_korean_discord_get_korean() {
     let text = content(&bot.original(failed).await);
     assert!(text.contains("사용할 수 없습니다") && text.contains("(참조 `"), "{text}");
     bot.assert_payloads_valid();
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -286,5 +301,6 @@ async fn the_channel_sees_the_guilds_language_and_the_sender_his_own() {
         let told = outcome.body["content"].as_str().unwrap_or_default();
         assert!(told.contains("stopped the scan of"), "{front:?}: {told}");
         bot.assert_payloads_valid();
+        bot.finish().await;
     }
 }

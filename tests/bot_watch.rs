@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::bot::custom_ids;
 use common::discord_spec::check_request;
-use common::fake_discord::{FakeDiscord, RestCall};
+use common::fake_discord::{FakeDiscord, RestCall, WATCH_CHANNEL};
 use common::{client, settings, start_sim, ACCESS_KEY, SECRET_KEY};
 use serde_json::Value;
 use wsc_bot::bot::watch::Watcher;
@@ -18,7 +18,6 @@ use wsc_bot::wsc::sim::jobs::Outcome;
 use wsc_bot::wsc::sim::{Fault, FaultError, Phase, SeedJob, SimHandle};
 use wsc_bot::wsc::Operation;
 
-const WATCH_CHANNEL: u64 = 700000000000000010;
 const INTERVAL: Duration = Duration::from_secs(1);
 
 struct Setup {
@@ -33,7 +32,7 @@ async fn setup(guild_locale: &str) -> Setup {
     let discord = FakeDiscord::start().await;
     discord.set_guild_locale(guild_locale);
     let vars = HashMap::from([
-        ("DISCORD_TOKEN", "fake-token".to_owned()),
+        ("DISCORD_TOKEN", common::secrets::DISCORD_TOKEN.to_owned()),
         ("DISCORD_API_BASE", discord.api_base()),
         ("NCP_ACCESS_KEY", ACCESS_KEY.to_owned()),
         ("NCP_SECRET_KEY", SECRET_KEY.to_owned()),
@@ -165,6 +164,7 @@ async fn every_transition_is_told_once_in_one_message_per_job() {
     s.watcher.poll_once(&s.port).await;
     assert_eq!((s.posts().len(), s.edits().len()), before);
     s.assert_payloads_valid();
+    s.discord.assert_clean().await;
 }
 
 #[tokio::test]
@@ -182,6 +182,7 @@ async fn polls_back_off_under_429_and_recover() {
     s.sim.clear_faults();
     assert_eq!(s.watcher.poll_once(&s.port).await, INTERVAL);
     assert!(s.posts().is_empty(), "the first successful poll is still the baseline");
+    s.discord.assert_clean().await;
 }
 
 #[tokio::test]
@@ -194,6 +195,53 @@ async fn the_watch_channel_speaks_the_guilds_language() {
     assert!(content(&started).starts_with("▶️ 스캔이 시작되었습니다"), "{}", content(&started));
     assert_eq!(started["embeds"][0]["fields"][0]["name"], "상태");
     s.assert_payloads_valid();
+    s.discord.assert_clean().await;
+}
+
+#[tokio::test]
+async fn the_backoff_doubles_up_to_ten_minutes() {
+    let s = setup("en-US").await;
+    let interval = Duration::from_secs(60);
+    let mut watcher = Watcher::new(client(&s.sim), WATCH_CHANNEL, interval);
+    s.sim.set_fault(Operation::List, Fault { error: Some(FaultError::RateLimited), ..Fault::default() });
+    let mut waits = Vec::new();
+    for _ in 0..6 {
+        waits.push(watcher.poll_once(&s.port).await.as_secs());
+    }
+    assert_eq!(waits, [120, 240, 480, 600, 600, 600], "capped at 10 minutes");
+    s.sim.clear_faults();
+    assert_eq!(watcher.poll_once(&s.port).await, interval, "back to the interval after a success");
+    s.discord.assert_clean().await;
+}
+
+/// `WSC_WATCH_CHANNEL_ID` set: the bot itself watches, in both front ends.
+#[tokio::test]
+async fn the_bot_watches_when_a_watch_channel_is_configured() {
+    use common::bot::{start_bot_in, Front};
+    let watched = |front| async move {
+        let extra = [
+            ("WSC_WATCH_CHANNEL_ID", WATCH_CHANNEL.to_string()),
+            ("WSC_WATCH_INTERVAL_SECS", "10".to_owned()),
+        ];
+        let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &extra).await;
+        // The first poll, at start, is the baseline.
+        let polled = || bot.sim.requests().iter().any(|r| r.operation == Some(Operation::List));
+        let started = std::time::Instant::now();
+        while !polled() && started.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(polled(), "{front:?}: the watcher polled at start");
+        bot.sim.advance(Duration::from_secs(3610));
+        let path = format!("/api/v10/channels/{WATCH_CHANNEL}/messages");
+        let started = bot
+            .call_within("a notification", Duration::from_secs(15), |c| {
+                c.method == "POST" && c.path == path && c.status < 300
+            })
+            .await;
+        assert!(started.body["content"].as_str().unwrap().contains("Scan started"), "{front:?}");
+        bot.finish().await;
+    };
+    tokio::join!(watched(Front::Gateway), watched(Front::Serve));
 }
 
 #[tokio::test]
@@ -231,6 +279,7 @@ async fn a_notification_discord_refused_is_told_at_the_next_poll_exactly_once() 
     assert_eq!((accepted(s.posts()), accepted(s.edits())), (1, 1), "one message, edited once");
     assert_eq!(s.discord.channel_messages(WATCH_CHANNEL).len(), 1);
     s.assert_payloads_valid();
+    s.discord.assert_clean().await;
 }
 
 #[tokio::test]
@@ -269,4 +318,5 @@ async fn a_job_started_and_stopped_between_two_polls_is_announced_as_stopped() {
     s.watcher.poll_once(&s.port).await;
     assert_eq!(s.sim.requests_for(Operation::Search).len(), searches, "no status search once all is known");
     s.assert_payloads_valid();
+    s.discord.assert_clean().await;
 }

@@ -9,19 +9,22 @@ use common::{client, settings, start_sim, ACCESS_KEY, SECRET_KEY};
 use wsc_bot::wsc::sim::SettingsPatch;
 use wsc_bot::wsc::{ErrorKind, Operation};
 
-const BIN: &str = env!("CARGO_BIN_EXE_wsc-bot");
-
-/// Runs the binary with only `vars` in its environment, away from any `.env`.
+/// Runs the binary with only `vars` in its environment (and the test's `RUST_LOG` and
+/// `LOG_FORMAT`, so `scripts/secret-scan` sees what it logs), away from any `.env`.
 fn wsc_bot(args: &[&str], vars: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(BIN);
-    command.args(args).env_clear().current_dir(std::env::temp_dir()).envs(vars.iter().copied());
-    command
+    common::process::command(args, vars.iter().copied())
+}
+
+/// The output of a finished run, also written to the test's stderr for `scripts/secret-scan`.
+fn shown(output: Output) -> Output {
+    eprint!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    output
 }
 
 async fn check(vars: Vec<(&'static str, String)>) -> (i32, String, String) {
     let output: Output = tokio::task::spawn_blocking(move || {
         let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        wsc_bot(&["check"], &vars).output().unwrap()
+        shown(wsc_bot(&["check"], &vars).output().unwrap())
     })
     .await
     .unwrap();
@@ -183,6 +186,7 @@ async fn register_puts_the_commands_in_every_listed_guild() {
         assert_eq!(names, ["wsc"], "guild {guild}");
     }
     assert!(discord.commands(None).is_empty(), "never globally");
+    discord.assert_clean().await;
 }
 
 #[test]
@@ -196,7 +200,7 @@ fn bad_configuration_is_one_line_naming_the_variable() {
         ("simulate", &[("NCP_SECRET_KEY", "b")], "NCP_ACCESS_KEY"),
     ];
     for (command, vars, var) in cases {
-        let output = wsc_bot(&[command], vars).stdin(Stdio::null()).output().unwrap();
+        let output = shown(wsc_bot(&[command], vars).stdin(Stdio::null()).output().unwrap());
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{command} {vars:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -298,15 +302,17 @@ async fn simulate_serves_a_seed_file_with_flags_and_control_routes() {
 
 #[test]
 fn simulate_refuses_a_bad_seed_file_and_bad_flags() {
-    let missing = wsc_bot(
-        &["simulate", "--seed-file", "/nonexistent/seed.json"],
-        &[("NCP_ACCESS_KEY", "a"), ("NCP_SECRET_KEY", "b")],
-    )
-    .output()
-    .unwrap();
+    let missing = shown(
+        wsc_bot(
+            &["simulate", "--seed-file", "/nonexistent/seed.json"],
+            &[("NCP_ACCESS_KEY", "a"), ("NCP_SECRET_KEY", "b")],
+        )
+        .output()
+        .unwrap(),
+    );
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--seed-file"));
-    let bad_fault = wsc_bot(&["simulate", "--fault", "stop=error=boom"], &[]).output().unwrap();
+    let bad_fault = shown(wsc_bot(&["simulate", "--fault", "stop=error=boom"], &[]).output().unwrap());
     assert_eq!(bad_fault.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_fault.stderr).contains("is not a fault"));
 }

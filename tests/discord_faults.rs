@@ -21,9 +21,12 @@ async fn a_failed_callback_does_nothing_and_the_next_interaction_is_served() {
     for status in [500, 429] {
         bot.discord.fail_next("POST", "/callback", status, 1);
         let id = bot.command(&viewer(), "jobs", json!([])).await;
-        bot.callback(id).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(bot.sim.requests().is_empty(), "no WSC call after a failed acknowledgement ({status})");
+        assert_eq!(bot.callback(id).await.status, status);
+        // The sentinel: the next interaction, served in full. WSC saw its list and nothing else.
+        bot.still_serves().await;
+        let seen: Vec<_> = bot.sim.requests().into_iter().map(|r| r.operation).collect();
+        assert_eq!(seen, [Some(Operation::List)], "no WSC call after a failed acknowledgement ({status})");
+        bot.sim.clear_requests();
     }
     // A confirm whose acknowledgement fails stops nothing, and is audited.
     let ask = bot.command(&operator(), "stop", instance_arg(SCANNING)).await;
@@ -33,6 +36,7 @@ async fn a_failed_callback_does_nothing_and_the_next_interaction_is_served() {
     bot.audit_line("unanswered", SCANNING).await;
     assert!(bot.sim.requests_for(Operation::Stop).is_empty());
     bot.still_serves().await;
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -40,6 +44,7 @@ async fn failed_edits_and_follow_ups_leave_the_action_done_and_audited() {
     for front in FRONTS {
         let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &[]).await;
         edits_and_follow_ups_fail(&bot).await;
+        bot.finish().await;
     }
     assert_eq!(common::panics(), 0);
 }
@@ -73,6 +78,7 @@ async fn an_abrupt_gateway_close_is_resumed() {
     bot.discord.close_abruptly();
     assert!(bot.discord.wait_stats(|s| s.resumes >= 1, WAIT).await, "serenity resumed");
     bot.still_serves().await;
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -87,4 +93,5 @@ async fn missing_heartbeat_acks_make_the_bot_reconnect() {
     bot.discord.stop_heartbeat_acks(false);
     assert!(bot.discord.wait_ready(Duration::from_secs(20)).await);
     bot.still_serves().await;
+    bot.finish().await;
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::discord_spec::{check_request, message_rules, DiscordSpec};
+use common::discord_spec::{check_request, message_rules, DiscordSpec, SPEC_PATH};
 use serde_json::{json, Value};
 
 const CALLBACK: &str = "/api/v10/interactions/123/tok-1/callback";
@@ -540,4 +540,24 @@ fn link_buttons_and_autocomplete_results_are_checked() {
         CALLBACK,
         &json!({"type": 8, "data": {"choices": [{"name": "scan 1", "value": "1"}]}}),
     );
+}
+
+/// A fresh clone has everything the tests need: the spec is in the repository, with its licence
+/// and where it came from.
+#[test]
+fn the_spec_is_vendored_with_its_licence_and_origin() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    assert!(
+        SPEC_PATH.starts_with(root) && !SPEC_PATH.contains(".."),
+        "read from inside the repository: {SPEC_PATH}"
+    );
+    let fixtures = std::path::Path::new(root).join("tests/fixtures");
+    let licence = std::fs::read_to_string(fixtures.join("discord-openapi.LICENSE")).unwrap();
+    assert!(licence.starts_with("MIT License") && licence.contains("Copyright 2023 Discord"), "{licence}");
+    let origin = std::fs::read_to_string(fixtures.join("discord-openapi.README.md")).unwrap();
+    assert!(
+        origin.contains("discord/discord-api-spec")
+            && origin.contains("74fda0fad044407ea280043a03ffc9bc64c4e49e")
+    );
+    assert!(!DiscordSpec::get().locales().is_empty(), "the vendored spec loads");
 }

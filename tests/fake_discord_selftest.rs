@@ -1,7 +1,8 @@
 //! Drives a real serenity 0.12.5 client through the fake Discord in `common::fake_discord`:
 //! handshake, slash command → type 4, button → type 7, deferred reply → edit-original and
 //! follow-up, autocomplete, op 7 → RESUME, abrupt close → RESUME with replay, REST fault
-//! injection.
+//! injection and latency, and the verdict: each rule of Discord's the fake enforces is broken once
+//! on purpose and must show up in it.
 
 mod common;
 
@@ -17,6 +18,7 @@ use serenity::all::{
 };
 
 use common::fake_discord::{self as fake, FakeDiscord, Member, RestCall};
+use common::secrets::DISCORD_TOKEN;
 
 const T: Duration = Duration::from_secs(5);
 
@@ -119,12 +121,9 @@ impl Bot {
 
     /// Starts the client without waiting for READY.
     async fn spawn(fake: &FakeDiscord) -> Bot {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
-        let http =
-            HttpBuilder::new("fake-bot-token").proxy(fake.api_base()).ratelimiter_disabled(true).build();
+        // The project's logging (its caps keep the bot token out), for `scripts/secret-scan`.
+        common::init_logging();
+        let http = HttpBuilder::new(DISCORD_TOKEN).proxy(fake.api_base()).ratelimiter_disabled(true).build();
         let mut client: Client = ClientBuilder::new_with_http(http, GatewayIntents::empty())
             .event_handler(Handler)
             .await
@@ -175,7 +174,7 @@ async fn command_then_button_round_trip() {
     let stats = fake.stats();
     assert_eq!((stats.connections, stats.identifies), (1, 1));
     let identify = &fake.identifies()[0];
-    assert_eq!(identify["token"], json!("Bot fake-bot-token"));
+    assert_eq!(identify["token"], json!(format!("Bot {DISCORD_TOKEN}")));
 
     // Slash command → type 4 with a button.
     fake.dispatch(fake::slash_command(1, &alice(), "ko", wsc_stop("123"))).await;
@@ -242,6 +241,7 @@ async fn command_then_button_round_trip() {
     assert_eq!(call.body, json!({"type": 8, "data": {"choices": [{"name": "121", "value": "121"}]}}));
 
     bot.stop().await;
+    fake.assert_clean().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -264,6 +264,7 @@ async fn reconnect_resumes_and_still_answers() {
     assert_eq!(call.body["data"]["content"], json!("hello bob (en-US) roles=0"));
 
     bot.stop().await;
+    fake.assert_clean().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -280,6 +281,7 @@ async fn abrupt_close_resumes_and_replays_missed_events() {
     assert_eq!(fake.stats().identifies, 1);
 
     bot.stop().await;
+    fake.assert_clean().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -357,7 +359,7 @@ async fn rest_rules_and_fault_injection() {
     fake.set_ack_deadline(None);
     let cmds = http
         .put(format!("{base}/applications/{}/guilds/{}/commands", fake::APPLICATION_ID, fake::GUILD_ID))
-        .header("authorization", "Bot fake-bot-token")
+        .header("authorization", format!("Bot {DISCORD_TOKEN}"))
         .json(&json!([{"name": "wsc", "description": "WSC scans", "options": []}]))
         .send()
         .await
@@ -367,9 +369,11 @@ async fn rest_rules_and_fault_injection() {
     assert_eq!(cmds[0]["application_id"], json!(fake::APPLICATION_ID.to_string()));
     assert_eq!(fake.commands(Some(fake::GUILD_ID)), cmds);
 
-    // Channel messages.
+    // Channel messages, with the bot token.
+    let auth = format!("Bot {DISCORD_TOKEN}");
     let posted: Value = http
         .post(format!("{base}/channels/{}/messages", fake::CHANNEL_ID))
+        .header("authorization", &auth)
         .json(&json!({"content": "audit line"}))
         .send()
         .await
@@ -380,6 +384,7 @@ async fn rest_rules_and_fault_injection() {
     let id = posted["id"].as_str().unwrap();
     let edited: Value = http
         .patch(format!("{base}/channels/{}/messages/{id}", fake::CHANNEL_ID))
+        .header("authorization", &auth)
         .json(&json!({"embeds": [{"title": "t"}]}))
         .send()
         .await
@@ -391,6 +396,7 @@ async fn rest_rules_and_fault_injection() {
     assert_eq!(edited["embeds"][0]["title"], json!("t"));
     let empty = http
         .post(format!("{base}/channels/{}/messages", fake::CHANNEL_ID))
+        .header("authorization", &auth)
         .json(&json!({"content": ""}))
         .send()
         .await
@@ -398,6 +404,148 @@ async fn rest_rules_and_fault_injection() {
     assert_eq!(empty.status(), 400);
 
     bot.stop().await;
+    // Every rule broken above is in the verdict, and nothing else: not the injected failures.
+    let verdict = fake.verdict().await;
+    let expected = [
+        "GET /api/v10/nope: a route the fake does not know: 404",
+        "/interactions/31/token-31/callback: a second answer to one interaction: 400",
+        "/interactions/99/token-99/callback: a callback for an interaction Discord never sent: 404",
+        "POST /api/v10/webhooks/1/token-31: a webhook of another application: 404",
+        "/interactions/32/token-32/callback: the first answer came",
+        "POST /api/v10/channels/900000000000000004/messages: outside Discord's spec or limits",
+        "interaction 32 was never answered",
+    ];
+    assert_eq!(verdict.len(), expected.len(), "{verdict:#?}");
+    for (breach, expected) in verdict.iter().zip(expected) {
+        assert!(breach.contains(expected), "{breach}\nshould contain: {expected}");
+    }
+}
+
+/// The rules the verdict adds to Discord's answers: webhooks only after the acknowledgement and
+/// within the token's lifetime, the bot token on bot routes, known channels, clicks only on
+/// buttons that are there, every interaction answered; and latency injection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_verdict_names_each_broken_rule() {
+    let fake = FakeDiscord::start().await;
+    let http = reqwest::Client::new();
+    let base = format!("{}/api/v10", fake.api_base());
+    let auth = format!("Bot {DISCORD_TOKEN}");
+
+    // An edit and a follow-up before the interaction was acknowledged: 10015, as Discord says.
+    fake.deliver_inline(&fake::slash_command(70, &alice(), "en-US", wsc_stop("1")));
+    fake.answered_inline(70, "token-70", 500, &json!("no answer"));
+    let original = format!("{base}/webhooks/{}/token-70/messages/@original", fake::APPLICATION_ID);
+    let early = http.patch(&original).json(&json!({"content": "early"})).send().await.unwrap();
+    assert_eq!(early.status(), 404);
+    assert_eq!(early.json::<Value>().await.unwrap()["code"], json!(10015));
+    assert!(fake.original("token-70").is_none(), "nothing was created");
+
+    // Serve mode: a webhook call while the HTTP answer is on its way waits for it.
+    fake.deliver_inline(&fake::slash_command(71, &alice(), "en-US", wsc_stop("1")));
+    let edit = {
+        let (http, url) =
+            (http.clone(), format!("{base}/webhooks/{}/token-71/messages/@original", fake::APPLICATION_ID));
+        tokio::spawn(async move {
+            http.patch(url).json(&json!({"content": "edited"})).send().await.unwrap().status()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(fake.answered_inline(71, "token-71", 200, &json!({"type": 5})), 204);
+    assert_eq!(edit.await.unwrap(), 200, "the edit waited for the answer, then went through");
+
+    // The token's lifetime.
+    fake.set_token_lifetime(Duration::from_millis(50));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let expired = http
+        .patch(format!("{base}/webhooks/{}/token-71/messages/@original", fake::APPLICATION_ID))
+        .json(&json!({"content": "late"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), 401);
+    assert_eq!(expired.json::<Value>().await.unwrap()["code"], json!(50027));
+    fake.set_token_lifetime(fake::TOKEN_LIFETIME);
+
+    // Bot routes need the bot token; channels must be known.
+    let channel = format!("{base}/channels/{}/messages", fake::AUDIT_CHANNEL);
+    let anonymous = http.post(&channel).json(&json!({"content": "x"})).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let wrong = http
+        .post(&channel)
+        .header("authorization", "Bot other")
+        .json(&json!({"content": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let unknown = http
+        .post(format!("{base}/channels/123/messages"))
+        .header("authorization", &auth)
+        .json(&json!({"content": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(unknown.json::<Value>().await.unwrap()["code"], json!(10003));
+    fake.add_channel(123);
+    let known = http
+        .post(format!("{base}/channels/123/messages"))
+        .header("authorization", &auth)
+        .json(&json!({"content": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(known.status(), 200);
+
+    // Latency injection on a REST route.
+    fake.delay("POST", &format!("/channels/{}/", fake::AUDIT_CHANNEL), Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let slow = http
+        .post(&channel)
+        .header("authorization", &auth)
+        .json(&json!({"content": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(slow.status(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(300), "{:?}", started.elapsed());
+    fake.clear_delays();
+
+    // A click on a button that is not on the message, and one on a message Discord never had.
+    let message = fake.insert_message(
+        fake::CHANNEL_ID,
+        json!({"content": "m", "components": [{"type": 1, "components": [
+            {"type": 2, "style": 1, "label": "Go", "custom_id": "wsc:v1:page:2"}
+        ]}]}),
+    );
+    assert_eq!(fake.unreal_click("wsc:v1:page:2", &message), None);
+    assert!(fake.unreal_click("wsc:v1:page:3", &message).is_some());
+    fake.deliver_inline(&fake::component_click(72, &bob(), "en-US", "wsc:v1:page:3", message));
+    fake.deliver_inline(&fake::component_click(73, &bob(), "en-US", "wsc:v1:page:2", json!({"id": "42"})));
+    fake.answered_inline(72, "token-72", 200, &json!({"type": 6}));
+    fake.answered_inline(73, "token-73", 200, &json!({"type": 6}));
+
+    // An interaction nobody answers.
+    fake.set_ack_deadline(Some(Duration::from_millis(100)));
+    fake.deliver_inline(&fake::slash_command(74, &alice(), "en-US", wsc_stop("1")));
+
+    let verdict = fake.verdict().await;
+    let expected = [
+        "the endpoint answered interaction 70 with HTTP 500",
+        "PATCH /api/v10/webhooks/900000000000000001/token-70/messages/@original: a webhook call before the interaction was acknowledged: 404",
+        "token-71/messages/@original: an interaction token used after its lifetime",
+        "POST /api/v10/channels/700000000000000009/messages: without the bot's `Authorization: Bot <token>`: 401",
+        "POST /api/v10/channels/700000000000000009/messages: without the bot's `Authorization: Bot <token>`: 401",
+        "POST /api/v10/channels/123/messages: a channel the bot cannot see: 404",
+        "interaction 72: a click on `wsc:v1:page:3`, which is not on message",
+        "interaction 73: a click on `wsc:v1:page:2` on message \"42\", which Discord never had",
+        "interaction 70 was never answered",
+        "interaction 74 was never answered",
+    ];
+    assert_eq!(verdict.len(), expected.len(), "{verdict:#?}");
+    for (breach, expected) in verdict.iter().zip(expected) {
+        assert!(breach.contains(expected), "{breach}\nshould contain: {expected}");
+    }
 }
 
 /// serenity's own payloads pass the spec-based validator from `common::discord_spec`, and the
@@ -415,6 +563,7 @@ async fn validator_hook() {
     let too_long = "x".repeat(2001);
     let r = reqwest::Client::new()
         .post(format!("{}/api/v10/channels/{}/messages", fake.api_base(), fake::CHANNEL_ID))
+        .header("authorization", format!("Bot {DISCORD_TOKEN}"))
         .json(&json!({ "content": too_long }))
         .send()
         .await
@@ -424,6 +573,9 @@ async fn validator_hook() {
     assert_eq!(body["code"], json!(50035));
 
     bot.stop().await;
+    let verdict = fake.verdict().await;
+    assert_eq!(verdict.len(), 1, "{verdict:#?}");
+    assert!(verdict[0].contains("length 2001 > 2000") || verdict[0].contains("2001"), "{verdict:#?}");
 }
 
 /// Heartbeats are ACKed and the connection stays up. (With `stop_heartbeat_acks(true)` serenity
@@ -444,6 +596,7 @@ async fn heartbeats_are_acked() {
     assert!(fake.is_ready());
 
     bot.stop().await;
+    fake.assert_clean().await;
 }
 
 /// A dispatch before any client is READY waits for the first READY (on a current-thread runtime
@@ -456,12 +609,25 @@ async fn early_dispatch_waits_for_ready_and_partial_messages_are_completed() {
     fake.dispatch(fake::slash_command(60, &alice(), "en-US", wsc_stop("1"))).await;
     assert!(fake.wait_for_call(callback_of(60), T).await.is_some());
 
-    let partial = json!({"id": "42", "components": []});
+    let button =
+        json!({"type": 1, "components": [{"type": 2, "style": 1, "label": "X", "custom_id": "wsc:v1:x"}]});
+    let stored = fake.insert_message(fake::CHANNEL_ID, json!({"content": "x", "components": [button]}));
+    let partial = json!({"id": stored["id"], "components": stored["components"]});
     fake.dispatch(fake::component_click(61, &bob(), "en-US", "wsc:v1:x", partial)).await;
     let call = fake.wait_for_call(callback_of(61), T).await.unwrap();
-    assert_eq!(call.body["data"]["content"], json!("bob clicked wsc:v1:x on 42"));
+    let expected = format!("bob clicked wsc:v1:x on {}", stored["id"].as_str().unwrap());
+    assert_eq!(call.body["data"]["content"], json!(expected));
 
     bot.stop().await;
+    fake.assert_clean().await;
+}
+
+/// A fake that was used must be judged: dropping it without a verdict fails the test.
+#[tokio::test]
+#[should_panic(expected = "dropped without a verdict")]
+async fn a_fake_used_without_its_verdict_fails_the_test() {
+    let fake = FakeDiscord::start().await;
+    reqwest::get(format!("{}/api/v10/gateway", fake.api_base())).await.unwrap();
 }
 
 #[tokio::test]
@@ -478,12 +644,16 @@ async fn an_edit_that_overtakes_the_inline_answer_lands_on_top_of_it() {
         }
     };
     fake.deliver_inline(&fake::slash_command(40, &alice(), "en-US", wsc_stop("1")));
-    // The bot's edits reach Discord before the test has read and recorded its HTTP answer.
-    patch("first").await;
-    patch("done").await;
-    assert_eq!(fake.answered_inline(40, "token-40", &json!({"type": 5})), 204);
+    // The bot's edit reaches Discord before the test has read and recorded its HTTP answer: it
+    // is held until the answer lands, as Discord applies that answer on receipt.
+    let edited = tokio::spawn(patch("done"));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!edited.is_finished(), "the edit waits for the inline answer");
+    assert_eq!(fake.answered_inline(40, "token-40", 200, &json!({"type": 5})), 204);
+    edited.await.unwrap();
     let original = fake.original("token-40").unwrap();
     assert_eq!(original["content"], "done");
     assert_eq!(original["flags"].as_u64().unwrap_or(0) & (1 << 7), 0, "no longer loading");
     assert_eq!(fake.messages().len(), 1, "one original, not one per edit");
+    fake.assert_clean().await;
 }

@@ -64,6 +64,7 @@ async fn slow_and_idle_clients_are_cut_off_after_the_request_timeout() {
         assert!(after >= TIMEOUT - Duration::from_millis(100), "{what}: closed after {after:?}, too soon");
     }
     bot.still_serves().await;
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -84,6 +85,7 @@ async fn connections_beyond_the_cap_wait_until_one_closes() {
     let (received, _) =
         read_until_closed(&mut third, Duration::from_secs(5)).await.expect("served once one closed");
     assert!(received.starts_with("HTTP/1.1 200"), "{received}");
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -113,7 +115,7 @@ async fn health_and_metrics_move_to_their_own_address() {
     // `run` serves health and metrics on it too.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let extra = [("WSC_METRICS_LISTEN", format!("127.0.0.1:{port}"))];
-    let (_bot, _process) =
+    let (gateway, _process) =
         start_process_in(Front::Gateway, FakeDiscord::start().await, settings(), 5, &extra).await;
     let ready = async {
         // READY reaches the bot's handler just after the fake sent it.
@@ -124,4 +126,6 @@ async fn health_and_metrics_move_to_their_own_address() {
     tokio::time::timeout(Duration::from_secs(5), ready)
         .await
         .expect("/readyz turns 200 on the metrics address");
+    bot.finish().await;
+    gateway.finish().await;
 }

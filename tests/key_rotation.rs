@@ -6,7 +6,8 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{settings, start_sim, KeyFiles, ACCESS_KEY, ROTATED_ACCESS_KEY, ROTATED_SECRET_KEY, SECRET_KEY};
+use common::secrets::{ROTATED_ACCESS_KEY, ROTATED_SECRET_KEY};
+use common::{settings, start_sim, KeyFiles, ACCESS_KEY, SECRET_KEY};
 use serde_json::json;
 use wsc_bot::config::Config;
 use wsc_bot::wsc::sim::{Phase, SimHandle};

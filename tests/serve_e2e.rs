@@ -12,11 +12,11 @@ use common::bot::{
 };
 use common::fake_discord::{component_click, slash_command, FakeDiscord, Member, APPLICATION_ID, CHANNEL_ID};
 use common::process::BotProcess;
-use common::serve::{now_secs, post, serve_vars, signature, signing_key, start_serve_with};
+use common::serve::{now_secs, post, post_unjudged, serve_vars, signature, signing_key, start_serve_with};
 use common::{settings, start_sim};
 use ed25519_dalek::SigningKey;
 use serde_json::{json, Value};
-use wsc_bot::wsc::sim::{Phase, SimHandle};
+use wsc_bot::wsc::sim::{Fault, Phase, SimHandle};
 use wsc_bot::wsc::Operation;
 
 const SCANNING: u64 = 1000000006;
@@ -53,7 +53,7 @@ async fn original(discord: &FakeDiscord, interaction: &Value) -> Value {
     let token = interaction["token"].as_str().unwrap().to_owned();
     let edited = format!("/{token}/messages/@original");
     discord
-        .wait_for_call(|c| c.method == "PATCH" && c.path.ends_with(&edited), WAIT)
+        .wait_for_call(|c| c.method == "PATCH" && c.path.ends_with(&edited) && c.status < 300, WAIT)
         .await
         .expect("the original was edited");
     discord.original(&token).unwrap()
@@ -118,6 +118,7 @@ async fn forged_missing_malformed_and_stale_signatures_get_401_and_no_wsc_call()
     assert_eq!(huge.status(), 413, "request bodies are bounded");
     assert!(sim.requests().is_empty(), "nothing reached WSC");
     assert!(discord.rest_calls().is_empty(), "nothing reached Discord");
+    discord.assert_clean().await;
 }
 
 #[tokio::test]
@@ -129,8 +130,7 @@ async fn ping_gets_pong_and_health_answers() {
     assert_eq!((status, answer), (200, json!({"type": 1})));
     let health = reqwest::get(format!("{server}/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
-    let ready = reqwest::get(format!("{server}/readyz")).await.unwrap();
-    assert_eq!(ready.status(), 200);
+    discord.assert_clean().await;
 }
 
 #[tokio::test]
@@ -180,6 +180,7 @@ async fn the_bots_flows_run_through_serve_mode() {
     assert!(answer["data"]["content"].as_str().unwrap().contains("is not a job number"));
     assert_eq!(sim.requests_for(Operation::Stop).len(), 1, "no further stop");
     assert_eq!(sim.phase(1000000007), Some(Phase::Crawling));
+    discord.assert_clean().await;
 }
 
 #[tokio::test]
@@ -198,6 +199,7 @@ async fn two_replicas_serve_any_click() {
     let followup = format!("/api/v10/webhooks/{APPLICATION_ID}/{token}");
     discord.wait_for_call(|c| c.path == followup, WAIT).await.expect("the second replica finished the stop");
     assert_eq!(sim.requests_for(Operation::Stop).len(), 1);
+    discord.assert_clean().await;
 }
 
 fn counter(metrics: &str, series: &str) -> f64 {
@@ -209,26 +211,54 @@ fn counter(metrics: &str, series: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Metrics and readiness are process-wide: the endpoint runs as its own process, so every count
+/// below is this test's and nothing else's.
 #[tokio::test]
 async fn metrics_move_as_interactions_happen() {
     let sim = start_sim(settings()).await;
     let discord = FakeDiscord::start().await;
-    let server = start_serve(&discord, &sim).await;
-    let scrape = || async { reqwest::get(format!("{server}/metrics")).await.unwrap().text().await.unwrap() };
-    let before = scrape().await;
+    let mut vars = vars(&discord, &sim);
+    vars.insert("WSC_HTTP_LISTEN", "127.0.0.1:0".into());
+    let process = BotProcess::spawn(&["serve"], &vars);
+    let server = process.next_url();
+    let http = reqwest::Client::new();
+    let get = |path: &'static str| {
+        let (http, url) = (http.clone(), format!("{server}{path}"));
+        async move {
+            let response = http.get(url).send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    assert_eq!(get("/healthz").await.0, 200);
+    assert_eq!(get("/readyz").await, (200, "ready\n".to_owned()), "the endpoint is listening");
+    let (_, before) = get("/metrics").await;
     let list = command(&viewer(), "jobs", json!([]));
     post(&discord, &server, &list).await;
     original(&discord, &list).await;
     let denied = command(&stranger(), "jobs", json!([]));
     post(&discord, &server, &denied).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let after = scrape().await;
-    let moved = |series: &str| counter(&after, series) - counter(&before, series);
-    assert!(moved(r#"wsc_bot_interactions_total{kind="command",outcome="ok"}"#) >= 1.0, "{after}");
-    assert!(moved(r#"wsc_bot_interactions_total{kind="command",outcome="denied"}"#) >= 1.0, "{after}");
-    assert!(moved(r#"wsc_bot_wsc_calls_total{operation="getJobs",result="ok"}"#) >= 1.0, "{after}");
-    assert!(moved("wsc_bot_ack_latency_seconds_count") >= 2.0, "{after}");
+    // An interaction is counted once it is finished, just after its last call to Discord.
+    let series = [
+        (r#"wsc_bot_interactions_total{kind="command",outcome="ok"}"#, 1.0),
+        (r#"wsc_bot_interactions_total{kind="command",outcome="denied"}"#, 1.0),
+        (r#"wsc_bot_wsc_calls_total{operation="getJobs",result="ok"}"#, 1.0),
+        ("wsc_bot_ack_latency_seconds_count", 2.0),
+    ];
+    let moved = |after: &str| -> Vec<f64> {
+        series.iter().map(|(name, _)| counter(after, name) - counter(&before, name)).collect()
+    };
+    let expected: Vec<f64> = series.iter().map(|(_, n)| *n).collect();
+    let mut after = String::new();
+    for _ in 0..100 {
+        after = get("/metrics").await.1;
+        if moved(&after) == expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(moved(&after), expected, "{series:?}\n{after}");
     assert!(after.contains("wsc_bot_wsc_call_duration_seconds_bucket"));
+    discord.assert_clean().await;
 }
 
 #[tokio::test]
@@ -249,6 +279,8 @@ async fn demo_mode_starts_without_ncp_variables() {
     let footer = jobs["embeds"][0]["footer"]["text"].as_str().unwrap().to_owned();
     assert!(footer.contains("DEMO"), "{footer}");
     assert!(sim.requests().is_empty(), "the demo never calls a real WSC");
+    drop(process);
+    discord.assert_clean().await;
 }
 
 fn metric(metrics: &str, series: &str) -> Option<f64> {
@@ -277,6 +309,7 @@ async fn readiness_stays_200_while_wsc_is_unreachable_and_the_metric_says_so() {
     assert_eq!(get("/readyz").await, (200, "ready\n".to_owned()), "{}", process.log());
     let (_, metrics) = get("/metrics").await;
     assert_eq!(metric(&metrics, "wsc_bot_wsc_reachable"), Some(0.0), "{metrics}");
+    bot.finish().await;
 }
 
 /// `body` signed now, as Discord would deliver it; the same headers can be sent again.
@@ -316,6 +349,7 @@ async fn a_signed_body_that_does_not_decode_gets_400_a_log_line_and_a_count_with
     let line = log.lines().find(|l| l.contains("does not decode")).unwrap();
     assert!(line.contains("4242") && line.contains("invalid type"), "{line}");
     assert!(!log.contains(token) && !log.contains("aW50ZXJhY3Rpb24"), "the token leaked: {log}");
+    bot.finish().await;
 }
 
 #[tokio::test]
@@ -335,7 +369,7 @@ async fn a_replayed_signed_request_acts_once_and_the_repeat_gets_409() {
     let first = signed_post(&server, &body, &timestamp).send().await.unwrap();
     assert_eq!(first.status(), 200);
     let answer: Value = first.json().await.unwrap();
-    assert_eq!(discord.answered_inline(id, &token, &answer), 204);
+    assert_eq!(discord.answered_inline(id, &token, 200, &answer), 204);
     let followup = format!("/api/v10/webhooks/{APPLICATION_ID}/{token}");
     discord.wait_for_call(|c| c.method == "POST" && c.path == followup, WAIT).await.expect("the outcome");
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -355,11 +389,13 @@ async fn a_replayed_signed_request_acts_once_and_the_repeat_gets_409() {
     assert_eq!(sim.requests().len(), wsc_calls, "WSC saw nothing of the replays");
     assert_eq!(discord.rest_calls().len(), discord_calls, "and neither did Discord");
     assert_eq!(sim.requests_for(Operation::Stop).len(), 1);
+    discord.assert_clean().await;
 }
 
 #[tokio::test]
 async fn sighup_makes_serve_read_the_rotated_key_files() {
-    use common::{KeyFiles, ROTATED_ACCESS_KEY, ROTATED_SECRET_KEY};
+    use common::secrets::{ROTATED_ACCESS_KEY, ROTATED_SECRET_KEY};
+    use common::KeyFiles;
     let sim = start_sim(settings()).await;
     let discord = FakeDiscord::start().await;
     let files = KeyFiles::new("sighup");
@@ -401,4 +437,116 @@ async fn sighup_makes_serve_read_the_rotated_key_files() {
         "signed with the new key from the first call, no refusal needed: {requests:#?}"
     );
     assert!(process.is_running(), "SIGHUP did not end the process");
+    discord.assert_clean().await;
+}
+
+/// One instance makes one WSC call for two confirms at once; two replicas know nothing of each
+/// other's confirms, so both may reach WSC. WSC refuses the second (the job no longer runs): the
+/// job is stopped once, the team told once, and the second person told what state it is in.
+#[tokio::test]
+async fn two_confirms_on_two_replicas_at_once_stop_once_and_tell_the_team_once() {
+    let mut settings = settings();
+    settings.faults = vec![(Operation::Stop, Fault { latency_ms: 1_000, ..Fault::default() })];
+    let sim = start_sim(settings).await;
+    let discord = FakeDiscord::start().await;
+    let replicas = [start_serve(&discord, &sim).await, start_serve(&discord, &sim).await];
+    let second = Member { user_id: 800000000000000004, username: "second".into(), roles: operator().roles };
+    let mut confirms = Vec::new();
+    for (member, replica) in [operator(), second].iter().zip(&replicas) {
+        let ask = command(member, "stop", instance_arg(SCANNING));
+        post(&discord, replica, &ask).await;
+        let confirmation = original(&discord, &ask).await;
+        confirms.push(click(member, &custom_ids(&confirmation)[0], confirmation));
+    }
+    let (a, b) =
+        tokio::join!(post(&discord, &replicas[0], &confirms[0]), post(&discord, &replicas[1], &confirms[1]));
+    assert_eq!((a.0, a.1["type"].as_u64(), b.0, b.1["type"].as_u64()), (200, Some(7), 200, Some(7)));
+    let mut texts = Vec::new();
+    for confirm in &confirms {
+        texts.push(original(&discord, confirm).await["content"].as_str().unwrap().to_owned());
+    }
+    texts.sort();
+    assert!(
+        texts[0].starts_with("Nothing to stop") && texts[1].contains("Stop requested"),
+        "one stopped it, the other is told it no longer runs: {texts:?}"
+    );
+    assert_eq!(sim.phase(SCANNING), Some(Phase::Stopping));
+    assert_eq!(sim.requests_for(Operation::Stop).len(), 2, "both replicas asked WSC; WSC refused one");
+    let audit = |outcome: &'static str| {
+        let line = format!("**{outcome}** job {SCANNING}");
+        let discord = discord.clone();
+        async move {
+            discord
+                .wait_for_call(|c| c.body["content"].as_str().is_some_and(|t| t.contains(&line)), WAIT)
+                .await
+                .unwrap_or_else(|| panic!("no audit line {line}"))
+        }
+    };
+    audit("done").await;
+    audit("not_applicable").await;
+    // The sentinel: the next interaction served in full; then the team has been told once.
+    let list = command(&viewer(), "jobs", json!([]));
+    post(&discord, &replicas[0], &list).await;
+    original(&discord, &list).await;
+    let told: usize = confirms.iter().map(|c| discord.followups(c["token"].as_str().unwrap()).len()).sum();
+    assert_eq!(told, 1, "the team is told once");
+    discord.assert_clean().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_256_interactions_in_flight_the_endpoint_answers_503_then_recovers() {
+    let mut settings = settings();
+    // Long enough for all 256 deferrals to be in while every one of them still waits on WSC.
+    settings.faults = vec![(Operation::List, Fault { latency_ms: 8_000, ..Fault::default() })];
+    let sim = start_sim(settings).await;
+    let discord = FakeDiscord::start().await;
+    let mut vars = vars(&discord, &sim);
+    vars.insert("WSC_REQUEST_TIMEOUT_SECS", "20".to_owned());
+    let server = start_serve_with(&vars).await.0;
+    let lists: Vec<Value> = (0..256).map(|_| command(&viewer(), "jobs", json!([]))).collect();
+    // In waves, as Discord's deliveries would come, rather than one burst from this one client.
+    for wave in lists.chunks(32) {
+        let answers = futures_util::future::join_all(wave.iter().map(|l| post(&discord, &server, l))).await;
+        assert!(answers.iter().all(|(status, answer)| *status == 200 && answer["type"] == 5), "deferred");
+    }
+    // Every one is still waiting on WSC: the next is refused at once rather than queued.
+    let (status, answer) = post_unjudged(&server, &command(&viewer(), "jobs", json!([]))).await;
+    assert_eq!((status, answer), (503, json!("busy\n")));
+    // Once WSC answers, all 256 get their list and the endpoint takes interactions again.
+    for list in &lists {
+        assert_eq!(original(&discord, list).await["embeds"].as_array().unwrap().len(), 5);
+    }
+    sim.clear_faults();
+    let next = command(&viewer(), "jobs", json!([]));
+    assert_eq!(post(&discord, &server, &next).await.0, 200);
+    original(&discord, &next).await;
+    discord.assert_clean().await;
+}
+
+#[tokio::test]
+async fn register_overwrites_the_guild_commands_and_exits_0() {
+    use common::fake_discord::GUILD_ID;
+    let sim = start_sim(settings()).await;
+    let discord = FakeDiscord::start().await;
+    let mut vars = vars(&discord, &sim);
+    vars.insert("DISCORD_GUILD_ID", GUILD_ID.to_string());
+    for _ in 0..2 {
+        let vars = vars.clone();
+        let output = tokio::task::spawn_blocking(move || {
+            common::process::command(&["register"], vars.iter().map(|(k, v)| (*k, v.as_str())))
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(stdout, format!("Registered 1 command(s) in guild(s) {GUILD_ID}.\n"));
+    }
+    let commands = discord.commands(Some(GUILD_ID));
+    assert_eq!(commands.len(), 1, "overwritten, not added: {commands:#?}");
+    assert_eq!(commands[0]["name"], "wsc");
+    let puts = discord.rest_calls().into_iter().filter(|c| c.method == "PUT").count();
+    assert_eq!(puts, 2);
+    discord.assert_clean().await;
 }

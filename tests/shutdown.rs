@@ -38,6 +38,7 @@ async fn sigterm_with_nothing_in_flight_exits_0_within_a_second_though_the_watch
         let (code, took) = process.exit_within(Duration::from_secs(12)).await.expect("the bot exits");
         assert_eq!(code, Some(0), "{front:?}: {}", process.log());
         assert!(took < Duration::from_secs(1), "{front:?}: took {took:?}");
+        bot.finish().await;
     }
 }
 
@@ -70,6 +71,7 @@ async fn sigterm_during_an_in_flight_stop_lets_it_complete_and_exits_0() {
         let told =
             calls.iter().find(|c| c.method == "POST" && c.path == followup).expect("the team was told");
         assert!(told.body["content"].as_str().unwrap().contains("stopped the scan of"), "{:#}", told.body);
+        bot.finish().await;
     }
 }
 
@@ -86,4 +88,5 @@ async fn sigterm_does_not_wait_for_a_client_that_never_finishes_its_request() {
     let (code, took) = process.exit_within(Duration::from_secs(12)).await.expect("the bot exits");
     assert_eq!(code, Some(0), "{}", process.log());
     assert!(took < Duration::from_secs(5), "took {took:?}");
+    bot.finish().await;
 }

@@ -227,16 +227,31 @@ async fn reads_are_retried_and_actions_never_are() {
     assert_eq!(sim.requests_for(Operation::Stop).len(), 1, "stop is never retried");
     assert_eq!(sim.requests_for(Operation::Cancel).len(), 1, "cancel is never retried");
 
-    // A read that fails once and then succeeds.
+    // A read that fails once or twice, then succeeds: retried until it does, three tries in all.
+    for (failures, error) in [(1, FaultError::RateLimited), (2, FaultError::Status(503))] {
+        sim.clear_requests();
+        sim.set_fault(
+            Operation::List,
+            Fault { error: Some(error.clone()), times: Some(failures), ..Fault::default() },
+        );
+        let page = wsc.list_jobs(1, 10).await;
+        assert_eq!(page.map(|p| p.jobs.len()).ok(), Some(8), "{error} {failures} time(s), then the answer");
+        assert_eq!(sim.requests_for(Operation::List).len(), failures as usize + 1, "{error}");
+    }
+    // Failing a third time is one time too many.
     sim.clear_requests();
     sim.set_fault(
         Operation::List,
-        Fault { error: Some(FaultError::RateLimited), rate: 0.0, ..Fault::default() },
+        Fault { error: Some(FaultError::Status(503)), times: Some(3), ..Fault::default() },
     );
-    assert!(wsc.list_jobs(1, 10).await.is_ok());
+    assert_eq!(wsc.list_jobs(1, 10).await.unwrap_err().kind, ErrorKind::Unavailable);
+    assert_eq!(sim.requests_for(Operation::List).len(), 3);
+    assert!(wsc.list_jobs(1, 10).await.is_ok(), "the fault is used up");
+
+    sim.clear_requests();
     sim.set_fault(Operation::List, fault(FaultError::Wsc(160332)));
     assert_eq!(wsc.list_jobs(1, 10).await.unwrap_err().kind, ErrorKind::Rejected);
-    assert_eq!(sim.requests_for(Operation::List).len(), 2, "a permanent error is not retried");
+    assert_eq!(sim.requests_for(Operation::List).len(), 1, "a permanent error is not retried");
 }
 
 #[tokio::test]

@@ -30,13 +30,14 @@ fn failing(error: FaultError) -> Fault {
 async fn in_both_fronts<F, Fut>(sim: impl Fn() -> SimSettings, timeout_secs: u64, test: F)
 where
     F: Fn(Bot) -> Fut,
-    Fut: std::future::Future<Output = ()>,
+    Fut: std::future::Future<Output = Bot>,
 {
     let (gateway, serve) = tokio::join!(
         start_bot_in(Front::Gateway, FakeDiscord::start().await, sim(), timeout_secs, &[]),
         start_bot_in(Front::Serve, FakeDiscord::start().await, sim(), timeout_secs, &[])
     );
-    tokio::join!(test(gateway), test(serve));
+    let (gateway, serve) = tokio::join!(test(gateway), test(serve));
+    tokio::join!(gateway.finish(), serve.finish());
     assert_eq!(common::panics(), 0, "nothing panicked");
 }
 
@@ -88,6 +89,7 @@ async fn every_failed_read_gets_its_sentence_and_the_next_interaction_is_served(
             bot.sim.clear_faults();
             bot.still_serves().await;
             bot.assert_payloads_valid();
+            bot
         }
     })
     .await;
@@ -130,6 +132,7 @@ async fn every_failed_stop_is_explained_audited_and_never_sent_twice() {
     in_both_fronts(settings, 2, |bot| {
         let cases = cases.clone();
         async move {
+            let mut unannounced = Vec::new();
             for wsc_error_status in [200, 400] {
                 bot.sim
                     .update(SettingsPatch { wsc_error_status: Some(wsc_error_status), ..Default::default() })
@@ -158,16 +161,17 @@ async fn every_failed_stop_is_explained_audited_and_never_sent_twice() {
                     if stopped {
                         bot.follow_up(confirm).await;
                     } else {
-                        assert!(
-                            bot.discord.followups(&format!("token-{confirm}")).is_empty(),
-                            "{case}: announced"
-                        );
+                        unannounced.push((confirm, case));
                     }
                 }
             }
             bot.sim.clear_faults();
-            bot.still_serves().await;
+            bot.still_serves().await; // the sentinel, then the absence
+            for (confirm, case) in unannounced {
+                assert!(bot.discord.followups(&format!("token-{confirm}")).is_empty(), "{case}: announced");
+            }
             bot.assert_payloads_valid();
+            bot
         }
     })
     .await;
@@ -198,6 +202,7 @@ async fn the_attempt_is_on_record_before_wsc_answers_a_stop_that_hangs() {
         assert_eq!(attempt.get("instance"), Some(SCANNING.to_string().as_str()));
         assert!(attempt.get("target_url").is_some_and(|url| url.starts_with("https://")), "{attempt:?}");
         assert!(attempt.get("correlation").is_some_and(|c| c.len() == 6), "{attempt:?}");
+        bot
     })
     .await;
 }
@@ -236,6 +241,7 @@ async fn a_hostile_page_count_gives_only_buttons_the_bot_accepts() {
         assert!(custom_ids(&edited).contains(&"wsc:v1:refresh:2".to_owned()), "{edited:#}");
         bot.still_serves().await;
         bot.assert_payloads_valid();
+        bot
     })
     .await;
 }
@@ -272,9 +278,10 @@ async fn a_wsc_that_hangs_for_30_seconds_is_acknowledged_at_once_and_reported_af
         assert!(waited < long, "one 10 s budget per call, not three: {waited:?}");
         assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 1, "the stop is never sent twice");
         bot.audit_line("timeout", SCANNING).await;
-        assert!(bot.discord.followups(&format!("token-{confirm}")).is_empty(), "nothing announced");
         bot.sim.clear_faults();
-        bot.still_serves().await;
+        bot.still_serves().await; // the sentinel, then the absence
+        assert!(bot.discord.followups(&format!("token-{confirm}")).is_empty(), "nothing announced");
+        bot
     })
     .await;
 }
@@ -300,6 +307,7 @@ async fn a_429_storm_is_not_amplified_and_everyone_hears_why() {
         assert!(sent <= PEOPLE * 3, "at most three tries per interaction: {sent}");
         bot.sim.clear_faults();
         bot.still_serves().await;
+        bot
     })
     .await;
 }

@@ -303,8 +303,9 @@ impl<D: Discord> Turn<'_, D> {
         if let Decision::Denied { needed } = self.core.roles.decide(&actor.roles, Permission::Act(act)) {
             let attempt = Attempt { actor, matched_role: None, act, instance, started: Instant::now() };
             self.mark("denied");
-            self.audit(&attempt, None, Outcome::Denied, NcpRef::default()).await;
+            // Answer first: a slow or rate-limited audit channel must not cost the 3 seconds.
             self.reply_now(view::denied(self.lang, &needed, Denied::Act(act))).await;
+            self.audit(&attempt, None, Outcome::Denied, NcpRef::default()).await;
             return;
         }
         if !self.defer(true).await {
@@ -332,17 +333,17 @@ impl<D: Discord> Turn<'_, D> {
             Decision::Denied { needed } => {
                 let attempt = Attempt { actor, matched_role: None, act, instance, started };
                 self.mark("denied");
-                self.audit(&attempt, None, Outcome::Denied, NcpRef::default()).await;
                 let reply = view::denied(lang, &needed, Denied::Act(act));
                 self.respond(CreateInteractionResponse::UpdateMessage(reply.response(true))).await;
+                self.audit(&attempt, None, Outcome::Denied, NcpRef::default()).await;
                 return;
             }
         };
         let attempt = Attempt { actor, matched_role, act, instance, started };
         let Some(_claim) = self.core.claim(instance) else {
-            self.audit(&attempt, None, Outcome::AlreadyInProgress, NcpRef::default()).await;
             let reply = view::in_progress(lang, act);
             self.respond(CreateInteractionResponse::UpdateMessage(reply.response(true))).await;
+            self.audit(&attempt, None, Outcome::AlreadyInProgress, NcpRef::default()).await;
             return;
         };
         // Acknowledge, and take the buttons away so the same person cannot confirm twice.

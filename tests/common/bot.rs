@@ -1,6 +1,8 @@
 //! The bot, started for a test in either front end, with the WSC simulator behind it: a real
 //! serenity client on the fake Discord's gateway, or the Interactions Endpoint that the fake
-//! Discord's side posts signed interactions to. Tests drive both through the same methods.
+//! Discord's side posts signed interactions to. Tests drive both through the same methods, and
+//! end with [`Bot::finish`]: the fake Discord's verdict on every rule of Discord's the bot kept
+//! or broke.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -19,7 +21,7 @@ use super::{start_sim, ACCESS_KEY, SECRET_KEY};
 
 pub const VIEWER_ROLE: u64 = 700000000000000001;
 pub const OPERATOR_ROLE: u64 = 700000000000000002;
-pub const AUDIT_CHANNEL: u64 = 700000000000000009;
+pub use super::fake_discord::AUDIT_CHANNEL;
 pub const WAIT: Duration = Duration::from_secs(10);
 
 pub const SCHEDULED: u64 = 1000000008;
@@ -41,11 +43,17 @@ pub struct Bot {
     pub task: tokio::task::JoinHandle<()>,
     /// Serve mode: the endpoint's base URL.
     pub endpoint: Option<String>,
+    /// Serve mode: the signed POSTs under way, joined by [`Bot::finish`] so none of their
+    /// failures is lost.
+    pub deliveries: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Drop for Bot {
     fn drop(&mut self) {
         self.task.abort();
+        if !self.discord.verdict_taken() && !std::thread::panicking() {
+            panic!("a test bot dropped without its verdict: end the test with `bot.finish().await`");
+        }
     }
 }
 
@@ -77,7 +85,7 @@ pub async fn start_bot_with(
 /// The configuration every test bot shares: the fake Discord, the simulator, the test roles.
 pub fn bot_vars(discord: &FakeDiscord, sim: &SimHandle) -> HashMap<&'static str, String> {
     HashMap::from([
-        ("DISCORD_TOKEN", "fake-discord-token-never-logged".to_owned()),
+        ("DISCORD_TOKEN", super::secrets::DISCORD_TOKEN.to_owned()),
         ("DISCORD_API_BASE", discord.api_base()),
         ("DISCORD_GUILD_ID", GUILD_ID.to_string()),
         ("NCP_ACCESS_KEY", ACCESS_KEY.to_owned()),
@@ -127,7 +135,7 @@ pub async fn start_bot_in(
             (task, None)
         }
     };
-    Bot { discord, sim, task, endpoint }
+    Bot { discord, sim, task, endpoint, deliveries: Default::default() }
 }
 
 fn test_vars(
@@ -167,7 +175,7 @@ pub async fn start_process_in(
         }
     };
     let task = tokio::spawn(std::future::pending());
-    (Bot { discord, sim, task, endpoint }, process)
+    (Bot { discord, sim, task, endpoint, deliveries: Default::default() }, process)
 }
 
 impl Bot {
@@ -179,15 +187,29 @@ impl Bot {
     }
 
     /// Hands `interaction` to the bot: over the gateway, or signed to the endpoint (in the
-    /// background, as the gateway does not wait either).
+    /// background, as the gateway does not wait either; the fake Discord judges the HTTP answer).
     pub async fn deliver(&self, interaction: Value) {
         match &self.endpoint {
             None => self.discord.dispatch(interaction).await,
             Some(server) => {
                 let (discord, server) = (self.discord.clone(), server.clone());
-                tokio::spawn(async move { post(&discord, &server, &interaction).await });
+                let delivery = tokio::spawn(async move {
+                    post(&discord, &server, &interaction).await;
+                });
+                self.deliveries.lock().unwrap().push(delivery);
             }
         }
+    }
+
+    /// The end of every test: every delivery done, and the fake Discord's verdict clean (every
+    /// interaction answered once, in time, with 204; no webhook call before the answer; every
+    /// payload within Discord's spec and limits; tokens, channels and authorisation right).
+    pub async fn finish(&self) {
+        let deliveries = std::mem::take(&mut *self.deliveries.lock().unwrap());
+        for delivery in deliveries {
+            delivery.await.expect("a delivery to the endpoint");
+        }
+        self.discord.assert_clean().await;
     }
 
     /// The bot is still up: its task has not ended (a panic would have ended it).
@@ -263,7 +285,12 @@ impl Bot {
         callback.body["data"]["choices"].as_array().cloned().unwrap_or_default()
     }
 
+    /// A click on the button `custom_id` of `message`, a message the fake Discord holds with that
+    /// button on it (Discord sends no other clicks).
     pub async fn click(&self, member: &Member, custom_id: &str, message: Value) -> u64 {
+        if let Some(unreal) = self.discord.unreal_click(custom_id, &message) {
+            panic!("the test clicks what Discord could not send: {unreal}");
+        }
         self.send(self.click_json("en-US", "en-US", member, custom_id, message)).await
     }
 
@@ -288,15 +315,18 @@ impl Bot {
         self.call("callback", |c| c.method == "POST" && c.path == prefix).await
     }
 
-    /// The response as it ends up: the @original message once the bot edited it.
+    /// The response as it ends up: the @original message once Discord took the bot's edit.
     pub async fn original(&self, id: u64) -> Value {
         self.original_within(id, WAIT).await
     }
 
     pub async fn original_within(&self, id: u64, wait: Duration) -> Value {
         let token = format!("/token-{id}/");
-        self.call_within("edit of the original", wait, |c| {
-            c.method == "PATCH" && c.path.contains(&token) && c.path.ends_with("/messages/@original")
+        self.call_within("accepted edit of the original", wait, |c| {
+            c.method == "PATCH"
+                && c.path.contains(&token)
+                && c.path.ends_with("/messages/@original")
+                && c.status < 300
         })
         .await;
         self.discord.original(&format!("token-{id}")).expect("the original message is stored")

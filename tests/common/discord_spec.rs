@@ -1,6 +1,7 @@
 //! Checks the payloads the bot sends to Discord against Discord's official OpenAPI spec
-//! (`shared/discord-api-spec/openapi.json`, beside the project root) and against the limits
-//! Discord enforces that the spec cannot express (see `shared/discord.md`).
+//! (`tests/fixtures/discord-openapi.json`, vendored from discord/discord-api-spec with its MIT
+//! licence; see `tests/fixtures/discord-openapi.README.md`) and against the limits Discord
+//! enforces that the spec cannot express (from Discord's developer documentation).
 //!
 //! * [`DiscordSpec::validate_request`] — schema validation of one request body for a method and a
 //!   wire path (`/api/v10/...`), with a small JSON Schema (OpenAPI 3.1) validator covering the
@@ -38,13 +39,13 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-/// Where the spec lives (CI has `shared/` beside the project root the same way).
-pub const SPEC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/discord-api-spec/openapi.json");
+/// Where the spec lives: in the repository, so a fresh clone has it.
+pub const SPEC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/discord-openapi.json");
 
 /// Guard against schemas that recurse without consuming the instance.
 const MAX_DEPTH: usize = 256;
 
-/// Discord's limits (docs, `shared/discord.md`).
+/// Discord's limits (Discord's developer documentation).
 pub mod limits {
     pub const CONTENT: usize = 2000;
     pub const EMBEDS: usize = 10;
@@ -111,7 +112,7 @@ impl DiscordSpec {
             let text = std::fs::read_to_string(SPEC_PATH).unwrap_or_else(|e| {
                 panic!(
                     "cannot read Discord's OpenAPI spec at {SPEC_PATH}: {e} \
-                     (expected shared/discord-api-spec/openapi.json beside the project root)"
+                     (see tests/fixtures/discord-openapi.README.md)"
                 )
             });
             let doc: Value = serde_json::from_str(&text)

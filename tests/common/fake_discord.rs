@@ -11,10 +11,26 @@
 //!   [`FakeDiscord::set_ack_deadline`]), gets 404 `Unknown interaction` (10062); a second callback
 //!   gets 400 `Interaction has already been acknowledged.` (40060); a callback type not allowed for
 //!   the interaction (e.g. 7 on a slash command) gets 400 (50035); an empty new message gets 400
-//!   (50006); webhook routes with another application id or an unknown token get 404 (10015).
-//! * Payload limits (embed sizes, components…) are only checked when a validator is installed:
-//!   `fake.set_validator(common::discord_spec::check_request)` makes the fake answer 400
-//!   `Invalid Form Body` (50035) like Discord, the violations in `errors`.
+//!   (50006); webhook routes with another application id, an unknown token, or a token whose
+//!   interaction was not acknowledged yet get 404 (10015); a token older than 15 minutes gets 401
+//!   `Invalid Webhook Token` (50027). Routes other than the interaction callback and webhooks
+//!   need `Authorization: Bot <token>` (401 otherwise); channels other than the known ones
+//!   ([`CHANNEL_ID`], [`AUDIT_CHANNEL`], [`WATCH_CHANNEL`], [`FakeDiscord::add_channel`]) get 404
+//!   `Unknown Channel` (10003).
+//! * Every payload is checked against Discord's OpenAPI spec and limits
+//!   (`common::discord_spec::check_request`, replaceable with [`FakeDiscord::set_validator`]): a
+//!   request with violations gets 400 `Invalid Form Body` (50035) like Discord, the violations in
+//!   `errors`.
+//! * The verdict: every refusal above (any 4xx the fake answers by its rules, not the failures a
+//!   test injects with [`FakeDiscord::fail_next`]) is recorded as a breach, and so are an
+//!   interaction never answered, a click on a button that is not on the message it claims to be
+//!   on, and in serve mode an HTTP answer other than 200. [`FakeDiscord::assert_clean`] (waiting
+//!   for interactions still within their deadline) fails the test with the list; every test must
+//!   end with it (dropping a fake that was used without it fails the test).
+//! * Latency: [`FakeDiscord::delay`] makes matching REST calls wait before they are handled.
+//! * Serve mode ([`FakeDiscord::deliver_inline`], [`FakeDiscord::answered_inline`]): the HTTP answer
+//!   is the callback. A webhook call for an interaction whose HTTP request is still open waits for
+//!   that answer first, as it would have to reach Discord before the token works.
 //! * Gateway: HELLO, READY on IDENTIFY, RESUMED on RESUME (events dispatched while the client was
 //!   away are replayed first, as Discord does), heartbeat ACKs, op 7, abrupt closes, close codes,
 //!   op 9. `wait_ready` means "the *current* connection got READY or RESUMED";
@@ -55,6 +71,9 @@ pub const CHANNEL_ID: u64 = 900000000000000004;
 pub const OTHER_GUILD_ID: u64 = 900000000000000013;
 /// A DM channel between a user and the bot.
 pub const DM_CHANNEL_ID: u64 = 900000000000000014;
+/// The audit and watch channels the test bots post to; known to the fake like [`CHANNEL_ID`].
+pub const AUDIT_CHANNEL: u64 = 700000000000000009;
+pub const WATCH_CHANNEL: u64 = 700000000000000010;
 
 pub const BOT_USERNAME: &str = "wsc-bot";
 pub const SESSION_PREFIX: &str = "fake-session-";
@@ -62,6 +81,8 @@ pub const SESSION_PREFIX: &str = "fake-session-";
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_millis(45_000);
 /// Discord's 3-second rule for the first interaction response.
 pub const DEFAULT_ACK_DEADLINE: Duration = Duration::from_secs(3);
+/// How long an interaction token works for webhooks (edits, follow-ups).
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// `attachment_size_limit` sent with interactions (10 MiB).
 pub const ATTACHMENT_SIZE_LIMIT: u64 = 10 * 1024 * 1024;
 
@@ -133,6 +154,10 @@ pub struct FakeConfig {
     pub heartbeat_interval: Duration,
     /// The first callback must arrive within this time after the dispatch; `None` = no limit.
     pub ack_deadline: Option<Duration>,
+    /// The bot token accepted in `Authorization: Bot <token>`.
+    pub bot_token: String,
+    /// Webhook calls with an interaction token older than this are refused.
+    pub token_lifetime: Duration,
 }
 
 impl Default for FakeConfig {
@@ -140,6 +165,8 @@ impl Default for FakeConfig {
         FakeConfig {
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
             ack_deadline: Some(DEFAULT_ACK_DEADLINE),
+            bot_token: super::secrets::DISCORD_TOKEN.to_owned(),
+            token_lifetime: TOKEN_LIFETIME,
         }
     }
 }
@@ -178,8 +205,10 @@ struct Interaction {
     /// When the dispatch went on the wire (None while it waits for a resume).
     delivered_at: Option<Instant>,
     acked: bool,
-    /// Delivered to the endpoint: its callback is the HTTP answer (`answered_inline`).
-    inline: bool,
+    /// A test made Discord fail its callback: not answering it is then no breach.
+    excused: bool,
+    /// Serve mode: the HTTP request carrying it has not been answered yet.
+    inline_pending: bool,
 }
 
 struct FailRule {
@@ -189,12 +218,29 @@ struct FailRule {
     remaining: usize,
 }
 
+struct DelayRule {
+    method: String,
+    path_contains: String,
+    delay: Duration,
+}
+
+fn matches_rule(rule_method: &str, path_contains: &str, method: &str, path: &str) -> bool {
+    (rule_method.is_empty() || rule_method == "*" || rule_method == method) && path.contains(path_contains)
+}
+
 #[derive(Default)]
 struct Inner {
     calls: Vec<RestCall>,
     failures: Vec<FailRule>,
+    delays: Vec<DelayRule>,
     validator: Option<Arc<Validator>>,
     ack_deadline: Option<Duration>,
+    bot_token: String,
+    token_lifetime: Duration,
+    channels: std::collections::HashSet<u64>,
+    /// Every rule the bot (or a test's input) broke, in order.
+    breaches: Vec<String>,
+    verdict_taken: bool,
     /// The guild's `preferred_locale`; None answers "en-US".
     guild_locale: Option<String>,
 
@@ -204,8 +250,6 @@ struct Inner {
     followups: HashMap<String, Vec<u64>>,
     interactions: HashMap<u64, Interaction>,
     tokens: HashMap<String, u64>,
-    /// Endpoint mode: edits of @original the bot made before the test recorded its inline answer.
-    early_edits: HashMap<String, Vec<Value>>,
     /// Commands per scope: None = global, Some(guild).
     commands: HashMap<Option<u64>, Vec<Value>>,
 
@@ -237,6 +281,20 @@ impl Shared {
     fn bump(&self) {
         self.changed.send_modify(|v| *v += 1);
     }
+
+    /// Waits until `cond` holds (re-checked whenever the state changes) or `timeout` passes.
+    async fn wait(&self, mut cond: impl FnMut(&Inner) -> bool, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut rx = self.changed.subscribe();
+        loop {
+            if cond(&self.lock()) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+                return cond(&self.lock());
+            }
+        }
+    }
 }
 
 /// The fake Discord. Dropping its last clone stops the REST server, the gateway and every
@@ -251,9 +309,19 @@ struct Servers(Arc<Shared>);
 
 impl Drop for Servers {
     fn drop(&mut self) {
-        let tasks = std::mem::take(&mut self.0.lock().tasks);
+        let (tasks, used, judged) = {
+            let mut st = self.0.lock();
+            (
+                std::mem::take(&mut st.tasks),
+                !st.calls.is_empty() || !st.interactions.is_empty(),
+                st.verdict_taken,
+            )
+        };
         for t in tasks {
             t.abort();
+        }
+        if used && !judged && !std::thread::panicking() {
+            panic!("fake Discord dropped without a verdict: end the test with `assert_clean().await`");
         }
     }
 }
@@ -274,7 +342,14 @@ impl FakeDiscord {
         let api_base = format!("http://{}", rest.local_addr().unwrap());
         let ws_url = format!("ws://{}", gw.local_addr().unwrap());
         let (changed, _) = watch::channel(0u64);
-        let state = Inner { ack_deadline: config.ack_deadline, ..Inner::default() };
+        let state = Inner {
+            ack_deadline: config.ack_deadline,
+            bot_token: config.bot_token,
+            token_lifetime: config.token_lifetime,
+            channels: [CHANNEL_ID, AUDIT_CHANNEL, WATCH_CHANNEL].into(),
+            validator: Some(Arc::new(super::discord_spec::check_request)),
+            ..Inner::default()
+        };
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             changed,
@@ -528,54 +603,132 @@ impl FakeDiscord {
         self.shared.lock().ack_deadline = deadline;
     }
 
-    /// Installs a request validator (e.g. `common::discord_spec::check_request`): a request with
-    /// violations is answered 400 `{"message":"Invalid Form Body","code":50035,"errors":{...}}`
-    /// without changing anything; the violations are listed in `errors._errors`.
     /// Endpoint mode: Discord is about to POST `interaction` to the bot's endpoint. Registers it
-    /// as delivered now, so its token works for edits and follow-ups.
+    /// as delivered now (a PING is not an interaction to answer); its token works for edits and
+    /// follow-ups once [`FakeDiscord::answered_inline`] has taken the HTTP answer.
     pub fn deliver_inline(&self, interaction: &Value) {
+        if interaction["type"] == 1 {
+            return;
+        }
         let mut st = self.shared.lock();
         let id = register_interaction(&mut st, interaction);
         if let Some(ix) = st.interactions.get_mut(&id) {
             ix.delivered_at = Some(Instant::now());
-            ix.inline = true;
+            ix.inline_pending = true;
         }
     }
 
-    /// Endpoint mode: the bot answered the POST with `response`; Discord treats it as the
-    /// callback. Recorded as `POST .../callback` like a gateway-mode callback; returns its status.
-    ///
-    /// Discord applies the answer on receipt, before any request the bot sends after it, but the
-    /// test can only record it once it has read it: edits of @original that arrived in between
-    /// are applied again, in order, on top of the answer, in place of the message they created.
-    pub fn answered_inline(&self, interaction_id: u64, token: &str, response: &Value) -> u16 {
-        let reply = {
+    /// Endpoint mode: the bot answered the POST with HTTP `http_status` and `response`. A 200 is
+    /// the callback, checked and recorded as `POST .../callback` like a gateway-mode callback;
+    /// anything else is a breach (Discord shows "This interaction failed"). Returns the
+    /// callback's status (0 when there was none).
+    pub fn answered_inline(
+        &self,
+        interaction_id: u64,
+        token: &str,
+        http_status: u16,
+        response: &Value,
+    ) -> u16 {
+        let status = {
             let mut st = self.shared.lock();
-            let early = st.early_edits.remove(token).unwrap_or_default();
-            let created_early = if early.is_empty() { None } else { st.originals.remove(token) };
-            let reply = callback(&mut st, &interaction_id.to_string(), token, response);
-            if let Some(created) = created_early {
-                st.messages.remove(&created);
-                if let Some(original) =
-                    st.originals.get(token).copied().filter(|id| st.messages.contains_key(id))
-                {
-                    for edit in &early {
-                        edit_message(&mut st, original, edit);
-                    }
-                }
+            if let Some(ix) = st.interactions.get_mut(&interaction_id) {
+                ix.inline_pending = false;
             }
-            st.calls.push(RestCall {
-                method: "POST".into(),
-                path: format!("/api/v10/interactions/{interaction_id}/{token}/callback"),
-                body: response.clone(),
-                at: Instant::now(),
-                status: reply.status,
-                authorization: None,
-            });
-            reply.status
+            if http_status == 200 {
+                let path = format!("/api/v10/interactions/{interaction_id}/{token}/callback");
+                let reply = validate(&st, "POST", &path, response)
+                    .unwrap_or_else(|| callback(&mut st, &interaction_id.to_string(), token, response));
+                record_refusal(&mut st, "POST", &path, &reply, response);
+                st.calls.push(RestCall {
+                    method: "POST".into(),
+                    path,
+                    body: response.clone(),
+                    at: Instant::now(),
+                    status: reply.status,
+                    authorization: None,
+                });
+                reply.status
+            } else {
+                st.breaches.push(format!(
+                    "the endpoint answered interaction {interaction_id} with HTTP {http_status}: {response}"
+                ));
+                0
+            }
         };
         self.shared.bump();
-        reply
+        status
+    }
+
+    /// Every breach recorded so far (see the module docs), without waiting.
+    pub fn breaches(&self) -> Vec<String> {
+        self.shared.lock().breaches.clone()
+    }
+
+    /// The verdict: waits until every delivered interaction is answered or past its deadline
+    /// (and every serve-mode HTTP request answered), then returns every breach, interactions
+    /// never answered included. Empty means the bot kept Discord's rules.
+    pub async fn verdict(&self) -> Vec<String> {
+        let deadline = self.shared.lock().ack_deadline.unwrap_or(DEFAULT_ACK_DEADLINE);
+        let settled = |st: &Inner| {
+            st.interactions.values().all(|ix| {
+                ix.acked
+                    || ix.excused
+                    || (!ix.inline_pending && ix.delivered_at.is_none_or(|at| at.elapsed() > deadline))
+            })
+        };
+        self.shared.wait(settled, deadline + Duration::from_secs(2)).await;
+        let mut st = self.shared.lock();
+        st.verdict_taken = true;
+        let mut breaches = st.breaches.clone();
+        let mut unanswered: Vec<u64> = st
+            .interactions
+            .iter()
+            .filter(|(_, ix)| !ix.acked && !ix.excused && ix.delivered_at.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        unanswered.sort_unstable();
+        breaches.extend(unanswered.iter().map(|id| format!("interaction {id} was never answered")));
+        breaches
+    }
+
+    /// Fails the test with every breach (see [`FakeDiscord::verdict`]).
+    pub async fn assert_clean(&self) {
+        let breaches = self.verdict().await;
+        assert!(breaches.is_empty(), "the fake Discord's verdict: rules broken:\n{}", breaches.join("\n"));
+    }
+
+    /// For runs that measure rather than assert (the benchmark): no verdict is needed on drop.
+    pub fn waive_verdict(&self) {
+        self.shared.lock().verdict_taken = true;
+    }
+
+    /// Whether [`FakeDiscord::verdict`] (or [`FakeDiscord::waive_verdict`]) was called.
+    pub fn verdict_taken(&self) -> bool {
+        self.shared.lock().verdict_taken
+    }
+
+    /// REST calls with this method (case-insensitive; "" = any) whose path and query contain
+    /// `path_contains` wait `delay` before they are handled, until [`FakeDiscord::clear_delays`].
+    pub fn delay(&self, method: &str, path_contains: &str, delay: Duration) {
+        self.shared.lock().delays.push(DelayRule {
+            method: method.to_ascii_uppercase(),
+            path_contains: path_contains.to_owned(),
+            delay,
+        });
+    }
+
+    pub fn clear_delays(&self) {
+        self.shared.lock().delays.clear();
+    }
+
+    /// Makes a channel known (posts and reads there are accepted).
+    pub fn add_channel(&self, channel_id: u64) {
+        self.shared.lock().channels.insert(channel_id);
+    }
+
+    /// Changes how long interaction tokens work for webhooks.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.shared.lock().token_lifetime = lifetime;
     }
 
     /// Sets the guild's `preferred_locale`, as `GET /guilds/{id}` reports it.
@@ -583,6 +736,10 @@ impl FakeDiscord {
         self.shared.lock().guild_locale = Some(locale.to_owned());
     }
 
+    /// Replaces the request validator (by default `common::discord_spec::check_request`): a
+    /// request with violations is answered 400
+    /// `{"message":"Invalid Form Body","code":50035,"errors":{...}}` without changing anything;
+    /// the violations are listed in `errors._errors`.
     pub fn set_validator(
         &self,
         validator: impl Fn(&str, &str, &Value) -> Vec<String> + Send + Sync + 'static,
@@ -600,17 +757,8 @@ impl FakeDiscord {
         self.shared.bump();
     }
 
-    async fn wait_state(&self, mut cond: impl FnMut(&Inner) -> bool, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut rx = self.shared.changed.subscribe();
-        loop {
-            if cond(&self.shared.lock()) {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
-                return cond(&self.shared.lock());
-            }
-        }
+    async fn wait_state(&self, cond: impl FnMut(&Inner) -> bool, timeout: Duration) -> bool {
+        self.shared.wait(cond, timeout).await
     }
 }
 
@@ -851,6 +999,9 @@ pub fn modal_submit(id: u64, member: &Member, locale: &str, custom_id: &str, com
 
 fn register_interaction(st: &mut Inner, d: &Value) -> u64 {
     let id = id_of(&d["id"]).expect("interaction id");
+    if let Some(unreal) = unreal_click(st, d) {
+        st.breaches.push(format!("interaction {id}: {unreal}"));
+    }
     let token = d["token"].as_str().unwrap_or_default().to_owned();
     st.tokens.insert(token.clone(), id);
     st.interactions.insert(
@@ -862,10 +1013,57 @@ fn register_interaction(st: &mut Inner, d: &Value) -> u64 {
             message_id: id_of(&d["message"]["id"]),
             delivered_at: None,
             acked: false,
-            inline: false,
+            excused: false,
+            inline_pending: false,
         },
     );
     id
+}
+
+/// Discord only sends a click on a component that is on the message: why this one could not
+/// have happened, if it could not.
+fn unreal_click(st: &Inner, d: &Value) -> Option<String> {
+    if d["type"] != 3 {
+        return None;
+    }
+    let custom_id = d["data"]["custom_id"].as_str().unwrap_or_default();
+    let Some(message) = id_of(&d["message"]["id"]).and_then(|id| st.messages.get(&id)) else {
+        return Some(format!(
+            "a click on `{custom_id}` on message {}, which Discord never had",
+            d["message"]["id"]
+        ));
+    };
+    if !message_custom_ids(message).iter().any(|c| c == custom_id) {
+        return Some(format!("a click on `{custom_id}`, which is not on message {}", message["id"]));
+    }
+    None
+}
+
+/// The custom ids of a message's components, nested ones included.
+pub fn message_custom_ids(message: &Value) -> Vec<String> {
+    fn walk(value: &Value, out: &mut Vec<String>) {
+        for component in value.as_array().into_iter().flatten() {
+            if let Some(id) = component["custom_id"].as_str() {
+                out.push(id.to_owned());
+            }
+            walk(&component["components"], out);
+            if let Some(accessory) = component.get("accessory") {
+                walk(&Value::Array(vec![accessory.clone()]), out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&message["components"], &mut out);
+    out
+}
+
+impl FakeDiscord {
+    /// Why a click on `custom_id` on `message` could not come from Discord, if it could not: the
+    /// message must be one the fake holds, and the button on it.
+    pub fn unreal_click(&self, custom_id: &str, message: &Value) -> Option<String> {
+        let d = json!({"type": 3, "data": {"custom_id": custom_id}, "message": message});
+        unreal_click(&self.shared.lock(), &d)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1023,15 +1221,30 @@ struct Reply {
     status: u16,
     body: Option<Value>,
     headers: Vec<(&'static str, String)>,
+    /// For a refusal: which rule, in the verdict's words.
+    why: Option<String>,
 }
 
 impl Reply {
     fn json(status: u16, body: Value) -> Reply {
-        Reply { status, body: Some(body), headers: Vec::new() }
+        Reply { status, body: Some(body), headers: Vec::new(), why: None }
     }
 
     fn no_content() -> Reply {
-        Reply { status: 204, body: None, headers: Vec::new() }
+        Reply { status: 204, body: None, headers: Vec::new(), why: None }
+    }
+
+    fn because(mut self, why: impl Into<String>) -> Reply {
+        self.why = Some(why.into());
+        self
+    }
+
+    fn unauthorized() -> Reply {
+        Reply::error(401, 0, "401: Unauthorized")
+    }
+
+    fn unknown_channel() -> Reply {
+        Reply::error(404, 10003, "Unknown Channel")
     }
 
     fn error(status: u16, code: u64, message: &str) -> Reply {
@@ -1131,11 +1344,43 @@ async fn rest_handler(
     let body = parse_body(&content_type, &body);
     let method = method.as_str().to_ascii_uppercase();
 
+    let delay = {
+        let st = shared.lock();
+        st.delays
+            .iter()
+            .filter(|d| matches_rule(&d.method, &d.path_contains, &method, &path_and_query))
+            .map(|d| d.delay)
+            .max()
+    };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    // Serve mode: a webhook call for an interaction whose HTTP answer is still on its way waits
+    // for it, as that answer reaches Discord before the token works.
+    if let ["", "api", "v10", "webhooks", _, token, ..] = uri.path().split('/').collect::<Vec<_>>()[..] {
+        let pending = |st: &Inner| {
+            st.tokens.get(token).and_then(|id| st.interactions.get(id)).is_some_and(|ix| ix.inline_pending)
+        };
+        shared.wait(|st| !pending(st), DEFAULT_ACK_DEADLINE + Duration::from_secs(1)).await;
+    }
+
     let reply = {
         let mut st = shared.lock();
         let reply = match take_failure(&mut st, &method, &path_and_query) {
             Some(r) => r,
-            None => route(&mut st, &shared, &method, uri.path(), uri.query(), &body),
+            None => {
+                let reply = route(
+                    &mut st,
+                    &shared,
+                    &method,
+                    uri.path(),
+                    uri.query(),
+                    &body,
+                    authorization.as_deref(),
+                );
+                record_refusal(&mut st, &method, &path_and_query, &reply, &body);
+                reply
+            }
         };
         st.calls.push(RestCall {
             method: method.clone(),
@@ -1152,16 +1397,46 @@ async fn rest_handler(
 }
 
 fn take_failure(st: &mut Inner, method: &str, path: &str) -> Option<Reply> {
-    let idx = st.failures.iter().position(|f| {
-        (f.method.is_empty() || f.method == "*" || f.method == method) && path.contains(&f.path_contains)
-    })?;
+    let idx = st.failures.iter().position(|f| matches_rule(&f.method, &f.path_contains, method, path))?;
     let rule = &mut st.failures[idx];
     rule.remaining -= 1;
     let status = rule.status;
     if rule.remaining == 0 {
         st.failures.remove(idx);
     }
+    // A callback Discord failed on purpose: the interaction may go unanswered.
+    if let ["", "api", "v10", "interactions", id, _, "callback"] = path.split('/').collect::<Vec<_>>()[..] {
+        if let Some(ix) = id.parse().ok().and_then(|id: u64| st.interactions.get_mut(&id)) {
+            ix.excused = true;
+        }
+    }
     Some(failure_reply(status))
+}
+
+/// A refusal by the fake's rules is a breach of them.
+fn record_refusal(st: &mut Inner, method: &str, path: &str, reply: &Reply, body: &Value) {
+    if reply.status >= 400 {
+        let answer = reply.body.as_ref().map_or_else(String::new, Value::to_string);
+        let why = reply.why.as_deref().unwrap_or("refused");
+        st.breaches.push(format!("{method} {path}: {why}: {} {answer}; body {body}", reply.status));
+    }
+}
+
+/// The validator's verdict on a body: `Some(400 Invalid Form Body)` when it breaks a rule.
+fn validate(st: &Inner, method: &str, path: &str, body: &Value) -> Option<Reply> {
+    let validator = st.validator.clone()?;
+    if !matches!(method, "POST" | "PATCH" | "PUT") {
+        return None;
+    }
+    let violations = validator(method, path, body);
+    if violations.is_empty() {
+        return None;
+    }
+    let reply = Reply::invalid_form(json!({"_errors": violations
+        .iter()
+        .map(|v| json!({"code": "FAKE_DISCORD_VALIDATION", "message": v}))
+        .collect::<Vec<_>>()}));
+    Some(reply.because(format!("outside Discord's spec or limits ({})", violations.join("; "))))
 }
 
 fn route(
@@ -1171,22 +1446,29 @@ fn route(
     path: &str,
     query: Option<&str>,
     body: &Value,
+    authorization: Option<&str>,
 ) -> Reply {
     let Some(rest) = path.strip_prefix("/api/v10") else {
-        return Reply::not_found();
+        return Reply::not_found().because("not a Discord API route");
     };
     let segs: Vec<&str> = rest.trim_matches('/').split('/').collect();
 
-    if let Some(validator) = st.validator.clone() {
-        if matches!(method, "POST" | "PATCH" | "PUT") {
-            let violations = validator(method, path, body);
-            if !violations.is_empty() {
-                return Reply::invalid_form(json!({"_errors": violations
-                    .iter()
-                    .map(|v| json!({"code": "FAKE_DISCORD_VALIDATION", "message": v}))
-                    .collect::<Vec<_>>()}));
-            }
+    // The bot's own routes need the bot token; the interaction callback and webhooks are
+    // authorised by the interaction's token, the bare gateway URL by nothing.
+    let bot_route = matches!(
+        segs.as_slice(),
+        ["applications", ..] | ["channels", ..] | ["guilds", ..] | ["users", ..] | ["gateway", "bot"]
+    );
+    if bot_route && authorization != Some(format!("Bot {}", st.bot_token).as_str()) {
+        return Reply::unauthorized().because("without the bot's `Authorization: Bot <token>`");
+    }
+    if let ["channels", channel, ..] = segs.as_slice() {
+        if !channel.parse().is_ok_and(|c: u64| st.channels.contains(&c)) {
+            return Reply::unknown_channel().because("a channel the bot cannot see");
         }
+    }
+    if let Some(refused) = validate(st, method, path, body) {
+        return refused;
     }
 
     match segs.as_slice() {
@@ -1232,8 +1514,8 @@ fn route(
             _ => Reply::method_not_allowed(),
         },
         ["webhooks", app, token] => {
-            if !webhook_ok(st, app, token) {
-                return Reply::unknown_webhook();
+            if let Some(refused) = webhook_refusal(st, app, token) {
+                return refused;
             }
             match method {
                 "POST" => followup(st, token, body),
@@ -1241,8 +1523,8 @@ fn route(
             }
         }
         ["webhooks", app, token, "messages", which] => {
-            if !webhook_ok(st, app, token) {
-                return Reply::unknown_webhook();
+            if let Some(refused) = webhook_refusal(st, app, token) {
+                return refused;
             }
             webhook_message(st, method, token, which, body)
         }
@@ -1322,7 +1604,7 @@ fn route(
                 _ => Reply::method_not_allowed(),
             }
         }
-        _ => Reply::not_found(),
+        _ => Reply::not_found().because("a route the fake does not know"),
     }
 }
 
@@ -1423,22 +1705,25 @@ fn command_object(st: &mut Inner, body: &Value, guild: Option<u64>, existing: &[
 fn callback(st: &mut Inner, id: &str, token: &str, body: &Value) -> Reply {
     let unknown = || Reply::error(404, 10062, "Unknown interaction");
     let Ok(id) = id.parse::<u64>() else {
-        return unknown();
+        return unknown().because("a callback for an interaction id that is not a number");
     };
     let deadline = st.ack_deadline;
     let Some(ix) = st.interactions.get(&id) else {
-        return unknown();
+        return unknown().because("a callback for an interaction Discord never sent");
     };
     if ix.token != token {
-        return unknown();
+        return unknown().because("a callback with another interaction's token");
     }
     if let (Some(limit), Some(at)) = (deadline, ix.delivered_at) {
         if !ix.acked && at.elapsed() > limit {
-            return unknown();
+            let late = at.elapsed();
+            return unknown()
+                .because(format!("the first answer came {late:?} after delivery, past {limit:?}"));
         }
     }
     if ix.acked {
-        return Reply::error(400, 40060, "Interaction has already been acknowledged.");
+        return Reply::error(400, 40060, "Interaction has already been acknowledged.")
+            .because("a second answer to one interaction");
     }
     let kind = ix.kind;
     let channel_id = ix.channel_id;
@@ -1456,13 +1741,14 @@ fn callback(st: &mut Inner, id: &str, token: &str, body: &Value) -> Reply {
         return Reply::invalid_form(json!({"type": {"_errors": [{
             "code": "INTERACTION_RESPONSE_TYPE_INVALID",
             "message": format!("Interaction response type {rtype} is not valid for interaction type {kind}"),
-        }]}}));
+        }]}}))
+        .because(format!("response type {rtype} to an interaction of type {kind}"));
     }
     let data = body.get("data").cloned().unwrap_or(Value::Null);
     match rtype {
         4 => {
             if is_empty_message(&data) {
-                return Reply::error(400, 50006, "Cannot send an empty message");
+                return Reply::error(400, 50006, "Cannot send an empty message").because("an empty message");
             }
             let mkind = if kind == 2 { 20 } else { 0 };
             let mut d = data.clone();
@@ -1494,8 +1780,27 @@ fn callback(st: &mut Inner, id: &str, token: &str, body: &Value) -> Reply {
     Reply::no_content()
 }
 
-fn webhook_ok(st: &Inner, app: &str, token: &str) -> bool {
-    *app == APPLICATION_ID.to_string() && st.tokens.contains_key(token)
+/// A webhook call's token: `None` when it works, else Discord's refusal.
+fn webhook_refusal(st: &Inner, app: &str, token: &str) -> Option<Reply> {
+    if *app != APPLICATION_ID.to_string() {
+        return Some(Reply::unknown_webhook().because("a webhook of another application"));
+    }
+    let Some(ix) = st.tokens.get(token).and_then(|id| st.interactions.get(id)) else {
+        return Some(Reply::unknown_webhook().because("an interaction token Discord never sent"));
+    };
+    if !ix.acked {
+        return Some(
+            Reply::unknown_webhook().because("a webhook call before the interaction was acknowledged"),
+        );
+    }
+    if ix.delivered_at.is_some_and(|at| at.elapsed() > st.token_lifetime) {
+        let lifetime = st.token_lifetime;
+        return Some(
+            Reply::error(401, 50027, "Invalid Webhook Token")
+                .because(format!("an interaction token used after its lifetime of {lifetime:?}")),
+        );
+    }
+    None
 }
 
 fn followup(st: &mut Inner, token: &str, body: &Value) -> Reply {
@@ -1514,11 +1819,6 @@ fn followup(st: &mut Inner, token: &str, body: &Value) -> Reply {
 }
 
 fn webhook_message(st: &mut Inner, method: &str, token: &str, which: &str, body: &Value) -> Reply {
-    let awaiting_inline_answer =
-        st.tokens.get(token).and_then(|id| st.interactions.get(id)).is_some_and(|ix| ix.inline && !ix.acked);
-    if method == "PATCH" && which == "@original" && awaiting_inline_answer {
-        st.early_edits.entry(token.to_owned()).or_default().push(body.clone());
-    }
     let target = if which == "@original" {
         st.originals.get(token).copied()
     } else {

@@ -7,8 +7,7 @@ use secrecy::SecretString;
 use wsc_bot::wsc::sim::{self, SimHandle, SimSettings};
 use wsc_bot::wsc::{ClientSettings, RetryPolicy, WscClient};
 
-pub const ACCESS_KEY: &str = "AK-test-access-key";
-pub const SECRET_KEY: &str = "SK-test-secret-key-do-not-leak";
+pub use secrets::{ACCESS_KEY, SECRET_KEY};
 
 pub fn settings() -> SimSettings {
     SimSettings::new(ACCESS_KEY, SECRET_KEY)
@@ -121,10 +120,6 @@ impl Drop for KeyFiles {
     }
 }
 
-/// The key pair the tests rotate to; `scripts/secret-scan` looks for them in the logs too.
-pub const ROTATED_ACCESS_KEY: &str = "AK-rotated-access-key";
-pub const ROTATED_SECRET_KEY: &str = "SK-rotated-secret-key-do-not-leak";
-
 pub fn client(sim: &SimHandle) -> WscClient {
     client_with(&sim.base_url(), ACCESS_KEY, SECRET_KEY, Duration::from_secs(5))
 }
@@ -134,4 +129,5 @@ pub mod bot;
 pub mod discord_spec;
 pub mod fake_discord;
 pub mod process;
+pub mod secrets;
 pub mod serve;

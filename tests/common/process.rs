@@ -8,6 +8,23 @@ use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub const BIN: &str = env!("CARGO_BIN_EXE_wsc-bot");
+
+/// `wsc-bot args` with only `vars` set, plus `RUST_LOG` and `LOG_FORMAT` from the test's own
+/// environment unless `vars` sets them: `scripts/secret-scan` runs the suites at TRACE, and the
+/// binary must log the same way for the scan to see it (its log goes to the test's stderr).
+/// Without a `RUST_LOG` the binary logs warnings only, to keep a plain test run readable.
+pub fn command<'a>(args: &[&str], vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> Command {
+    let mut command = Command::new(BIN);
+    command.args(args).env_clear().current_dir(std::env::temp_dir());
+    command.env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned()));
+    if let Ok(format) = std::env::var("LOG_FORMAT") {
+        command.env("LOG_FORMAT", format);
+    }
+    command.envs(vars);
+    command
+}
+
 pub struct BotProcess {
     child: Child,
     lines: Receiver<String>,
@@ -23,17 +40,9 @@ impl Drop for BotProcess {
 }
 
 impl BotProcess {
-    /// Starts `wsc-bot ARGS` with only `vars` in its environment (and `RUST_LOG`/`LOG_FORMAT`
-    /// from the test's, so `scripts/secret-scan` sees its log at TRACE too).
+    /// Starts `wsc-bot ARGS` as [`command`] sets it up.
     pub fn spawn(args: &[&str], vars: &HashMap<&'static str, String>) -> BotProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wsc-bot"))
-            .args(args)
-            .env_clear()
-            .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
-            .envs(
-                ["RUST_LOG", "LOG_FORMAT"].into_iter().filter_map(|k| std::env::var(k).ok().map(|v| (k, v))),
-            )
-            .current_dir(std::env::temp_dir())
+        let mut child = command(args, vars.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

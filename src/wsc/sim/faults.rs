@@ -89,7 +89,9 @@ impl From<FaultError> for String {
     }
 }
 
-/// One operation's fault: wait `latency_ms`, then fail with `error` at probability `rate`.
+/// One operation's fault: wait `latency_ms`, then fail with `error` at probability `rate`, for
+/// the next `times` requests only when set; an operation carried out is answered after
+/// `answer_latency_ms` more (WSC acted, then answered late).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fault {
@@ -99,6 +101,10 @@ pub struct Fault {
     pub error: Option<FaultError>,
     #[serde(default = "always")]
     pub rate: f64,
+    #[serde(default)]
+    pub times: Option<u32>,
+    #[serde(default)]
+    pub answer_latency_ms: u64,
 }
 
 fn always() -> f64 {
@@ -107,7 +113,20 @@ fn always() -> f64 {
 
 impl Default for Fault {
     fn default() -> Self {
-        Self { latency_ms: 0, error: None, rate: 1.0 }
+        Self { latency_ms: 0, error: None, rate: 1.0, times: None, answer_latency_ms: 0 }
+    }
+}
+
+impl Fault {
+    /// Whether this request gets the error; counts it against `times`.
+    pub fn strikes(&mut self) -> bool {
+        if self.error.is_none() || self.times == Some(0) || fastrand::f64() >= self.rate {
+            return false;
+        }
+        if let Some(times) = &mut self.times {
+            *times -= 1;
+        }
+        true
     }
 }
 
@@ -131,6 +150,14 @@ pub fn parse_fault_flag(flag: &str) -> Result<(Vec<Operation>, Fault), String> {
                     value.parse().map_err(|_| format!("`{value}` is not a number of milliseconds"))?
             }
             "error" => fault.error = Some(value.parse()?),
+            "times" => {
+                fault.times =
+                    Some(value.parse().map_err(|_| format!("`{value}` is not a number of requests"))?)
+            }
+            "answer-latency" | "answer_latency_ms" => {
+                fault.answer_latency_ms =
+                    value.parse().map_err(|_| format!("`{value}` is not a number of milliseconds"))?
+            }
             "rate" => {
                 fault.rate = value
                     .parse()
@@ -138,7 +165,11 @@ pub fn parse_fault_flag(flag: &str) -> Result<(Vec<Operation>, Fault), String> {
                     .filter(|r: &f64| (0.0..=1.0).contains(r))
                     .ok_or_else(|| format!("`{value}` is not a rate between 0 and 1"))?
             }
-            _ => return Err(format!("`{key}` is not a fault setting: use latency, error or rate")),
+            _ => {
+                return Err(format!(
+                    "`{key}` is not a fault setting: use latency, error, rate, times or answer-latency"
+                ))
+            }
         }
     }
     Ok((ops, fault))
@@ -184,7 +215,12 @@ mod tests {
     fn flags_parse() {
         let (ops, fault) = parse_fault_flag("stop=latency=500,error=wsc:901,rate=0.5").unwrap();
         assert_eq!(ops, [Operation::Stop]);
-        assert_eq!(fault, Fault { latency_ms: 500, error: Some(FaultError::Wsc(901)), rate: 0.5 });
+        assert_eq!(
+            fault,
+            Fault { latency_ms: 500, error: Some(FaultError::Wsc(901)), rate: 0.5, ..Fault::default() }
+        );
+        let (_, fault) = parse_fault_flag("list=error=429,times=2,answer-latency=3000").unwrap();
+        assert_eq!((fault.times, fault.answer_latency_ms), (Some(2), 3000));
         let (ops, fault) = parse_fault_flag("all=error=gateway:503").unwrap();
         assert_eq!(ops.len(), 5);
         assert_eq!(fault.error, Some(FaultError::Gateway(503)));
@@ -200,9 +236,20 @@ mod tests {
             "stop=error=status:99",
             "stop=error=gateway:70000",
             "stop=error=gateway:-1",
+            "stop=times=-1",
+            "stop=answer-latency=soon",
         ] {
             assert!(parse_fault_flag(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_fault_with_times_strikes_that_many_requests_then_none() {
+        let mut fault = Fault { error: Some(FaultError::RateLimited), times: Some(2), ..Fault::default() };
+        let strikes: Vec<bool> = (0..4).map(|_| fault.strikes()).collect();
+        assert_eq!(strikes, [true, true, false, false]);
+        let mut latency_only = Fault { latency_ms: 10, ..Fault::default() };
+        assert!(!latency_only.strikes(), "no error, nothing to strike with");
     }
 
     #[test]

@@ -425,7 +425,10 @@ async fn gateway(
             signature_valid: verdict.is_ok(),
             auth_error: verdict.as_ref().err().cloned(),
         });
-        let fault = routed.and_then(|(op, _)| state.faults.get(&op).cloned());
+        let fault = routed.and_then(|(op, _)| state.faults.get_mut(&op)).map(|fault| {
+            let strikes = fault.strikes();
+            (fault.clone(), strikes)
+        });
         (state.gateway_now(), fault, verdict)
     };
     let reply = Reply { request_id, date };
@@ -438,11 +441,13 @@ async fn gateway(
     // Malformed, truncated and dropped answers come after the operation was carried out, as a
     // real WSC's broken 200 would.
     let mut spoiled = None;
-    if let Some(fault) = fault {
+    let mut answer_latency = Duration::ZERO;
+    if let Some((fault, strikes)) = fault {
         if fault.latency_ms > 0 {
             tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
         }
-        if let Some(error) = fault.error.filter(|_| fastrand::f64() < fault.rate) {
+        answer_latency = Duration::from_millis(fault.answer_latency_ms);
+        if let Some(error) = fault.error.filter(|_| strikes) {
             match error {
                 FaultError::Gateway(code) => return reply.gateway_error(code, "injected fault"),
                 FaultError::RateLimited => return reply.gateway_error(420, "injected fault"),
@@ -473,6 +478,9 @@ async fn gateway(
             Err(code) => return reply.wsc_error(error_status, code),
         }
     };
+    if !answer_latency.is_zero() {
+        tokio::time::sleep(answer_latency).await;
+    }
     // Cut on bytes, not characters: the half may end inside a Korean label, as a cut-off
     // answer on the wire would.
     let half = Bytes::copy_from_slice(&body.as_bytes()[..body.len() / 2]);
