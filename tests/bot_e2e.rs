@@ -580,7 +580,16 @@ async fn gateway_mode_serves_health_readiness_and_metrics() {
         }
     };
     assert_eq!(get("/healthz").await.0, 200);
-    assert_eq!(get("/readyz").await, (200, "ready\n".to_owned()), "the gateway is connected");
+    // READY reaches the bot's handler just after the fake sent it: ready within moments.
+    let mut readiness = get("/readyz").await;
+    for _ in 0..100 {
+        if readiness.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        readiness = get("/readyz").await;
+    }
+    assert_eq!(readiness, (200, "ready\n".to_owned()), "the gateway is connected");
     let ok = r#"wsc_bot_interactions_total{kind="command",outcome="ok"}"#;
     let denied = r#"wsc_bot_interactions_total{kind="command",outcome="denied"}"#;
     let count = |metrics: &str, series: &str| {

@@ -415,10 +415,7 @@ async fn rest_rules_and_fault_injection() {
         "POST /api/v10/channels/900000000000000004/messages: outside Discord's spec or limits",
         "interaction 32 was never answered",
     ];
-    assert_eq!(verdict.len(), expected.len(), "{verdict:#?}");
-    for (breach, expected) in verdict.iter().zip(expected) {
-        assert!(breach.contains(expected), "{breach}\nshould contain: {expected}");
-    }
+    assert_breaches(&verdict, &expected);
 }
 
 /// The rules the verdict adds to Discord's answers: webhooks only after the acknowledgement and
@@ -542,10 +539,7 @@ async fn the_verdict_names_each_broken_rule() {
         "interaction 70 was never answered",
         "interaction 74 was never answered",
     ];
-    assert_eq!(verdict.len(), expected.len(), "{verdict:#?}");
-    for (breach, expected) in verdict.iter().zip(expected) {
-        assert!(breach.contains(expected), "{breach}\nshould contain: {expected}");
-    }
+    assert_breaches(&verdict, &expected);
 }
 
 /// serenity's own payloads pass the spec-based validator from `common::discord_spec`, and the
@@ -656,4 +650,12 @@ async fn an_edit_that_overtakes_the_inline_answer_lands_on_top_of_it() {
     assert_eq!(original["flags"].as_u64().unwrap_or(0) & (1 << 7), 0, "no longer loading");
     assert_eq!(fake.messages().len(), 1, "one original, not one per edit");
     fake.assert_clean().await;
+}
+
+/// The verdict holds exactly these breaches, in order, each containing its text.
+fn assert_breaches(verdict: &[String], expected: &[&str]) {
+    assert_eq!(verdict.len(), expected.len(), "{verdict:#?}");
+    for (breach, expected) in verdict.iter().zip(expected) {
+        assert!(breach.contains(expected), "{breach}\nshould contain: {expected}");
+    }
 }
