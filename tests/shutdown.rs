@@ -34,9 +34,7 @@ async fn sigterm_with_nothing_in_flight_exits_0_within_a_second_though_the_watch
         // The watcher has taken its baseline and waits for the next poll, a minute away.
         until("the watcher polled", || !bot.sim.requests_for(Operation::List).is_empty()).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
-        process.terminate();
-        let (code, took) = process.exit_within(Duration::from_secs(12)).await.expect("the bot exits");
-        assert_eq!(code, Some(0), "{front:?}: {}", process.log());
+        let took = process.terminate_and_exit_0(Duration::from_secs(12), &format!("{front:?}")).await;
         assert!(took < Duration::from_secs(1), "{front:?}: took {took:?}");
         bot.finish().await;
     }
@@ -53,11 +51,9 @@ async fn sigterm_during_an_in_flight_stop_lets_it_complete_and_exits_0() {
         assert_eq!(bot.callback(confirm).await.body["type"], 7, "{front:?}: the confirmation is updated");
         // The stop is now waiting on WSC: ask the process to stop.
         until("the stop reached WSC", || !bot.sim.requests_for(Operation::Stop).is_empty()).await;
-        process.terminate();
-        let (code, took) = process.exit_within(Duration::from_secs(8)).await.unwrap_or_else(|| {
-            panic!("{front:?}: still running after 8 s: the drain waited for the watcher")
-        });
-        assert_eq!(code, Some(0), "{front:?}: exits 0 after draining: {}", process.log());
+        // More than 8 s would mean the drain waited for the watcher.
+        let took =
+            process.terminate_and_exit_0(Duration::from_secs(8), &format!("{front:?}, draining")).await;
         assert!(took >= Duration::from_millis(1_000), "{front:?}: waited for the stop ({took:?})");
         assert_eq!(bot.sim.phase(SCANNING), Some(Phase::Stopping), "{front:?}: the stop completed");
         assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 1);
@@ -83,10 +79,8 @@ async fn sigterm_does_not_wait_for_a_client_that_never_finishes_its_request() {
     let mut slow = tokio::net::TcpStream::connect(address).await.unwrap();
     slow.write_all(b"POST /interactions HTTP/1.1\r\nHost: bot\r\n").await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    process.terminate();
     // Its headers may take 30 s; shutdown gives a request under way 3 s.
-    let (code, took) = process.exit_within(Duration::from_secs(12)).await.expect("the bot exits");
-    assert_eq!(code, Some(0), "{}", process.log());
+    let took = process.terminate_and_exit_0(Duration::from_secs(12), "a client mid-request").await;
     assert!(took < Duration::from_secs(5), "took {took:?}");
     bot.finish().await;
 }

@@ -103,15 +103,18 @@ impl BotProcess {
         self.child.try_wait().unwrap().is_none()
     }
 
-    /// Its exit code and how long it took to exit, or `None` if it was still running after `limit`.
-    pub async fn exit_within(&mut self, limit: Duration) -> Option<(Option<i32>, Duration)> {
+    /// SIGTERM, then the process must exit 0 within `limit` (`what` names the case); returns how
+    /// long it took.
+    pub async fn terminate_and_exit_0(&mut self, limit: Duration, what: &str) -> Duration {
+        self.terminate();
         let started = Instant::now();
         while started.elapsed() < limit {
             if let Some(status) = self.child.try_wait().unwrap() {
-                return Some((status.code(), started.elapsed()));
+                assert_eq!(status.code(), Some(0), "{what}: exits 0: {}", self.log());
+                return started.elapsed();
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        None
+        panic!("{what}: still running {limit:?} after SIGTERM: {}", self.log());
     }
 }
