@@ -70,7 +70,7 @@ pub async fn run(config: &Config, mut settings: ClientSettings) -> CheckReport {
 
     settings.retry = RetryPolicy::none();
     let base = settings.base_url.to_string();
-    let client = match WscClient::new(settings) {
+    let client = match WscClient::new(settings, crate::metrics::Metrics::new()) {
         Ok(client) => client,
         Err(error) => {
             report.add(Level::Fail, error);

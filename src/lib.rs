@@ -8,4 +8,5 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod runtime;
+pub mod store;
 pub mod wsc;

@@ -5,9 +5,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 
-use wsc_bot::bot::Core;
+use wsc_bot::bot::{Core, CoreSettings};
 use wsc_bot::config::{Config, ConfigError};
-use wsc_bot::discord::{endpoint, gateway};
+use wsc_bot::discord::{endpoint, gateway, rest};
+use wsc_bot::metrics::Metrics;
+use wsc_bot::store::MemoryStore;
 use wsc_bot::wsc::sim::{self, faults::parse_fault_flag, jobs, Lang, SimSettings};
 use wsc_bot::wsc::{ClientSettings, RetryPolicy, WscClient};
 
@@ -144,7 +146,7 @@ async fn start(config: &Config, mode: Mode, demo: bool) -> ExitCode {
         return config_failure(&error);
     }
     let discord_ready = match mode {
-        Mode::Gateway => gateway::http_client(config).map(drop),
+        Mode::Gateway => rest::http_client(config).map(drop),
         Mode::Endpoint => required_for_serve(config),
     };
     if let Err(error) = discord_ready {
@@ -165,7 +167,8 @@ async fn start(config: &Config, mode: Mode, demo: bool) -> ExitCode {
             Err(error) => return config_failure(&error),
         }
     };
-    let wsc = match WscClient::new(settings) {
+    let metrics = Metrics::new();
+    let wsc = match WscClient::new(settings, metrics.clone()) {
         Ok(wsc) => wsc,
         Err(error) => {
             eprintln!("error: {error}");
@@ -176,7 +179,8 @@ async fn start(config: &Config, mode: Mode, demo: bool) -> ExitCode {
     if config.operator_role_ids.is_empty() {
         tracing::warn!("WSC_OPERATOR_ROLE_IDS is empty: nobody can cancel or stop scans");
     }
-    let core = Core::from_config(wsc, config);
+    let settings = CoreSettings { demo, ..CoreSettings::from_config(config) };
+    let core = Core::new(wsc, settings, std::sync::Arc::new(MemoryStore::default()), metrics);
     let result = match mode {
         Mode::Gateway => gateway::run(config, core).await,
         Mode::Endpoint => match serve_listeners(config).await {
@@ -261,7 +265,6 @@ async fn demo_simulator(config: &Config) -> std::io::Result<(ClientSettings, Opt
     let secret = format!("demo-{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
     let handle =
         sim::start(SimSettings::new(&access, &secret), "127.0.0.1:0".parse().expect("loopback")).await?;
-    wsc_bot::bot::view::set_demo(true);
     let banner = "DEMO MODE: WSC is simulated in this process; nothing reaches NAVER Cloud.";
     eprintln!("\n{}\n  {banner}\n{}\n", "=".repeat(76), "=".repeat(76));
     tracing::warn!(simulator = %handle.base_url(), "{banner}");
@@ -281,7 +284,7 @@ async fn register(config: &Config) -> ExitCode {
         Ok(guilds) => guilds,
         Err(error) => return config_failure(&error),
     };
-    let http = match gateway::http_client(config) {
+    let http = match rest::http_client(config) {
         Ok(http) => http,
         Err(error) => return config_failure(&error),
     };
@@ -296,7 +299,7 @@ async fn register(config: &Config) -> ExitCode {
             }
         }
     }
-    match gateway::register(&http, guilds).await {
+    match rest::register(&http, guilds).await {
         Ok(count) => {
             let guilds = guilds.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
             println!("Registered {count} command(s) in guild(s) {guilds}.");

@@ -1,8 +1,9 @@
-//! Prometheus metrics and readiness, shared by both modes. One process-wide registry: the WSC
-//! client, the core and the watcher record into it; `/metrics` encodes it.
+//! Prometheus metrics and readiness, shared by both modes. One registry per bot, made at start
+//! and handed to what records into it (the WSC client, the core, the watcher, the front ends);
+//! `/metrics` encodes it.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::OnceLock;
+use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -50,6 +51,7 @@ pub struct Metrics {
     watch_polls: Family<ResultLabel, Counter>,
     key_reloads: Family<ResultLabel, Counter>,
     refused: Family<ReasonLabel, Counter>,
+    store_errors: Family<OperationLabel, Counter>,
     /// 1 when WSC could be reached at the last call (a refused connection or a failed DNS lookup
     /// cannot), 0 otherwise. Not part of readiness: a replica that cannot reach WSC still answers.
     wsc_reachable: Gauge<i64, AtomicI64>,
@@ -62,9 +64,14 @@ fn latency_buckets() -> Histogram {
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
 }
 
-pub fn metrics() -> &'static Metrics {
-    static METRICS: OnceLock<Metrics> = OnceLock::new();
-    METRICS.get_or_init(|| {
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
         let mut registry = Registry::with_prefix("wsc_bot");
         let interactions = Family::<InteractionLabels, Counter>::default();
         let ack_seconds = latency_buckets();
@@ -73,6 +80,7 @@ pub fn metrics() -> &'static Metrics {
         let watch_polls = Family::<ResultLabel, Counter>::default();
         let key_reloads = Family::<ResultLabel, Counter>::default();
         let refused = Family::<ReasonLabel, Counter>::default();
+        let store_errors = Family::<OperationLabel, Counter>::default();
         let wsc_reachable = Gauge::<i64, AtomicI64>::default();
         // Until a call says otherwise.
         wsc_reachable.set(1);
@@ -100,6 +108,11 @@ pub fn metrics() -> &'static Metrics {
             refused.clone(),
         );
         registry.register(
+            "store_errors",
+            "Store operations that failed, by operation; the bot went on without them",
+            store_errors.clone(),
+        );
+        registry.register(
             "wsc_reachable",
             "1 when WSC could be reached at the last call, 0 when it could not",
             wsc_reachable.clone(),
@@ -113,13 +126,18 @@ pub fn metrics() -> &'static Metrics {
             watch_polls,
             key_reloads,
             refused,
+            store_errors,
             wsc_reachable,
             discord_ready: AtomicBool::new(false),
         }
-    })
+    }
 }
 
 impl Metrics {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
     pub fn interaction(&self, kind: &str, outcome: &str) {
         self.interactions
             .get_or_create(&InteractionLabels { kind: kind.into(), outcome: outcome.into() })
@@ -141,6 +159,10 @@ impl Metrics {
     /// An interaction not acted on: `undecodable`, `unhandled` or `repeat`.
     pub fn refused(&self, reason: &str) {
         self.refused.get_or_create(&ReasonLabel { reason: reason.into() }).inc();
+    }
+
+    pub fn store_error(&self, operation: &str) {
+        self.store_errors.get_or_create(&OperationLabel { operation: operation.into() }).inc();
     }
 
     pub fn watch_poll(&self, result: &str) {
@@ -174,16 +196,17 @@ impl Metrics {
     }
 }
 
-/// `/healthz`, `/readyz` and `/metrics`, for both modes.
-pub fn routes<S: Clone + Send + Sync + 'static>() -> axum::Router<S> {
+/// `/healthz`, `/readyz` and `/metrics` of `metrics`, for both modes.
+pub fn routes<S: Clone + Send + Sync + 'static>(metrics: Arc<Metrics>) -> axum::Router<S> {
     use axum::http::StatusCode;
     use axum::routing::get;
+    let ready = metrics.clone();
     axum::Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route(
             "/readyz",
-            get(|| async {
-                match metrics().readiness() {
+            get(move || async move {
+                match ready.readiness() {
                     Ok(()) => (StatusCode::OK, "ready\n".to_owned()),
                     Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}\n")),
                 }
@@ -191,10 +214,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> axum::Router<S> {
         )
         .route(
             "/metrics",
-            get(|| async {
+            get(move || async move {
                 (
                     [("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")],
-                    metrics().encode(),
+                    metrics.encode(),
                 )
             }),
         )

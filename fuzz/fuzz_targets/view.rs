@@ -39,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
         (JobFilter::default(), false)
     };
     for lang in [Lang::En, Lang::Ko] {
-        let reply = jobs_page(lang, &page, current, &filter, shortened);
+        let reply = jobs_page(lang, &page, current, &filter, shortened, false);
         let message = serde_json::to_value(reply.response(false)).expect("a message serializes");
         check(&message);
     }

@@ -256,6 +256,79 @@ pub fn is_status_code(code: u16) -> bool {
     STATUS_CODES.iter().any(|(c, _, _)| *c == code)
 }
 
+/// Everything an interaction can ask of the bot, each kind of interaction reduced to one shape:
+/// what the permission table (`policy::permission`) and the flows read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// `/wsc jobs`; `shortened` when the keyword was cut to fit the buttons.
+    Jobs { page: u32, private: bool, filter: JobFilter, shortened: bool },
+    /// ◀ ▶ or Refresh; `origin` is the public message they are on (`None`: an ephemeral one).
+    Page { page: u32, filter: JobFilter, origin: Option<u64> },
+    /// `/wsc report`, or the Report button.
+    Report { instance: u64 },
+    /// `/wsc cancel|stop`, or the Cancel or Stop button: shows the confirmation.
+    Ask { act: Act, instance: u64, origin: Option<u64>, shown: Option<(u32, JobFilter)> },
+    /// The confirmation's danger button.
+    Confirm { act: Act, instance: u64, origin: Option<u64> },
+    /// "Keep running" on the confirmation.
+    Keep { instance: u64 },
+    /// Autocomplete of a job number.
+    Choices { wanted: Wanted, typed: String },
+    /// Autocomplete of anything else: no choices.
+    NoChoices,
+    /// Input the bot cannot act on, answered with a sentence.
+    Invalid(Invalid),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalid {
+    Filter(FilterError),
+    /// The text typed, and what is wrong with it.
+    Instance(String, InstanceIdError),
+    /// A `custom_id` the bot did not write, or no longer understands; kept for the log.
+    Button(String, CustomIdError),
+    UnknownCommand,
+}
+
+impl Request {
+    pub fn of(kind: &super::Kind) -> Self {
+        use super::Kind;
+        match kind {
+            Kind::Command(command) => match command.clone() {
+                CommandRequest::Jobs { page, private, filter: Ok((filter, shortened)) } => {
+                    Self::Jobs { page, private, filter, shortened }
+                }
+                CommandRequest::Jobs { filter: Err(error), .. } => Self::Invalid(Invalid::Filter(error)),
+                CommandRequest::Act { act, instance: Ok(instance) } => {
+                    Self::Ask { act, instance, origin: None, shown: None }
+                }
+                CommandRequest::Report { instance: Ok(instance) } => Self::Report { instance },
+                CommandRequest::Act { instance: Err((raw, error)), .. }
+                | CommandRequest::Report { instance: Err((raw, error)) } => {
+                    Self::Invalid(Invalid::Instance(raw, error))
+                }
+                CommandRequest::Unknown => Self::Invalid(Invalid::UnknownCommand),
+            },
+            Kind::Button { custom_id, origin, shown } => match ButtonId::parse(custom_id) {
+                Ok(ButtonId::Ask { act, instance }) => {
+                    Self::Ask { act, instance, origin: *origin, shown: shown.clone() }
+                }
+                Ok(ButtonId::Confirm { act, instance, origin }) => Self::Confirm { act, instance, origin },
+                Ok(ButtonId::Keep { instance }) => Self::Keep { instance },
+                Ok(ButtonId::Page { page, filter } | ButtonId::Refresh { page, filter }) => {
+                    Self::Page { page, filter, origin: *origin }
+                }
+                Ok(ButtonId::Report { instance }) => Self::Report { instance },
+                Err(error) => Self::Invalid(Invalid::Button(custom_id.clone(), error)),
+            },
+            Kind::Autocomplete(Some((wanted, typed))) => {
+                Self::Choices { wanted: *wanted, typed: typed.clone() }
+            }
+            Kind::Autocomplete(None) => Self::NoChoices,
+        }
+    }
+}
+
 /// A slash command's request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommandRequest {

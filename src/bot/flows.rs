@@ -1,47 +1,105 @@
-//! The bot's flows: list, page, ask, confirm, keep, report, autocomplete. Each acknowledges
-//! Discord before its first WSC call and checks the roles of the member in the interaction it
-//! is handling.
+//! The bot's flows: list, page, ask, confirm, keep, report, autocomplete. The roles are checked
+//! once, from the permission table, before any flow runs; each flow acknowledges Discord before
+//! its first WSC call and returns how it ended (`Ending`). The person's final answer, the team's
+//! message, the refresh of the jobs message, the audit event and the metric are applied from
+//! it in one place, `Turn::finish`, in that order: the person hears first.
 
 use std::time::{Duration, Instant};
 
-use serenity::all::{CreateAutocompleteResponse, CreateInteractionResponse};
+use serenity::all::{
+    CreateAutocompleteResponse, CreateInteractionResponse, CreateInteractionResponseMessage,
+};
 use tracing::Instrument;
 
-use super::action::{Act, ButtonId, CommandRequest, JobFilter, Wanted};
+use super::action::{Act, Invalid, JobFilter, Request, Wanted};
 use super::audit::{AuditEvent, Outcome};
 use super::i18n::{Lang, Msg};
-use super::policy::{Decision, Permission};
+use super::policy::{self, Decision};
+use super::ports::{with_retries, Discord};
 use super::text::correlation_id;
-use super::view::{self, Denied, Reply, PAGE_SIZE};
-use super::{Actor, Core, Discord, Incoming, Kind};
-use crate::wsc::{ErrorKind, Job, JobAction, JobPage, SearchQuery, WscError};
+use super::view::{self, Denied, Reply};
+use super::{Actor, Core, Incoming};
+use crate::wsc::{ErrorKind, Job, JobAction, WscError};
 
 /// Autocomplete waits at most this long for a first fill of the cache, well within Discord's 3 s.
 const AUTOCOMPLETE_WAIT: Duration = Duration::from_millis(1500);
 const AUTOCOMPLETE_CHOICES: usize = 25;
+/// Calls made for a message after the first answer, the first included (see `DiscordError::retry_in`).
+const TRIES: u32 = 3;
 
-/// One interaction being handled.
-struct Turn<'a, D> {
-    core: &'a Core,
-    discord: &'a D,
-    incoming: &'a Incoming,
-    /// `command`, `button` or `autocomplete`, for the metrics and the audit trail.
-    kind: &'static str,
-    /// The sender's language, for what only they see.
-    lang: Lang,
-    correlation: String,
-    received: Instant,
-    /// How it ended, for the metrics: `ok`, `denied`, `invalid`, `wsc_error` or `unanswered`.
-    outcome: std::sync::Mutex<&'static str>,
+/// How an interaction counts in the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Counted {
+    #[default]
+    Ok,
+    Denied,
+    Invalid,
+    WscError,
+    Unanswered,
+    Refused,
 }
 
-/// Who tries which action on which job: the fixed part of its audit events.
-struct Attempt<'a> {
-    actor: &'a Actor,
+impl Counted {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Denied => "denied",
+            Self::Invalid => "invalid",
+            Self::WscError => "wsc_error",
+            Self::Unanswered => "unanswered",
+            Self::Refused => "refused",
+        }
+    }
+}
+
+/// The person's final answer.
+enum Answer {
+    /// The first answer: a message only they see.
+    Reply(Reply),
+    /// The first answer: replaces the (ephemeral) message the button is on.
+    Update(Reply),
+    /// The first answer to an autocomplete.
+    Choices(Vec<(String, String)>),
+    /// After the acknowledgement: the response's own message.
+    Edit(Reply),
+    /// After the acknowledgement of a button: a new message only they see.
+    FollowUp(Reply),
+}
+
+/// Who tried which action on which job: the fixed part of its audit events.
+#[derive(Clone)]
+struct Attempt {
+    actor_id: u64,
+    actor_name: String,
     matched_role: Option<u64>,
     act: Act,
     instance: u64,
     started: Instant,
+}
+
+impl Attempt {
+    fn new(actor: &Actor, matched_role: Option<u64>, act: Act, instance: u64) -> Self {
+        Self {
+            actor_id: actor.id,
+            actor_name: actor.name.clone(),
+            matched_role,
+            act,
+            instance,
+            started: Instant::now(),
+        }
+    }
+
+    fn ended(&self, job: Option<&Job>, outcome: Outcome, ncp: NcpRef) -> Audited {
+        Audited { attempt: self.clone(), target_url: job.map(|j| j.start_url.clone()), outcome, ncp }
+    }
+}
+
+/// An attempt and how it ended: one audit event.
+struct Audited {
+    attempt: Attempt,
+    target_url: Option<String>,
+    outcome: Outcome,
+    ncp: NcpRef,
 }
 
 /// NCP's error code and request id, for the audit trail.
@@ -57,146 +115,168 @@ impl From<&WscError> for NcpRef {
     }
 }
 
-/// Removes a job from the in-flight set when the confirm is done, however it ends.
-struct InFlight<'a> {
-    core: &'a Core,
-    instance: u64,
+/// How a flow ended: everything that is still to be done about it.
+#[derive(Default)]
+struct Ending {
+    counted: Counted,
+    answer: Option<Answer>,
+    /// The team's message, in the channel.
+    team: Option<Reply>,
+    /// The public jobs message to bring up to date, and the page and filter it shows when known.
+    refresh: Option<(u64, Option<(u32, JobFilter)>)>,
+    audit: Option<Audited>,
 }
 
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.core.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.instance);
+impl Ending {
+    fn answer(answer: Answer) -> Self {
+        Self { answer: Some(answer), ..Self::default() }
     }
+
+    /// Discord did not take the first answer: the interaction is dead.
+    fn unanswered() -> Self {
+        Self { counted: Counted::Unanswered, ..Self::default() }
+    }
+
+    fn counted(self, counted: Counted) -> Self {
+        Self { counted, ..self }
+    }
+
+    fn team(self, reply: Reply) -> Self {
+        Self { team: Some(reply), ..self }
+    }
+
+    fn refresh(self, origin: Option<u64>, shown: Option<(u32, JobFilter)>) -> Self {
+        Self { refresh: origin.map(|message| (message, shown)), ..self }
+    }
+
+    fn audited(self, audited: Audited) -> Self {
+        Self { audit: Some(audited), ..self }
+    }
+}
+
+/// One interaction being handled.
+struct Turn<'a, D> {
+    core: &'a Core,
+    discord: &'a D,
+    incoming: &'a Incoming,
+    /// The sender's language, for what only they see.
+    lang: Lang,
+    correlation: String,
+    received: Instant,
 }
 
 impl Core {
     pub async fn handle<D: Discord>(&self, discord: &D, incoming: Incoming) {
         let correlation = correlation_id();
         let span = tracing::info_span!("interaction", id = incoming.id, correlation = %correlation);
-        let kind = match incoming.kind {
-            Kind::Command(_) => "command",
-            Kind::Button { .. } => "button",
-            Kind::Autocomplete(_) => "autocomplete",
-        };
+        let kind = incoming.kind.name();
         let turn = Turn {
             core: self,
             discord,
             incoming: &incoming,
-            kind,
             lang: incoming.lang(),
             correlation,
             received: Instant::now(),
-            outcome: std::sync::Mutex::new("ok"),
         };
-        turn.run().instrument(span).await;
-        let outcome = *turn.outcome.lock().unwrap_or_else(|p| p.into_inner());
-        crate::metrics::metrics().interaction(kind, outcome);
-    }
-
-    fn claim(&self, instance: u64) -> Option<InFlight<'_>> {
-        let claimed = self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(instance);
-        // The guard is made after the lock is released: its Drop takes the same lock.
-        claimed.then(|| InFlight { core: self, instance })
-    }
-
-    /// One page of jobs, listed or searched.
-    async fn jobs_page(&self, page: u32, filter: &JobFilter) -> Result<JobPage, WscError> {
-        if filter.is_empty() {
-            return self.wsc.list_jobs(page, PAGE_SIZE).await;
+        async {
+            let ending = turn.run().await;
+            let counted = turn.finish(ending).await;
+            self.metrics.interaction(kind, counted.name());
         }
-        let query = SearchQuery {
-            field: filter.field,
-            keyword: filter.keyword.clone(),
-            status_code: filter.status,
-            page,
-            limit: PAGE_SIZE,
-        };
-        self.wsc.search_jobs(&query).await
+        .instrument(span)
+        .await;
     }
 }
 
 impl<D: Discord> Turn<'_, D> {
-    async fn run(&self) {
+    async fn run(&self) -> Ending {
         // Only for the team's own guilds: anything else is refused before anything happens.
         let actor = match &self.incoming.actor {
             Some(actor) if self.core.serves(self.incoming) => actor,
-            _ => return self.refuse_outsider().await,
+            _ => return self.refuse_outsider(),
         };
-        match &self.incoming.kind {
-            Kind::Command(CommandRequest::Jobs { filter: Err(error), .. }) => {
-                self.mark("invalid");
-                self.reply_now(view::invalid_filter(self.lang, error)).await;
+        let request = Request::of(&self.incoming.kind);
+        let matched_role = match policy::permission(&request).map(|p| self.core.roles.decide(&actor.roles, p))
+        {
+            Some(Decision::Denied { needed }) => return self.denied(actor, &request, &needed),
+            Some(Decision::Allowed { matched_role }) => matched_role,
+            None => None,
+        };
+        match request {
+            Request::Jobs { page, private, filter, shortened } => {
+                self.jobs(page, private, &filter, shortened).await
             }
-            Kind::Command(CommandRequest::Jobs { page, private, filter: Ok((filter, shortened)) }) => {
-                self.jobs(actor, *page, *private, filter, *shortened).await;
+            Request::Page { page, filter, origin } => self.page(page, &filter, origin.is_some()).await,
+            Request::Report { instance } => self.report(instance).await,
+            Request::Ask { act, instance, origin, shown } => self.ask(act, instance, origin, shown).await,
+            Request::Confirm { act, instance, origin } => {
+                self.confirm(Attempt::new(actor, matched_role, act, instance), origin).await
             }
-            Kind::Command(
-                CommandRequest::Act { instance: Err((raw, error)), .. }
-                | CommandRequest::Report { instance: Err((raw, error)) },
-            ) => {
-                self.mark("invalid");
-                self.reply_now(view::invalid_instance(self.lang, raw, *error)).await;
-            }
-            Kind::Command(CommandRequest::Act { act, instance: Ok(instance) }) => {
-                self.ask(actor, *act, *instance, None, None).await;
-            }
-            Kind::Command(CommandRequest::Report { instance: Ok(instance) }) => {
-                self.report(actor, *instance).await;
-            }
-            Kind::Command(CommandRequest::Unknown) => {
-                self.reply_now(view::plain(self.lang, Msg::UnknownCommand)).await;
-            }
-            Kind::Button { custom_id, origin, shown } => match ButtonId::parse(custom_id) {
-                Ok(ButtonId::Ask { act, instance }) => {
-                    self.ask(actor, act, instance, *origin, shown.clone()).await
-                }
-                Ok(ButtonId::Confirm { act, instance, origin }) => {
-                    self.confirm(actor, act, instance, origin).await;
-                }
-                Ok(ButtonId::Keep { instance }) => {
-                    let reply = view::kept(self.lang, instance);
-                    self.respond(CreateInteractionResponse::UpdateMessage(reply.response(true))).await;
-                }
-                Ok(ButtonId::Page { page, filter } | ButtonId::Refresh { page, filter }) => {
-                    self.page(actor, page, &filter, origin.is_some()).await;
-                }
-                Ok(ButtonId::Report { instance }) => self.report(actor, instance).await,
-                Err(error) => {
-                    tracing::warn!(custom_id = %custom_id.escape_debug(), %error, "refused a button");
-                    self.mark("invalid");
-                    self.reply_now(view::bad_button(self.lang, &self.correlation)).await;
-                }
-            },
-            Kind::Autocomplete(None) => self.choices(Vec::new()).await,
-            Kind::Autocomplete(Some((wanted, typed))) => self.autocomplete(actor, *wanted, typed).await,
+            Request::Keep { instance } => Ending::answer(Answer::Update(view::kept(self.lang, instance))),
+            Request::Choices { wanted, typed } => self.autocomplete(wanted, &typed).await,
+            Request::NoChoices => Ending::answer(Answer::Choices(Vec::new())),
+            Request::Invalid(invalid) => self.invalid(invalid),
         }
     }
 
     /// Another guild, a DM or a user install: a short refusal, no choices, no WSC call.
-    async fn refuse_outsider(&self) {
+    fn refuse_outsider(&self) -> Ending {
         let incoming = self.incoming;
-        self.mark("refused");
-        super::audit::refused(&self.correlation, incoming.id, incoming.user_id, incoming.guild_id, self.kind);
-        match incoming.kind {
-            Kind::Autocomplete(_) => self.choices(Vec::new()).await,
-            _ => self.reply_now(view::plain(self.lang, Msg::NotServedHere)).await,
-        }
+        super::audit::refused(
+            &self.correlation,
+            incoming.id,
+            incoming.user_id,
+            incoming.guild_id,
+            incoming.kind.name(),
+        );
+        let answer = match incoming.kind {
+            super::Kind::Autocomplete(_) => Answer::Choices(Vec::new()),
+            _ => Answer::Reply(view::plain(self.lang, Msg::NotServedHere)),
+        };
+        Ending::answer(answer).counted(Counted::Refused)
     }
 
-    fn mark(&self, outcome: &'static str) {
-        *self.outcome.lock().unwrap_or_else(|p| p.into_inner()) = outcome;
-    }
-
-    /// Whether `actor` may view; if not, they are told and `false` comes back.
-    async fn may_view(&self, actor: &Actor) -> bool {
-        match self.core.roles.decide(&actor.roles, Permission::View) {
-            Decision::Allowed { .. } => true,
-            Decision::Denied { needed } => {
-                self.mark("denied");
-                self.reply_now(view::denied(self.lang, &needed, Denied::View)).await;
-                false
+    /// A member without the role: told so (no choices, for autocomplete), and no WSC call.
+    fn denied(&self, actor: &Actor, request: &Request, needed: &[u64]) -> Ending {
+        let lang = self.lang;
+        let ending = match request {
+            Request::Choices { .. } => Ending::answer(Answer::Choices(Vec::new())),
+            Request::Ask { act, instance, .. } => {
+                let reply = view::denied(lang, needed, Denied::Act(*act));
+                let attempt = Attempt::new(actor, None, *act, *instance);
+                Ending::answer(Answer::Reply(reply)).audited(attempt.ended(
+                    None,
+                    Outcome::Denied,
+                    NcpRef::default(),
+                ))
             }
-        }
+            Request::Confirm { act, instance, .. } => {
+                let reply = view::denied(lang, needed, Denied::Act(*act));
+                let attempt = Attempt::new(actor, None, *act, *instance);
+                Ending::answer(Answer::Update(reply)).audited(attempt.ended(
+                    None,
+                    Outcome::Denied,
+                    NcpRef::default(),
+                ))
+            }
+            _ => Ending::answer(Answer::Reply(view::denied(lang, needed, Denied::View))),
+        };
+        ending.counted(Counted::Denied)
+    }
+
+    fn invalid(&self, invalid: Invalid) -> Ending {
+        let reply = match &invalid {
+            Invalid::Filter(error) => view::invalid_filter(self.lang, error),
+            Invalid::Instance(raw, error) => view::invalid_instance(self.lang, raw, *error),
+            Invalid::Button(custom_id, error) => {
+                tracing::warn!(custom_id = %custom_id.escape_debug(), %error, "refused a button");
+                view::bad_button(self.lang, &self.correlation)
+            }
+            Invalid::UnknownCommand => {
+                return Ending::answer(Answer::Reply(view::plain(self.lang, Msg::UnknownCommand)))
+            }
+        };
+        Ending::answer(Answer::Reply(reply)).counted(Counted::Invalid)
     }
 
     /// The language of a message: the guild's when the channel sees it, the sender's when only
@@ -210,63 +290,63 @@ impl<D: Discord> Turn<'_, D> {
     }
 
     /// `/wsc jobs`: everyone in the channel sees one status, unless asked privately.
-    async fn jobs(&self, actor: &Actor, page: u32, private: bool, filter: &JobFilter, shortened: bool) {
-        if !self.may_view(actor).await || !self.defer(private).await {
-            return;
+    async fn jobs(&self, page: u32, private: bool, filter: &JobFilter, shortened: bool) -> Ending {
+        if !self.defer(private).await {
+            return Ending::unanswered();
         }
         let lang = self.lang_for(!private);
-        let reply = match self.core.jobs_page(page, filter).await {
-            Ok(jobs) => view::jobs_page(lang, &jobs, page, filter, shortened),
-            Err(error) => self.failure_in(lang, &error),
-        };
-        self.edit_original(reply).await;
+        match self.core.jobs_page(page, filter).await {
+            Ok(jobs) => {
+                let reply = view::jobs_page(lang, &jobs, page, filter, shortened, self.core.demo);
+                Ending::answer(Answer::Edit(reply))
+            }
+            Err(error) => self.wsc_failed(lang, &error, Answer::Edit),
+        }
     }
 
     /// ◀ ▶ and Refresh: the message the buttons are on is updated in place, filter kept; a
     /// public one stays in the guild's language.
-    async fn page(&self, actor: &Actor, page: u32, filter: &JobFilter, public: bool) {
-        if !self.may_view(actor).await || !self.respond(CreateInteractionResponse::Acknowledge).await {
-            return;
+    async fn page(&self, page: u32, filter: &JobFilter, public: bool) -> Ending {
+        if !self.respond(CreateInteractionResponse::Acknowledge).await {
+            return Ending::unanswered();
         }
         match self.core.jobs_page(page, filter).await {
             Ok(jobs) => {
-                let reply = view::jobs_page(self.lang_for(public), &jobs, page, filter, false);
-                self.edit_original(reply).await
+                let reply =
+                    view::jobs_page(self.lang_for(public), &jobs, page, filter, false, self.core.demo);
+                Ending::answer(Answer::Edit(reply))
             }
-            Err(error) => self.follow_up(self.failure(&error), true).await,
+            Err(error) => self.wsc_failed(self.lang, &error, Answer::FollowUp),
         }
     }
 
     /// `/wsc report` and the Report button: answered to the person who asked.
-    async fn report(&self, actor: &Actor, instance: u64) {
-        if !self.may_view(actor).await || !self.defer(true).await {
-            return;
+    async fn report(&self, instance: u64) -> Ending {
+        if !self.defer(true).await {
+            return Ending::unanswered();
         }
-        let reply = match self.core.wsc.report(instance).await {
-            Ok(report) => view::report(self.lang, instance, None, &report),
+        let lang = self.lang;
+        match self.core.wsc.report(instance).await {
+            Ok(report) => {
+                Ending::answer(Answer::Edit(view::report(lang, instance, None, &report, self.core.demo)))
+            }
             // 901: expired, not finished or unknown; a fresh read says which.
             Err(error) if error.kind == ErrorKind::NotApplicable => {
                 match self.core.wsc.find_job(instance).await {
-                    Ok(job) => view::no_report(self.lang, instance, job.as_ref()),
-                    Err(error) => self.failure(&error),
+                    Ok(job) => Ending::answer(Answer::Edit(view::no_report(lang, instance, job.as_ref()))),
+                    Err(error) => self.wsc_failed(lang, &error, Answer::Edit),
                 }
             }
-            Err(error) => self.failure(&error),
-        };
-        self.edit_original(reply).await;
+            Err(error) => self.wsc_failed(lang, &error, Answer::Edit),
+        }
     }
 
     /// Job numbers to pick from, only where the action applies, from the cache.
-    async fn autocomplete(&self, actor: &Actor, wanted: Wanted, typed: &str) {
-        let (permission, action) = match wanted {
-            Wanted::Act(act) => (Permission::Act(act), act.job_action()),
-            Wanted::Report => (Permission::View, JobAction::Report),
+    async fn autocomplete(&self, wanted: Wanted, typed: &str) -> Ending {
+        let action = match wanted {
+            Wanted::Act(act) => act.job_action(),
+            Wanted::Report => JobAction::Report,
         };
-        // Members without the role get no choices, and cause no WSC call.
-        if let Decision::Denied { .. } = self.core.roles.decide(&actor.roles, permission) {
-            self.choices(Vec::new()).await;
-            return;
-        }
         let jobs = self.core.cache.jobs(AUTOCOMPLETE_WAIT).await;
         let typed = typed.trim().to_lowercase();
         let choices = jobs
@@ -280,111 +360,89 @@ impl<D: Discord> Turn<'_, D> {
             .take(AUTOCOMPLETE_CHOICES)
             .map(|job| (view::choice_name(self.lang, job), job.instance_no.to_string()))
             .collect();
-        self.choices(choices).await;
-    }
-
-    async fn choices(&self, choices: Vec<(String, String)>) {
-        let response =
-            choices.into_iter().fold(CreateAutocompleteResponse::new(), |response, (name, value)| {
-                response.add_string_choice(name, value)
-            });
-        self.respond(CreateInteractionResponse::Autocomplete(response)).await;
+        Ending::answer(Answer::Choices(choices))
     }
 
     /// Cancel or Stop (command or button): show the job and ask to confirm.
     async fn ask(
         &self,
-        actor: &Actor,
         act: Act,
         instance: u64,
         origin: Option<u64>,
         shown: Option<(u32, JobFilter)>,
-    ) {
-        if let Decision::Denied { needed } = self.core.roles.decide(&actor.roles, Permission::Act(act)) {
-            let attempt = Attempt { actor, matched_role: None, act, instance, started: Instant::now() };
-            self.mark("denied");
-            // Answer first: a slow or rate-limited audit channel must not cost the 3 seconds.
-            self.reply_now(view::denied(self.lang, &needed, Denied::Act(act))).await;
-            self.audit(&attempt, None, Outcome::Denied, NcpRef::default()).await;
-            return;
-        }
+    ) -> Ending {
         if !self.defer(true).await {
-            return;
+            return Ending::unanswered();
         }
-        let reply = match self.core.wsc.find_job(instance).await {
-            Err(error) => self.failure(&error),
-            Ok(None) => view::no_such_job(self.lang, instance),
+        let (lang, demo) = (self.lang, self.core.demo);
+        match self.core.wsc.find_job(instance).await {
+            Err(error) => self.wsc_failed(lang, &error, Answer::Edit),
+            Ok(None) => Ending::answer(Answer::Edit(view::no_such_job(lang, instance))),
+            // The button was stale: the message it was on is brought up to date.
             Ok(Some(job)) if !job.state.allows(act.job_action()) => {
-                // The button was stale: bring the message it was on up to date.
-                self.refresh(origin, shown).await;
-                view::not_applicable(self.lang, &job, act)
+                Ending::answer(Answer::Edit(view::not_applicable(lang, &job, act, demo)))
+                    .refresh(origin, shown)
             }
-            Ok(Some(job)) => view::confirmation(self.lang, &job, act, origin),
-        };
-        self.edit_original(reply).await;
+            Ok(Some(job)) => Ending::answer(Answer::Edit(view::confirmation(lang, &job, act, origin, demo))),
+        }
     }
 
-    /// The confirmation's danger button: re-check the role, re-read the job, then act once.
-    async fn confirm(&self, actor: &Actor, act: Act, instance: u64, origin: Option<u64>) {
-        let started = Instant::now();
-        let lang = self.lang;
-        let matched_role = match self.core.roles.decide(&actor.roles, Permission::Act(act)) {
-            Decision::Allowed { matched_role } => matched_role,
-            Decision::Denied { needed } => {
-                let attempt = Attempt { actor, matched_role: None, act, instance, started };
-                self.mark("denied");
-                let reply = view::denied(lang, &needed, Denied::Act(act));
-                self.respond(CreateInteractionResponse::UpdateMessage(reply.response(true))).await;
-                self.audit(&attempt, None, Outcome::Denied, NcpRef::default()).await;
-                return;
-            }
+    /// The confirmation's danger button: one confirm per job at a time, across replicas.
+    async fn confirm(&self, attempt: Attempt, origin: Option<u64>) -> Ending {
+        let Some(claim) = self.core.claim(attempt.instance, &self.correlation).await else {
+            let reply = view::in_progress(self.lang, attempt.act);
+            let audited = attempt.ended(None, Outcome::AlreadyInProgress, NcpRef::default());
+            return Ending::answer(Answer::Update(reply)).audited(audited);
         };
-        let attempt = Attempt { actor, matched_role, act, instance, started };
-        let Some(_claim) = self.core.claim(instance) else {
-            let reply = view::in_progress(lang, act);
-            self.respond(CreateInteractionResponse::UpdateMessage(reply.response(true))).await;
-            self.audit(&attempt, None, Outcome::AlreadyInProgress, NcpRef::default()).await;
-            return;
-        };
+        let ending = self.confirm_claimed(&attempt, origin).await;
+        self.core.release(claim).await;
+        ending
+    }
+
+    /// Re-read the job, then act once; a lost or late answer is judged by reading it again.
+    async fn confirm_claimed(&self, attempt: &Attempt, origin: Option<u64>) -> Ending {
+        let (lang, act, instance, demo) = (self.lang, attempt.act, attempt.instance, self.core.demo);
+        let none = NcpRef::default;
         // Acknowledge, and take the buttons away so the same person cannot confirm twice.
         let working = view::working(lang, act);
         if !self.respond(CreateInteractionResponse::UpdateMessage(working.response(true))).await {
-            self.audit(&attempt, None, Outcome::Unanswered, NcpRef::default()).await;
-            return;
+            return Ending::unanswered().audited(attempt.ended(None, Outcome::Unanswered, none()));
         }
         let job = match self.core.wsc.find_job(instance).await {
             Ok(Some(job)) => job,
             Ok(None) => {
-                self.audit(&attempt, None, Outcome::NotFound, NcpRef::default()).await;
-                self.edit_original(view::no_such_job(lang, instance)).await;
-                return;
+                let reply = view::no_such_job(lang, instance);
+                return Ending::answer(Answer::Edit(reply)).audited(attempt.ended(
+                    None,
+                    Outcome::NotFound,
+                    none(),
+                ));
             }
             Err(error) => {
-                self.audit(&attempt, None, Outcome::Failed(error.kind), NcpRef::from(&error)).await;
-                self.edit_original(self.failure(&error)).await;
-                return;
+                let audited = attempt.ended(None, Outcome::Failed(error.kind), NcpRef::from(&error));
+                return self.wsc_failed(lang, &error, Answer::Edit).audited(audited);
             }
         };
         if !job.state.allows(act.job_action()) {
-            self.audit(&attempt, Some(&job), Outcome::NotApplicable, NcpRef::default()).await;
-            self.edit_original(view::not_applicable(lang, &job, act)).await;
-            self.refresh(origin, None).await;
-            return;
+            let reply = view::not_applicable(lang, &job, act, demo);
+            let audited = attempt.ended(Some(&job), Outcome::NotApplicable, none());
+            return Ending::answer(Answer::Edit(reply)).audited(audited).refresh(origin, None);
         }
         // Before the call: if the process dies during it, the trail still says who asked.
-        self.audit(&attempt, Some(&job), Outcome::Attempted, NcpRef::default()).await;
+        let attempted = attempt.ended(Some(&job), Outcome::Attempted, none());
+        self.core.record(self.discord, &self.event(&attempted)).await;
         let result = match act {
             Act::Stop => self.core.wsc.stop_job(instance).await,
             Act::Cancel => self.core.wsc.cancel_job(instance).await,
         };
         self.core.cache.invalidate();
-        let public = view::public_outcome(self.incoming.team_lang(), actor.id, act, &job);
-        match result {
+        let public = view::public_outcome(self.incoming.team_lang(), attempt.actor_id, act, &job);
+        let ending = match result {
             Ok(info) => {
                 let ncp = NcpRef { code: None, request_id: info.request_id };
-                self.audit(&attempt, Some(&job), Outcome::Done, ncp).await;
-                self.edit_original(view::done_privately(lang, act, &job)).await;
-                self.follow_up(public, false).await;
+                Ending::answer(Answer::Edit(view::done_privately(lang, act, &job)))
+                    .team(public)
+                    .audited(attempt.ended(Some(&job), Outcome::Done, ncp))
             }
             Err(error) if error.kind == ErrorKind::NotApplicable || error.kind.outcome_unknown() => {
                 // Never retried: read the job again and say what state it is in.
@@ -395,29 +453,122 @@ impl<D: Discord> Turn<'_, D> {
                     (_, Some(_)) => Outcome::Unconfirmed,
                     (kind, None) => Outcome::Failed(kind),
                 };
-                self.audit(&attempt, Some(&job), outcome, NcpRef::from(&error)).await;
-                let reply = match (outcome, moved_on) {
+                let ending = match (outcome, moved_on) {
                     (Outcome::Unconfirmed, Some(now)) => {
-                        self.follow_up(public, false).await;
-                        view::unconfirmed(lang, &now)
+                        Ending::answer(Answer::Edit(view::unconfirmed(lang, &now, demo))).team(public)
                     }
-                    (Outcome::NotApplicable, Some(now)) => view::not_applicable(lang, &now, act),
-                    _ => self.failure(&error),
+                    (Outcome::NotApplicable, Some(now)) => {
+                        Ending::answer(Answer::Edit(view::not_applicable(lang, &now, act, demo)))
+                    }
+                    _ => self.wsc_failed(lang, &error, Answer::Edit),
                 };
-                self.edit_original(reply).await;
+                ending.audited(attempt.ended(Some(&job), outcome, NcpRef::from(&error)))
             }
             Err(error) => {
-                self.audit(&attempt, Some(&job), Outcome::Failed(error.kind), NcpRef::from(&error)).await;
-                self.edit_original(self.failure(&error)).await;
-                return;
+                let audited = attempt.ended(Some(&job), Outcome::Failed(error.kind), NcpRef::from(&error));
+                return self.wsc_failed(lang, &error, Answer::Edit).audited(audited);
+            }
+        };
+        ending.refresh(origin, None)
+    }
+
+    /// The sender's sentence for a WSC error, in `lang` (the guild's, when it goes into a public
+    /// message); the details are logged under the same reference.
+    fn wsc_failed(&self, lang: Lang, error: &WscError, answer: fn(Reply) -> Answer) -> Ending {
+        tracing::warn!(
+            correlation = %self.correlation,
+            kind = error.kind.name(),
+            code = error.code.as_deref(),
+            request_id = error.request_id.as_deref(),
+            detail = %error.detail,
+            "told the user a WSC call failed"
+        );
+        let reply = view::wsc_failure(lang, error.kind, &self.correlation);
+        Ending::answer(answer(reply)).counted(Counted::WscError)
+    }
+
+    /// Applies `ending`: the person's answer first, then the team's message, the refresh and
+    /// the audit event. Returns how the interaction counts.
+    async fn finish(&self, ending: Ending) -> Counted {
+        let mut counted = ending.counted;
+        if let Some(answer) = ending.answer {
+            if !self.give(answer).await {
+                counted = Counted::Unanswered;
             }
         }
-        self.refresh(origin, None).await;
+        if let Some(team) = ending.team {
+            self.follow_up(team, false).await;
+        }
+        if let Some((message_id, shown)) = ending.refresh {
+            self.refresh(message_id, shown).await;
+        }
+        if let Some(audited) = ending.audit {
+            self.core.record(self.discord, &self.event(&audited)).await;
+        }
+        counted
+    }
+
+    fn event(&self, audited: &Audited) -> AuditEvent {
+        let attempt = &audited.attempt;
+        AuditEvent {
+            correlation: self.correlation.clone(),
+            interaction: self.incoming.id,
+            actor_id: attempt.actor_id,
+            actor_name: attempt.actor_name.clone(),
+            matched_role: attempt.matched_role,
+            act: attempt.act,
+            instance: attempt.instance,
+            target_url: audited.target_url.clone(),
+            outcome: audited.outcome,
+            wsc_code: audited.ncp.code.clone(),
+            request_id: audited.ncp.request_id.clone(),
+            latency_ms: attempt.started.elapsed().as_millis() as u64,
+        }
+    }
+
+    /// `false` when Discord did not take a first answer.
+    async fn give(&self, answer: Answer) -> bool {
+        match answer {
+            Answer::Reply(reply) => {
+                self.respond(CreateInteractionResponse::Message(reply.response(true))).await
+            }
+            Answer::Update(reply) => {
+                self.respond(CreateInteractionResponse::UpdateMessage(reply.response(true))).await
+            }
+            Answer::Choices(choices) => {
+                let response =
+                    choices.into_iter().fold(CreateAutocompleteResponse::new(), |response, (name, value)| {
+                        response.add_string_choice(name, value)
+                    });
+                self.respond(CreateInteractionResponse::Autocomplete(response)).await
+            }
+            Answer::Edit(reply) => {
+                let token = self.incoming.token.as_str();
+                let _ = with_retries("the edit of the response", TRIES, || {
+                    self.discord.edit_original(token, reply.clone().edit())
+                })
+                .await;
+                true
+            }
+            Answer::FollowUp(reply) => {
+                self.follow_up(reply, true).await;
+                true
+            }
+        }
+    }
+
+    /// A follow-up message; the team's is a stop nobody may miss, so every message is tried
+    /// again when Discord's refusal allows it.
+    async fn follow_up(&self, reply: Reply, ephemeral: bool) {
+        let token = self.incoming.token.as_str();
+        let _ = with_retries("a follow-up message", TRIES, || {
+            self.discord.follow_up(token, reply.clone().follow_up(ephemeral))
+        })
+        .await;
     }
 
     /// Brings a public jobs message up to date; a failure here is only logged.
-    async fn refresh(&self, origin: Option<u64>, shown: Option<(u32, JobFilter)>) {
-        let Some(message_id) = origin else { return };
+    async fn refresh(&self, message_id: u64, shown: Option<(u32, JobFilter)>) {
         let channel = self.incoming.channel_id;
         let shown = match shown {
             Some(shown) => Some(shown),
@@ -432,7 +583,8 @@ impl<D: Discord> Turn<'_, D> {
         let Some((page, filter)) = shown else { return };
         match self.core.jobs_page(page, &filter).await {
             Ok(jobs) => {
-                let view = view::jobs_page(self.incoming.team_lang(), &jobs, page, &filter, false);
+                let view =
+                    view::jobs_page(self.incoming.team_lang(), &jobs, page, &filter, false, self.core.demo);
                 if let Err(error) = self.discord.edit_message(channel, message_id, view.edit_message()).await
                 {
                     tracing::warn!(message_id, %error, "could not refresh the jobs message");
@@ -444,97 +596,22 @@ impl<D: Discord> Turn<'_, D> {
         }
     }
 
-    /// The sender's sentence for a WSC error; the details are logged under the same reference.
-    fn failure(&self, error: &WscError) -> Reply {
-        self.failure_in(self.lang, error)
-    }
-
-    /// The same, in `lang` (the guild's, when it goes into a public message).
-    fn failure_in(&self, lang: Lang, error: &WscError) -> Reply {
-        self.mark("wsc_error");
-        tracing::warn!(
-            correlation = %self.correlation,
-            kind = error.kind.name(),
-            code = error.code.as_deref(),
-            request_id = error.request_id.as_deref(),
-            detail = %error.detail,
-            "told the user a WSC call failed"
-        );
-        view::wsc_failure(lang, error.kind, &self.correlation)
-    }
-
-    /// The audit event, and its line in the audit channel; `Attempted` is only logged, so a slow
-    /// Discord never delays the WSC call it precedes.
-    async fn audit(&self, attempt: &Attempt<'_>, job: Option<&Job>, outcome: Outcome, ncp: NcpRef) {
-        let event = AuditEvent {
-            correlation: self.correlation.clone(),
-            interaction: self.incoming.id,
-            actor_id: attempt.actor.id,
-            actor_name: attempt.actor.name.clone(),
-            matched_role: attempt.matched_role,
-            act: attempt.act,
-            instance: attempt.instance,
-            target_url: job.map(|j| j.start_url.clone()),
-            outcome,
-            wsc_code: ncp.code,
-            request_id: ncp.request_id,
-            latency_ms: attempt.started.elapsed().as_millis() as u64,
-        };
-        event.emit();
-        if outcome == Outcome::Attempted {
-            return;
-        }
-        if let Some(channel) = self.core.audit_channel {
-            if let Err(error) = self.discord.send_message(channel, Reply::text(event.line()).message()).await
-            {
-                tracing::warn!(channel, %error, "could not post to the audit channel");
-            }
-        }
-    }
-
     async fn defer(&self, ephemeral: bool) -> bool {
-        let message = serenity::all::CreateInteractionResponseMessage::new().ephemeral(ephemeral);
+        let message = CreateInteractionResponseMessage::new().ephemeral(ephemeral);
         self.respond(CreateInteractionResponse::Defer(message)).await
     }
 
-    /// An immediate ephemeral answer that needs no WSC call.
-    async fn reply_now(&self, reply: Reply) {
-        self.respond(CreateInteractionResponse::Message(reply.response(true))).await;
-    }
-
     /// The first answer; `false` when Discord did not take it (the interaction is then dead).
+    /// Never tried again: a second callback would be refused, and the 3 seconds run out.
     async fn respond(&self, response: CreateInteractionResponse) -> bool {
         match self.discord.respond(self.incoming.id, self.incoming.token.as_str(), response).await {
             Ok(()) => {
-                crate::metrics::metrics().acknowledged(self.received.elapsed());
+                self.core.metrics.acknowledged(self.received.elapsed());
                 true
             }
             Err(error) => {
-                self.mark("unanswered");
-                tracing::warn!(%error, "could not answer the interaction");
+                tracing::warn!(status = error.status, code = error.code, %error, "could not answer the interaction");
                 false
-            }
-        }
-    }
-
-    async fn edit_original(&self, reply: Reply) {
-        if let Err(error) = self.discord.edit_original(self.incoming.token.as_str(), reply.edit()).await {
-            tracing::warn!(%error, "could not edit the response");
-        }
-    }
-
-    /// The team's message is tried three times (after 1 s, then 2 s): a stop nobody hears of is
-    /// worse than one announced twice.
-    async fn follow_up(&self, reply: Reply, ephemeral: bool) {
-        let tries = if ephemeral { 1 } else { 3 };
-        for attempt in 1..=tries {
-            let message = reply.clone().follow_up(ephemeral);
-            match self.discord.follow_up(self.incoming.token.as_str(), message).await {
-                Ok(()) => return,
-                Err(error) => tracing::warn!(%error, attempt, tries, "could not send a follow-up"),
-            }
-            if attempt < tries {
-                tokio::time::sleep(Duration::from_secs(attempt)).await;
             }
         }
     }

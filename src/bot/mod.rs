@@ -9,64 +9,29 @@ pub mod commands;
 mod flows;
 pub mod i18n;
 pub mod policy;
+pub mod ports;
 pub mod text;
 pub mod view;
 pub mod watch;
 
 use std::collections::HashSet;
-use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serenity::all::{
-    ActionRowComponent, AuthorizingIntegrationOwner, AuthorizingIntegrationOwners, ButtonKind,
-    CreateInteractionResponse, CreateInteractionResponseFollowup, CreateMessage, EditInteractionResponse,
-    EditMessage, GuildId, Interaction, InteractionContext, Member, Message, MessageFlags, User,
+    ActionRowComponent, AuthorizingIntegrationOwner, AuthorizingIntegrationOwners, ButtonKind, GuildId,
+    Interaction, InteractionContext, Member, Message, MessageFlags, User,
 };
 
+use crate::metrics::Metrics;
 use crate::wsc::WscClient;
 use action::{parse_autocomplete, parse_command, ButtonId, CommandRequest, JobFilter, Wanted};
+use audit::{AuditEvent, Outcome};
 use cache::JobCache;
 use i18n::Lang;
 use policy::Roles;
-
-/// What the core needs from Discord. Errors are for the log only.
-pub trait Discord: Sync {
-    fn respond(
-        &self,
-        interaction_id: u64,
-        token: &str,
-        response: CreateInteractionResponse,
-    ) -> impl Future<Output = Result<(), String>> + Send;
-    fn edit_original(
-        &self,
-        token: &str,
-        edit: EditInteractionResponse,
-    ) -> impl Future<Output = Result<(), String>> + Send;
-    fn follow_up(
-        &self,
-        token: &str,
-        message: CreateInteractionResponseFollowup,
-    ) -> impl Future<Output = Result<(), String>> + Send;
-    fn get_message(
-        &self,
-        channel_id: u64,
-        message_id: u64,
-    ) -> impl Future<Output = Result<Message, String>> + Send;
-    fn edit_message(
-        &self,
-        channel_id: u64,
-        message_id: u64,
-        edit: EditMessage,
-    ) -> impl Future<Output = Result<(), String>> + Send;
-    /// Posts a message; returns its id.
-    fn send_message(
-        &self,
-        channel_id: u64,
-        message: CreateMessage,
-    ) -> impl Future<Output = Result<u64, String>> + Send;
-    /// The preferred locale of the guild a channel belongs to.
-    fn channel_locale(&self, channel_id: u64) -> impl Future<Output = Result<String, String>> + Send;
-}
+pub use ports::{Discord, DiscordError, Store};
+use view::Reply;
 
 /// The person behind an interaction in a guild.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +54,17 @@ pub enum Kind {
     },
     /// `None` when it is for nothing the bot completes.
     Autocomplete(Option<(Wanted, String)>),
+}
+
+impl Kind {
+    /// `command`, `button` or `autocomplete`, for the metrics and the audit trail.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Command(_) => "command",
+            Self::Button { .. } => "button",
+            Self::Autocomplete(_) => "autocomplete",
+        }
+    }
 }
 
 /// An interaction's token: it can post as the bot for 15 minutes, so `Debug` never shows it.
@@ -249,6 +225,10 @@ pub fn shown_view(message: &Message) -> Option<(u32, JobFilter)> {
     })
 }
 
+/// A cancel or stop claim lasts at most this long: a process that dies holding one does not
+/// block the job for ever.
+const CLAIM_TTL: Duration = Duration::from_secs(120);
+
 pub struct Core {
     wsc: WscClient,
     cache: JobCache,
@@ -256,16 +236,73 @@ pub struct Core {
     /// The guilds served; an interaction from anywhere else is refused before anything happens.
     guilds: Vec<u64>,
     audit_channel: Option<u64>,
-    /// Jobs with a cancel or stop under way in this process: a second confirm makes no call.
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+    /// Every embed says WSC is simulated.
+    demo: bool,
+    /// Jobs with a cancel or stop under way in this process: the guard that holds when the
+    /// store cannot be reached.
     in_flight: Mutex<HashSet<u64>>,
 }
 
+/// The settings of a core besides its ports.
+#[derive(Debug, Clone, Default)]
+pub struct CoreSettings {
+    pub roles: Roles,
+    pub guilds: Vec<u64>,
+    pub audit_channel: Option<u64>,
+    pub demo: bool,
+}
+
+impl CoreSettings {
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        Self {
+            roles: Roles {
+                viewers: config.viewer_role_ids.clone(),
+                operators: config.operator_role_ids.clone(),
+            },
+            guilds: config.discord_guild_ids.clone(),
+            audit_channel: config.audit_channel_id,
+            demo: false,
+        }
+    }
+}
+
+/// A claim on a job for one cancel or stop; given back with `Core::release`.
+pub(crate) struct Claim {
+    instance: u64,
+    holder: String,
+    /// Whether the store holds it too (not when it could not be reached).
+    in_store: bool,
+}
+
 impl Core {
-    /// The core with the roles and audit channel of `config`.
-    pub fn from_config(wsc: WscClient, config: &crate::config::Config) -> Self {
-        let roles =
-            Roles { viewers: config.viewer_role_ids.clone(), operators: config.operator_role_ids.clone() };
-        Self::new(wsc, roles, config.discord_guild_ids.clone(), config.audit_channel_id)
+    /// The core with the roles, guilds and audit channel of `config`.
+    pub fn from_config(
+        wsc: WscClient,
+        config: &crate::config::Config,
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self::new(wsc, CoreSettings::from_config(config), store, metrics)
+    }
+
+    pub fn new(wsc: WscClient, settings: CoreSettings, store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Self {
+        Self {
+            cache: JobCache::new(wsc.clone()),
+            wsc,
+            roles: settings.roles,
+            guilds: settings.guilds,
+            audit_channel: settings.audit_channel,
+            store,
+            metrics,
+            demo: settings.demo,
+            in_flight: Mutex::new(HashSet::new()),
+        }
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// Whether `incoming` is from one of the served guilds, through the bot's install there.
@@ -273,20 +310,101 @@ impl Core {
         incoming.guild_installed && incoming.guild_id.is_some_and(|guild| self.guilds.contains(&guild))
     }
 
-    /// The scan-state watcher for `channel_id`, sharing this core's WSC client.
-    pub fn watcher(&self, channel_id: u64, interval: std::time::Duration) -> watch::Watcher {
-        watch::Watcher::new(self.wsc.clone(), channel_id, interval)
+    /// The scan-state watcher for `channel_id`, sharing this core's WSC client, store and metrics.
+    pub fn watcher(&self, channel_id: u64, interval: Duration) -> watch::Watcher {
+        watch::Watcher::new(
+            self.wsc.clone(),
+            watch::WatchSettings { channel_id, interval, demo: self.demo },
+            self.store.clone(),
+            self.metrics.clone(),
+        )
     }
 
-    pub fn new(wsc: WscClient, roles: Roles, guilds: Vec<u64>, audit_channel: Option<u64>) -> Self {
-        Self {
-            cache: JobCache::new(wsc.clone()),
-            wsc,
-            roles,
-            guilds,
-            audit_channel,
-            in_flight: Mutex::new(HashSet::new()),
+    /// `true` the first time interaction `id` arrives, in any replica sharing the store. When the
+    /// store cannot say, the interaction is handled: a repeat costs less than a lost stop.
+    pub async fn first_delivery(&self, id: u64) -> bool {
+        self.store.first_delivery(id).await.unwrap_or_else(|error| {
+            self.store_failed("first_delivery", &error);
+            true
+        })
+    }
+
+    /// Claims `instance` for one cancel or stop: in this process, then in the store. When the
+    /// store cannot be reached the process's own claim is enough: a store outage never blocks a
+    /// stop, and WSC refuses a second stop of a job that no longer runs.
+    async fn claim(&self, instance: u64, holder: &str) -> Option<Claim> {
+        if !self.lock_in_flight().insert(instance) {
+            return None;
         }
+        let in_store = match self.store.claim(instance, holder, CLAIM_TTL).await {
+            Ok(true) => true,
+            Ok(false) => {
+                self.lock_in_flight().remove(&instance);
+                return None;
+            }
+            Err(error) => {
+                self.store_failed("claim", &error);
+                false
+            }
+        };
+        Some(Claim { instance, holder: holder.to_owned(), in_store })
+    }
+
+    async fn release(&self, claim: Claim) {
+        if claim.in_store {
+            if let Err(error) = self.store.release(claim.instance, &claim.holder).await {
+                self.store_failed("release", &error);
+            }
+        }
+        self.lock_in_flight().remove(&claim.instance);
+    }
+
+    fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<u64>> {
+        self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// An audit event: logged, appended to the store, and posted to the audit channel unless it
+    /// is `Attempted` (so a slow Discord never delays the WSC call it precedes).
+    async fn record<D: Discord>(&self, discord: &D, event: &AuditEvent) {
+        event.emit();
+        if let Err(error) = self.store.append_audit(event).await {
+            self.store_failed("append_audit", &error);
+        }
+        let Some(channel) = self.audit_channel.filter(|_| event.outcome != Outcome::Attempted) else {
+            return;
+        };
+        let line = Reply::text(event.line());
+        let posted = ports::with_retries("the audit line", 3, || {
+            discord.send_message(channel, line.clone().message())
+        })
+        .await;
+        if let Err(error) = posted {
+            tracing::warn!(channel, %error, "could not post to the audit channel");
+        }
+    }
+
+    fn store_failed(&self, operation: &'static str, error: &ports::StoreError) {
+        self.metrics.store_error(operation);
+        tracing::warn!(operation, %error, "the store failed; going on without it");
+    }
+
+    /// One page of jobs, listed or searched.
+    async fn jobs_page(
+        &self,
+        page: u32,
+        filter: &JobFilter,
+    ) -> Result<crate::wsc::JobPage, crate::wsc::WscError> {
+        if filter.is_empty() {
+            return self.wsc.list_jobs(page, view::PAGE_SIZE).await;
+        }
+        let query = crate::wsc::SearchQuery {
+            field: filter.field,
+            keyword: filter.keyword.clone(),
+            status_code: filter.status,
+            page,
+            limit: view::PAGE_SIZE,
+        };
+        self.wsc.search_jobs(&query).await
     }
 }
 

@@ -1,6 +1,8 @@
-//! Who may do what: one exhaustive decision from the roles in the interaction at hand.
+//! Who may do what: one table from what an interaction asks for to the permission it needs,
+//! and one decision from the roles in the interaction at hand. Both are checked once, before
+//! any flow runs.
 
-use super::action::Act;
+use super::action::{Act, Request, Wanted};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Roles {
@@ -22,6 +24,20 @@ pub enum Decision {
     Allowed { matched_role: Option<u64> },
     /// Any one of `needed` would do; empty when nobody may.
     Denied { needed: Vec<u64> },
+}
+
+/// The permission `request` needs; `None` for what calls nothing and shows nothing (input the
+/// bot refuses with a sentence, autocomplete of anything but a job number).
+pub fn permission(request: &Request) -> Option<Permission> {
+    match request {
+        Request::Jobs { .. } | Request::Page { .. } | Request::Report { .. } => Some(Permission::View),
+        // It changes nothing, but it is a button anyone who sees the message could click.
+        Request::Keep { .. } => Some(Permission::View),
+        Request::Ask { act, .. } | Request::Confirm { act, .. } => Some(Permission::Act(*act)),
+        Request::Choices { wanted: Wanted::Act(act), .. } => Some(Permission::Act(*act)),
+        Request::Choices { wanted: Wanted::Report, .. } => Some(Permission::View),
+        Request::NoChoices | Request::Invalid(_) => None,
+    }
 }
 
 impl Roles {
@@ -47,6 +63,7 @@ impl Roles {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bot::action::{CustomIdError, FilterError, InstanceIdError, Invalid, JobFilter};
 
     const VIEWER: u64 = 10;
     const OPERATOR: u64 = 20;
@@ -81,5 +98,48 @@ mod tests {
         let roles = Roles::default();
         assert_eq!(roles.decide(&[OTHER], Permission::View), Decision::Allowed { matched_role: None });
         assert_eq!(roles.decide(&[OTHER], Permission::Act(Act::Stop)), Decision::Denied { needed: vec![] });
+    }
+
+    #[test]
+    fn the_permission_every_request_needs() {
+        let filter = JobFilter::default();
+        let view = Some(Permission::View);
+        let act = |act| Some(Permission::Act(act));
+        let table = [
+            (Request::Jobs { page: 1, private: false, filter: filter.clone(), shortened: false }, view),
+            (Request::Page { page: 2, filter: filter.clone(), origin: Some(5) }, view),
+            (Request::Page { page: 2, filter: filter.clone(), origin: None }, view),
+            (Request::Report { instance: 1 }, view),
+            (Request::Keep { instance: 1 }, view),
+            (Request::Ask { act: Act::Stop, instance: 1, origin: None, shown: None }, act(Act::Stop)),
+            (Request::Ask { act: Act::Cancel, instance: 1, origin: Some(5), shown: None }, act(Act::Cancel)),
+            (Request::Confirm { act: Act::Stop, instance: 1, origin: None }, act(Act::Stop)),
+            (Request::Confirm { act: Act::Cancel, instance: 1, origin: Some(5) }, act(Act::Cancel)),
+            (Request::Choices { wanted: Wanted::Act(Act::Stop), typed: String::new() }, act(Act::Stop)),
+            (Request::Choices { wanted: Wanted::Act(Act::Cancel), typed: "1".into() }, act(Act::Cancel)),
+            (Request::Choices { wanted: Wanted::Report, typed: String::new() }, view),
+            (Request::NoChoices, None),
+            (Request::Invalid(Invalid::Filter(FilterError::UrlAndMemo)), None),
+            (Request::Invalid(Invalid::Instance("x".into(), InstanceIdError::NotDigits)), None),
+            (Request::Invalid(Invalid::Button("wsc:v9:x".into(), CustomIdError::Version)), None),
+            (Request::Invalid(Invalid::UnknownCommand), None),
+        ];
+        for (request, needed) in table {
+            assert_eq!(permission(&request), needed, "{request:?}");
+        }
+    }
+
+    #[test]
+    fn a_viewer_may_do_what_needs_view_and_nothing_that_acts() {
+        let roles = Roles { viewers: vec![VIEWER], operators: vec![OPERATOR] };
+        let stop = Request::Confirm { act: Act::Stop, instance: 1, origin: None };
+        let keep = Request::Keep { instance: 1 };
+        let decide = |roles_held: &[u64], request: &Request| {
+            permission(request).map(|needed| roles.decide(roles_held, needed))
+        };
+        assert_eq!(decide(&[VIEWER], &keep), Some(Decision::Allowed { matched_role: Some(VIEWER) }));
+        assert_eq!(decide(&[VIEWER], &stop), Some(Decision::Denied { needed: vec![OPERATOR] }));
+        assert_eq!(decide(&[OTHER], &keep), Some(Decision::Denied { needed: vec![VIEWER, OPERATOR] }));
+        assert_eq!(decide(&[OPERATOR], &stop), Some(Decision::Allowed { matched_role: Some(OPERATOR) }));
     }
 }

@@ -12,16 +12,9 @@ use super::text::{code, escape, host, safe, safe_code, truncate};
 use crate::wsc::model::STATUS_CODES;
 use crate::wsc::{ErrorKind, Job, JobAction, JobPage, JobState, Report, SearchField};
 
-/// Demo mode: every embed says WSC is simulated.
-static DEMO: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-pub fn set_demo(on: bool) {
-    DEMO.store(on, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// A footer, with the demo banner when in demo mode.
-fn footer(text: String) -> CreateEmbedFooter {
-    if DEMO.load(std::sync::atomic::Ordering::Relaxed) {
+/// A footer; in demo mode (`demo`) it says WSC is simulated, on every embed.
+fn footer(text: String, demo: bool) -> CreateEmbedFooter {
+    if demo {
         CreateEmbedFooter::new(format!("{text} · DEMO: simulated WSC, not NAVER Cloud"))
     } else {
         CreateEmbedFooter::new(text)
@@ -101,7 +94,14 @@ fn page_span(page: &JobPage, current: u32) -> (u32, u32) {
 
 /// The jobs view: one embed per job, action buttons only where they apply, paging that keeps
 /// the filter.
-pub fn jobs_page(lang: Lang, page: &JobPage, current: u32, filter: &JobFilter, shortened: bool) -> Reply {
+pub fn jobs_page(
+    lang: Lang,
+    page: &JobPage,
+    current: u32,
+    filter: &JobFilter,
+    shortened: bool,
+    demo: bool,
+) -> Reply {
     let (current, last) = page_span(page, current);
     let mut lines = Vec::new();
     if !filter.is_empty() {
@@ -145,7 +145,7 @@ pub fn jobs_page(lang: Lang, page: &JobPage, current: u32, filter: &JobFilter, s
     components.push(navigation(lang, current, last, filter));
     Reply {
         content: truncate(&lines.join("\n"), 2000),
-        embeds: jobs.iter().map(|job| job_embed(lang, job)).collect(),
+        embeds: jobs.iter().map(|job| job_embed(lang, job, demo)).collect(),
         components,
     }
 }
@@ -216,7 +216,7 @@ pub fn action_button(lang: Lang, job: &Job) -> Option<CreateButton> {
 
 /// One job: URL as title, colour by state, short inline fields. At most about 1,100
 /// characters, so five fit in Discord's 6,000 per message.
-pub fn job_embed(lang: Lang, job: &Job) -> CreateEmbed {
+pub fn job_embed(lang: Lang, job: &Job, demo: bool) -> CreateEmbed {
     let label = status_text(&job.status_label);
     let mut fields = vec![
         (Msg::FieldStatus, format!("{label}\n*{}*", state_name(lang, &job.state)), true),
@@ -238,7 +238,7 @@ pub fn job_embed(lang: Lang, job: &Job) -> CreateEmbed {
         .title(title)
         .colour(state_colour(&job.state))
         .fields(fields.into_iter().map(|(name, value, inline)| (t(lang, name, &[]), value, inline)))
-        .footer(footer(t(lang, Msg::JobFooter, &[("id", &job.instance_no.to_string())])));
+        .footer(footer(t(lang, Msg::JobFooter, &[("id", &job.instance_no.to_string())]), demo));
     if let Some(reason) = job.result_desc.as_deref().filter(|_| job.state == JobState::Failed) {
         embed = embed.description(t(lang, Msg::WhyFailed, &[("reason", &safe(reason, 300))]));
     }
@@ -299,7 +299,7 @@ pub fn kst(value: Option<&str>) -> String {
 }
 
 /// The ephemeral question before a destructive action, with the target in view.
-pub fn confirmation(lang: Lang, job: &Job, act: Act, origin: Option<u64>) -> Reply {
+pub fn confirmation(lang: Lang, job: &Job, act: Act, origin: Option<u64>, demo: bool) -> Reply {
     let (question, yes, no) = match act {
         Act::Stop => (Msg::ConfirmStop, Msg::ConfirmStopYes, Msg::ConfirmStopNo),
         Act::Cancel => (Msg::ConfirmCancel, Msg::ConfirmCancelYes, Msg::ConfirmCancelNo),
@@ -314,13 +314,13 @@ pub fn confirmation(lang: Lang, job: &Job, act: Act, origin: Option<u64>) -> Rep
     ];
     Reply {
         content: format!("{}\n{}", t(lang, question, &[]), safe_code(&job.start_url, 300)),
-        embeds: vec![job_embed(lang, job)],
+        embeds: vec![job_embed(lang, job, demo)],
         components: vec![CreateActionRow::Buttons(buttons)],
     }
 }
 
 /// Why nothing was done: the job's state no longer allows the action.
-pub fn not_applicable(lang: Lang, job: &Job, act: Act) -> Reply {
+pub fn not_applicable(lang: Lang, job: &Job, act: Act, demo: bool) -> Reply {
     let msg = match act {
         Act::Stop => Msg::NothingToStop,
         Act::Cancel => Msg::NothingToCancel,
@@ -328,7 +328,7 @@ pub fn not_applicable(lang: Lang, job: &Job, act: Act) -> Reply {
     let state = state_name(lang, &job.state);
     Reply {
         content: t(lang, msg, &[("label", &status_text(&job.status_label)), ("state", &state)]),
-        embeds: vec![job_embed(lang, job)],
+        embeds: vec![job_embed(lang, job, demo)],
         components: Vec::new(),
     }
 }
@@ -433,10 +433,10 @@ pub fn done_privately(lang: Lang, act: Act, job: &Job) -> Reply {
 }
 
 /// WSC's answer was lost, cut or late, but the job has left the state the action needed.
-pub fn unconfirmed(lang: Lang, now: &Job) -> Reply {
+pub fn unconfirmed(lang: Lang, now: &Job, demo: bool) -> Reply {
     Reply {
         content: t(lang, Msg::Unconfirmed, &[("label", &status_text(&now.status_label))]),
-        embeds: vec![job_embed(lang, now)],
+        embeds: vec![job_embed(lang, now, demo)],
         components: Vec::new(),
     }
 }
@@ -458,7 +458,7 @@ pub fn plain(lang: Lang, msg: Msg) -> Reply {
 }
 
 /// A finished job's report: risk counts, times, domains and the main categories.
-pub fn report(lang: Lang, instance: u64, job: Option<&Job>, report: &Report) -> Reply {
+pub fn report(lang: Lang, instance: u64, job: Option<&Job>, report: &Report, demo: bool) -> Reply {
     let target = report.target.as_deref().or(job.map(|j| j.start_url.as_str())).unwrap_or("");
     let risk = |value: Option<u64>| count(value);
     let list = |items: &[String]| {
@@ -492,7 +492,7 @@ pub fn report(lang: Lang, instance: u64, job: Option<&Job>, report: &Report) -> 
         .description(safe_code(target, 300))
         .colour(colour)
         .fields(fields.into_iter().map(|(name, value, inline)| (t(lang, name, &[]), value, inline)))
-        .footer(footer(t(lang, Msg::JobFooter, &[("id", &instance.to_string())])));
+        .footer(footer(t(lang, Msg::JobFooter, &[("id", &instance.to_string())]), demo));
     Reply { content: String::new(), embeds: vec![embed], components: Vec::new() }
 }
 
@@ -553,6 +553,7 @@ mod tests {
                         current,
                         &JobFilter::default(),
                         false,
+                        false,
                     );
                     let ids = custom_ids(&reply);
                     assert!(!ids.is_empty(), "a Refresh button at least");
@@ -569,14 +570,14 @@ mod tests {
 
     #[test]
     fn the_last_page_a_button_can_reach_has_no_older_button() {
-        let reply = jobs_page(Lang::En, &page_of(5, u64::MAX), MAX_PAGE, &JobFilter::default(), false);
+        let reply = jobs_page(Lang::En, &page_of(5, u64::MAX), MAX_PAGE, &JobFilter::default(), false, false);
         let ids = custom_ids(&reply);
         assert!(
             ids.contains(&"wsc:v1:page:9999".to_owned()) && ids.contains(&"wsc:v1:refresh:10000".to_owned()),
             "{ids:?}"
         );
         assert!(!ids.iter().any(|id| id.ends_with(":10001")), "{ids:?}");
-        let first = jobs_page(Lang::En, &page_of(5, u64::MAX), 1, &JobFilter::default(), false);
+        let first = jobs_page(Lang::En, &page_of(5, u64::MAX), 1, &JobFilter::default(), false, false);
         assert!(first.content.starts_with("**Scan jobs** · page 1 of 10000"), "{}", first.content);
         assert!(custom_ids(&first).contains(&"wsc:v1:page:2".to_owned()));
     }

@@ -3,14 +3,16 @@
 //! A transition Discord did not take is tried again at the next poll.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serenity::all::CreateActionRow;
 
 use super::i18n::{t, Lang, Msg};
+use super::ports::{Discord, Store, WatchedJob};
 use super::text::safe_code;
 use super::view::{self, Reply};
-use super::Discord;
+use crate::metrics::Metrics;
 use crate::wsc::{ErrorKind, Job, JobState, SearchField, SearchQuery, WscClient};
 
 /// The newest jobs watched, in pages of 100.
@@ -64,33 +66,42 @@ impl Stage {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Seen {
-    stage: Stage,
-    /// The job's message in the watch channel, once there is one.
-    message_id: Option<u64>,
+pub struct WatchSettings {
+    pub channel_id: u64,
+    pub interval: Duration,
+    /// Every embed says WSC is simulated.
+    pub demo: bool,
 }
 
 pub struct Watcher {
     wsc: WscClient,
-    channel_id: u64,
-    interval: Duration,
+    settings: WatchSettings,
     /// The wait before the next poll: the interval, doubled after each failure.
     delay: Duration,
-    jobs: HashMap<u64, Seen>,
+    /// What the store knows of the jobs, read at the first poll; `None` until then.
+    jobs: Option<HashMap<u64, WatchedJob>>,
     baseline_taken: bool,
     lang: Option<Lang>,
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
 }
 
 impl Watcher {
-    pub fn new(wsc: WscClient, channel_id: u64, interval: Duration) -> Self {
+    pub fn new(
+        wsc: WscClient,
+        settings: WatchSettings,
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             wsc,
-            channel_id,
-            interval,
-            delay: interval,
-            jobs: HashMap::new(),
+            settings,
+            delay: settings.interval,
+            jobs: None,
             baseline_taken: false,
             lang: None,
+            store,
+            metrics,
         }
     }
 
@@ -105,12 +116,12 @@ impl Watcher {
     pub async fn poll_once<D: Discord>(&mut self, discord: &D) -> Duration {
         let jobs = match self.fetch().await {
             Ok(jobs) => {
-                crate::metrics::metrics().watch_poll("ok");
+                self.metrics.watch_poll("ok");
                 jobs
             }
             Err(kind) => {
-                crate::metrics::metrics().watch_poll(kind.name());
-                self.delay = (self.delay * 2).min(MAX_BACKOFF).max(self.interval);
+                self.metrics.watch_poll(kind.name());
+                self.delay = (self.delay * 2).min(MAX_BACKOFF).max(self.settings.interval);
                 tracing::warn!(
                     kind = kind.name(),
                     next_poll_secs = self.delay.as_secs(),
@@ -119,11 +130,26 @@ impl Watcher {
                 return self.delay;
             }
         };
-        self.delay = self.interval;
+        self.delay = self.settings.interval;
+        if self.jobs.is_none() {
+            match self.store.watched(self.settings.channel_id).await {
+                Ok(known) => {
+                    self.baseline_taken = known.is_some();
+                    self.jobs = Some(known.unwrap_or_default());
+                }
+                Err(error) => {
+                    // Without what was announced before, anything could be announced twice.
+                    self.metrics.store_error("watched");
+                    tracing::warn!(%error, "could not read the watcher's memory; polling again later");
+                    return self.delay;
+                }
+            }
+        }
         let lang = self.lang(discord).await;
         let codes = self.status_codes(&jobs).await;
+        let mut changed = Vec::new();
         for job in &jobs {
-            let previous = self.jobs.get(&job.instance_no).copied();
+            let previous = self.known(job.instance_no);
             let stage = match Stage::of(&job.state) {
                 Some(stage) => stage,
                 None if self.may_have_ended(previous) => match &codes {
@@ -133,9 +159,9 @@ impl Watcher {
                 },
                 None => previous.map_or(Stage::Other, |seen| seen.stage),
             };
-            let mut seen = previous.unwrap_or(Seen { stage, message_id: None });
-            let changed = previous.is_none_or(|p| p.stage != stage);
-            if self.baseline_taken && changed && stage.announced() {
+            let mut seen = previous.unwrap_or(WatchedJob { stage, message_id: None });
+            let moved = previous.is_none_or(|p| p.stage != stage);
+            if self.baseline_taken && moved && stage.announced() {
                 match self.announce(discord, lang, job, stage, seen.message_id).await {
                     Some(id) => seen.message_id = Some(id),
                     // Discord did not take it: keep the old stage, so the next poll tries again.
@@ -143,15 +169,26 @@ impl Watcher {
                 }
             }
             seen.stage = stage;
-            self.jobs.insert(job.instance_no, seen);
+            if previous != Some(seen) {
+                changed.push((job.instance_no, seen));
+                self.jobs.get_or_insert_with(HashMap::new).insert(job.instance_no, seen);
+            }
+        }
+        if let Err(error) = self.store.save_watched(self.settings.channel_id, &changed).await {
+            self.metrics.store_error("save_watched");
+            tracing::warn!(%error, "could not save the watcher's memory; this process remembers it");
         }
         self.baseline_taken = true;
         self.delay
     }
 
+    fn known(&self, instance: u64) -> Option<WatchedJob> {
+        self.jobs.as_ref().and_then(|jobs| jobs.get(&instance)).copied()
+    }
+
     /// A job now without action may have just been cancelled or stopped: when it was waiting or
     /// running, or is new since the baseline.
-    fn may_have_ended(&self, previous: Option<Seen>) -> bool {
+    fn may_have_ended(&self, previous: Option<WatchedJob>) -> bool {
         match previous {
             Some(seen) => matches!(seen.stage, Stage::Waiting | Stage::Running),
             None => self.baseline_taken,
@@ -164,7 +201,7 @@ impl Watcher {
         let mut wanted: HashSet<u64> = jobs
             .iter()
             .filter(|job| job.state == JobState::NoAction)
-            .filter(|job| self.may_have_ended(self.jobs.get(&job.instance_no).copied()))
+            .filter(|job| self.may_have_ended(self.known(job.instance_no)))
             .map(|job| job.instance_no)
             .collect();
         let mut codes = HashMap::new();
@@ -219,7 +256,7 @@ impl Watcher {
         if let Some(lang) = self.lang {
             return lang;
         }
-        match discord.channel_locale(self.channel_id).await {
+        match discord.channel_locale(self.settings.channel_id).await {
             Ok(locale) => *self.lang.insert(Lang::from_locale(&locale)),
             Err(error) => {
                 tracing::warn!(%error, "could not read the watch channel's guild locale; using English");
@@ -239,14 +276,14 @@ impl Watcher {
     ) -> Option<u64> {
         let reply = self.render(lang, job, stage).await;
         if let Some(id) = message_id {
-            match discord.edit_message(self.channel_id, id, reply.clone().edit_message()).await {
+            match discord.edit_message(self.settings.channel_id, id, reply.clone().edit_message()).await {
                 Ok(()) => return Some(id),
                 Err(error) => {
                     tracing::warn!(message_id = id, %error, "could not edit a watch message; posting anew")
                 }
             }
         }
-        match discord.send_message(self.channel_id, reply.message()).await {
+        match discord.send_message(self.settings.channel_id, reply.message()).await {
             Ok(id) => Some(id),
             Err(error) => {
                 tracing::warn!(%error, "could not post to the watch channel; trying again at the next poll");
@@ -276,7 +313,7 @@ impl Watcher {
                 .collect(),
             _ => Vec::new(),
         };
-        Reply { content, embeds: vec![view::job_embed(lang, job)], components }
+        Reply { content, embeds: vec![view::job_embed(lang, job, self.settings.demo)], components }
     }
 
     /// Risk counts from the report when it can be read, else the job's own count.

@@ -2,7 +2,6 @@
 //! is checked before anything is parsed; the core's first answer goes back inline in the HTTP
 //! response, everything after it over Discord's REST API.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,18 +14,16 @@ use axum::{Json, Router};
 use ed25519_dalek::{Signature, VerifyingKey};
 use serenity::all::{
     CreateInteractionResponse, CreateInteractionResponseFollowup, CreateMessage, EditInteractionResponse,
-    EditMessage, Http, Interaction, Message,
+    EditMessage, Interaction, Message,
 };
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
-use tokio_util::task::TaskTracker;
 
-use super::gateway::{http_client_lenient, GatewayDiscord};
-use super::seen::SeenInteractions;
-use crate::bot::{Core, Discord, Incoming};
+use super::rest::{http_client_lenient, Rest};
+use crate::bot::ports::{Discord, DiscordError};
+use crate::bot::{Core, Incoming};
 use crate::config::Config;
-use crate::metrics::metrics;
-use crate::runtime::{self, Background};
+use crate::runtime::Runtime;
 
 /// Discord refuses requests whose timestamp is this far off; so do we.
 const MAX_AGE_SECS: u64 = 5 * 60;
@@ -78,16 +75,13 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
 #[derive(Clone)]
 struct App {
     key: VerifyingKey,
-    core: Arc<Core>,
-    http: Arc<Http>,
+    runtime: Arc<Runtime>,
     limit: Arc<Semaphore>,
-    tracker: TaskTracker,
-    seen: Arc<SeenInteractions>,
 }
 
-/// Serves until SIGTERM or Ctrl-C, then stops the watcher and lets in-flight interactions
-/// finish (bounded). Health and metrics go to `metrics_listener` when given, else to `listener`.
-/// `DISCORD_PUBLIC_KEY` and `DISCORD_APPLICATION_ID` were checked by the caller.
+/// Serves until SIGTERM or Ctrl-C, then shuts the runtime down. Health and metrics go to
+/// `metrics_listener` when given, else to `listener`. `DISCORD_PUBLIC_KEY` and
+/// `DISCORD_APPLICATION_ID` were checked by the caller.
 pub async fn serve(
     config: &Config,
     listener: TcpListener,
@@ -98,52 +92,23 @@ pub async fn serve(
     let key = config.discord_public_key.ok_or("DISCORD_PUBLIC_KEY is not set")?;
     let key =
         VerifyingKey::from_bytes(&key).map_err(|_| "DISCORD_PUBLIC_KEY is not a valid Ed25519 public key")?;
-    let http = http_client_lenient(config);
-    let tracker = TaskTracker::new();
-    let app = App {
-        key,
-        core: Arc::new(core),
-        http: Arc::new(http),
-        limit: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
-        tracker: tracker.clone(),
-        seen: Arc::new(SeenInteractions::default()),
-    };
-    let stop = runtime::stop_on_signal();
-    let background = Background::new(stop.clone());
-    if let Some(channel) = config.watch_channel_id {
-        let watcher = app.core.watcher(channel, config.watch_interval);
-        background.spawn(watcher.run(GatewayDiscord { http: app.http.clone() }));
-    }
+    let rest = Rest::new(Arc::new(http_client_lenient(config)));
+    let separate_health = metrics_listener.is_some();
+    let runtime = Arc::new(Runtime::start(config, core, rest, metrics_listener));
+    let app = App { key, runtime: runtime.clone(), limit: Arc::new(Semaphore::new(MAX_IN_FLIGHT)) };
     let endpoint = Router::new()
         .route("/interactions", post(interactions))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(app);
-    let health = match metrics_listener {
-        Some(metrics_listener) => {
-            let addr: Option<SocketAddr> = metrics_listener.local_addr().ok();
-            tracing::info!(?addr, "serving /healthz, /readyz and /metrics");
-            let server = crate::http::serve(
-                metrics_listener,
-                crate::metrics::routes(),
-                config.http_limits,
-                stop.clone(),
-            );
-            Some(tokio::spawn(server))
-        }
-        None => None,
+    let router = if separate_health {
+        endpoint
+    } else {
+        endpoint.merge(crate::metrics::routes(runtime.metrics().clone()))
     };
-    let router = if health.is_some() { endpoint } else { endpoint.merge(crate::metrics::routes()) };
-    let addr: Option<SocketAddr> = listener.local_addr().ok();
-    tracing::info!(?addr, "serving the interactions endpoint");
-    metrics().set_discord_ready(true);
-    crate::http::serve(listener, router, config.http_limits, stop.clone()).await;
-    metrics().set_discord_ready(false);
-    background.stop().await;
-    tracing::info!("draining in-flight interactions");
-    runtime::drain(&tracker).await;
-    if let Some(health) = health {
-        let _ = health.await;
-    }
+    tracing::info!(addr = ?listener.local_addr().ok(), "serving the interactions endpoint");
+    runtime.metrics().set_discord_ready(true);
+    crate::http::serve(listener, router, config.http_limits, runtime.stopping()).await;
+    runtime.shutdown().await;
     Ok(())
 }
 
@@ -155,7 +120,7 @@ async fn interactions(State(app): State<App>, headers: HeaderMap, body: Bytes) -
     let value = match serde_json::from_slice::<serde_json::Value>(&body) {
         Ok(value) => value,
         Err(error) => {
-            metrics().refused("undecodable");
+            app.runtime.metrics().refused("undecodable");
             tracing::warn!(
                 bytes = body.len(),
                 problem = ?error.classify(),
@@ -175,7 +140,7 @@ async fn interactions(State(app): State<App>, headers: HeaderMap, body: Bytes) -
     let interaction = match serde_json::from_value::<Interaction>(value) {
         Ok(interaction) => interaction,
         Err(error) => {
-            metrics().refused("undecodable");
+            app.runtime.metrics().refused("undecodable");
             tracing::warn!(
                 id,
                 kind,
@@ -187,7 +152,7 @@ async fn interactions(State(app): State<App>, headers: HeaderMap, body: Bytes) -
         }
     };
     let Some(incoming) = Incoming::from_interaction(&interaction) else {
-        metrics().refused("unhandled");
+        app.runtime.metrics().refused("unhandled");
         tracing::info!(id, kind, "refused a kind of interaction this bot does not handle");
         return (StatusCode::BAD_REQUEST, "not an interaction this bot handles\n").into_response();
     };
@@ -196,18 +161,15 @@ async fn interactions(State(app): State<App>, headers: HeaderMap, body: Bytes) -
     };
     // A replay of a captured request, or a repeat: nothing runs, and no answer that Discord
     // could take for a second callback.
-    if !app.seen.first_delivery(incoming.id) {
-        metrics().refused("repeat");
-        tracing::info!(id = incoming.id, "refused a repeated interaction");
+    let Some(in_flight) = app.runtime.admit(incoming.id).await else {
         return (StatusCode::CONFLICT, "already received\n").into_response();
-    }
+    };
     let (first, answer) = oneshot::channel();
-    let port =
-        EndpointDiscord { rest: GatewayDiscord { http: app.http.clone() }, first: Mutex::new(Some(first)) };
-    let core = app.core.clone();
-    app.tracker.spawn(async move {
-        core.handle(&port, incoming).await;
-        drop(permit);
+    let port = EndpointDiscord { rest: app.runtime.rest.clone(), first: Mutex::new(Some(first)) };
+    let runtime = app.runtime.clone();
+    tokio::spawn(async move {
+        runtime.core.handle(&port, incoming).await;
+        drop((permit, in_flight));
     });
     match tokio::time::timeout(FIRST_ANSWER, answer).await {
         Ok(Ok(response)) => Json(response).into_response(),
@@ -231,7 +193,7 @@ fn decode_problem(message: &str) -> &str {
 
 /// The core's port in endpoint mode: the first answer goes into the HTTP response.
 struct EndpointDiscord {
-    rest: GatewayDiscord,
+    rest: Rest,
     first: Mutex<Option<oneshot::Sender<serde_json::Value>>>,
 }
 
@@ -241,38 +203,50 @@ impl Discord for EndpointDiscord {
         interaction_id: u64,
         token: &str,
         response: CreateInteractionResponse,
-    ) -> Result<(), String> {
+    ) -> Result<(), DiscordError> {
         let first = self.first.lock().unwrap_or_else(|p| p.into_inner()).take();
         match first {
             Some(sender) => {
-                let json = serde_json::to_value(&response).map_err(|e| e.to_string())?;
-                sender.send(json).map_err(|_| "the HTTP request was gone before the answer".to_owned())
+                let json =
+                    serde_json::to_value(&response).map_err(|e| DiscordError::unanswered(e.to_string()))?;
+                sender
+                    .send(json)
+                    .map_err(|_| DiscordError::unanswered("the HTTP request was gone before the answer"))
             }
             None => self.rest.respond(interaction_id, token, response).await,
         }
     }
 
-    async fn edit_original(&self, token: &str, edit: EditInteractionResponse) -> Result<(), String> {
+    async fn edit_original(&self, token: &str, edit: EditInteractionResponse) -> Result<(), DiscordError> {
         self.rest.edit_original(token, edit).await
     }
 
-    async fn follow_up(&self, token: &str, message: CreateInteractionResponseFollowup) -> Result<(), String> {
+    async fn follow_up(
+        &self,
+        token: &str,
+        message: CreateInteractionResponseFollowup,
+    ) -> Result<(), DiscordError> {
         self.rest.follow_up(token, message).await
     }
 
-    async fn get_message(&self, channel_id: u64, message_id: u64) -> Result<Message, String> {
+    async fn get_message(&self, channel_id: u64, message_id: u64) -> Result<Message, DiscordError> {
         self.rest.get_message(channel_id, message_id).await
     }
 
-    async fn edit_message(&self, channel_id: u64, message_id: u64, edit: EditMessage) -> Result<(), String> {
+    async fn edit_message(
+        &self,
+        channel_id: u64,
+        message_id: u64,
+        edit: EditMessage,
+    ) -> Result<(), DiscordError> {
         self.rest.edit_message(channel_id, message_id, edit).await
     }
 
-    async fn send_message(&self, channel_id: u64, message: CreateMessage) -> Result<u64, String> {
+    async fn send_message(&self, channel_id: u64, message: CreateMessage) -> Result<u64, DiscordError> {
         self.rest.send_message(channel_id, message).await
     }
 
-    async fn channel_locale(&self, channel_id: u64) -> Result<String, String> {
+    async fn channel_locale(&self, channel_id: u64) -> Result<String, DiscordError> {
         self.rest.channel_locale(channel_id).await
     }
 }

@@ -1,5 +1,6 @@
 //! The WSC HTTP client: signs exactly what it sends, times out, retries reads only.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE, DATE};
@@ -11,6 +12,7 @@ use super::error::{classify, ErrorKind, WscError};
 use super::keys::{KeyPair, KeySource, Reload, SharedKeys};
 use super::model::{decode_job_page, decode_report, Job, JobPage, Report, SearchField, SearchQuery};
 use super::{sign, Operation};
+use crate::metrics::Metrics;
 
 /// The largest answer read from WSC: a page of 1,000 jobs is well under it. A bigger one is cut
 /// off at this size, never held whole in memory, and is a decode error.
@@ -73,10 +75,12 @@ pub struct WscClient {
     settings: ClientSettings,
     /// Shared by every clone, so a rotated key reaches the core, the cache and the watcher.
     keys: SharedKeys,
+    metrics: Arc<Metrics>,
 }
 
 impl WscClient {
-    pub fn new(settings: ClientSettings) -> Result<Self, String> {
+    /// A client that records its calls and key reloads in `metrics`.
+    pub fn new(settings: ClientSettings, metrics: Arc<Metrics>) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
             .user_agent(concat!("wsc-bot/", env!("CARGO_PKG_VERSION")))
@@ -85,12 +89,21 @@ impl WscClient {
         let keys =
             KeyPair { access_key: settings.access_key.clone(), secret_key: settings.secret_key.clone() };
         let keys = SharedKeys::new(keys, settings.key_source.clone());
-        Ok(Self { http, settings, keys })
+        Ok(Self { http, settings, keys, metrics })
     }
 
     /// Reads the key files again (on SIGHUP); the new keys serve every later call.
     pub fn reload_keys(&self) -> Reload {
-        self.keys.reload(&self.keys.current())
+        self.reload_keys_after(&self.keys.current())
+    }
+
+    /// The same, after NCP refused `used`.
+    fn reload_keys_after(&self, used: &KeyPair) -> Reload {
+        let outcome = self.keys.reload(used);
+        if outcome != Reload::NoSource {
+            self.metrics.key_reload(outcome.name());
+        }
+        outcome
     }
 
     pub fn base_url(&self) -> &Url {
@@ -185,7 +198,7 @@ impl WscClient {
                 Ok(_) => ("ok", true),
                 Err(error) => (error.kind.name(), error.kind != ErrorKind::Unreachable),
             };
-            crate::metrics::metrics().wsc_call(operation.name(), outcome, started.elapsed(), reachable);
+            self.metrics.wsc_call(operation.name(), outcome, started.elapsed(), reachable);
             match result {
                 Ok((value, info)) => {
                     tracing::debug!(
@@ -202,7 +215,7 @@ impl WscClient {
                     // sent again, once, with the new key.
                     if !reloaded && refused_key(&error) {
                         reloaded = true;
-                        if self.keys.reload(&keys) == Reload::Changed {
+                        if self.reload_keys_after(&keys) == Reload::Changed {
                             tracing::info!(
                                 operation = operation.name(),
                                 request_id = error.request_id.as_deref(),

@@ -74,7 +74,7 @@ impl SharedKeys {
         let Some(source) = &self.source else {
             return Reload::NoSource;
         };
-        let outcome = match (source.0)() {
+        match (source.0)() {
             Ok(keys) if keys.same_as(used) => Reload::Unchanged,
             Ok(keys) => {
                 let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
@@ -88,9 +88,7 @@ impl SharedKeys {
                 tracing::warn!(%error, "could not read the NCP key files again; keeping the keys in use");
                 Reload::Failed
             }
-        };
-        crate::metrics::metrics().key_reload(outcome.name());
-        outcome
+        }
     }
 }
 

@@ -1,0 +1,203 @@
+//! What the core needs from the world, and the errors it can act on: the `Discord` port (the
+//! REST adapter implements it for both front ends) and the `Store` port (what must outlive an
+//! interaction: claims, interactions already received, the watcher's memory, the audit trail).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use serenity::all::{
+    CreateInteractionResponse, CreateInteractionResponseFollowup, CreateMessage, EditInteractionResponse,
+    EditMessage, Message,
+};
+
+use super::audit::AuditEvent;
+use super::watch::Stage;
+
+pub trait Discord: Sync {
+    fn respond(
+        &self,
+        interaction_id: u64,
+        token: &str,
+        response: CreateInteractionResponse,
+    ) -> impl Future<Output = Result<(), DiscordError>> + Send;
+    fn edit_original(
+        &self,
+        token: &str,
+        edit: EditInteractionResponse,
+    ) -> impl Future<Output = Result<(), DiscordError>> + Send;
+    fn follow_up(
+        &self,
+        token: &str,
+        message: CreateInteractionResponseFollowup,
+    ) -> impl Future<Output = Result<(), DiscordError>> + Send;
+    fn get_message(
+        &self,
+        channel_id: u64,
+        message_id: u64,
+    ) -> impl Future<Output = Result<Message, DiscordError>> + Send;
+    fn edit_message(
+        &self,
+        channel_id: u64,
+        message_id: u64,
+        edit: EditMessage,
+    ) -> impl Future<Output = Result<(), DiscordError>> + Send;
+    /// Posts a message; returns its id.
+    fn send_message(
+        &self,
+        channel_id: u64,
+        message: CreateMessage,
+    ) -> impl Future<Output = Result<u64, DiscordError>> + Send;
+    /// The preferred locale of the guild a channel belongs to.
+    fn channel_locale(&self, channel_id: u64) -> impl Future<Output = Result<String, DiscordError>> + Send;
+}
+
+/// Discord refusing a call, or no answer at all.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct DiscordError {
+    /// The HTTP status; `None` when no answer came (connection refused, timeout).
+    pub status: Option<u16>,
+    /// Discord's JSON error code: 10062 unknown interaction, 40060 already acknowledged, …
+    pub code: Option<i64>,
+    /// How long Discord asked to wait before trying again (429).
+    pub retry_after: Option<Duration>,
+    pub message: String,
+}
+
+/// The longest wait for a 429 the core accepts: an interaction token lives 15 minutes, and a
+/// person is waiting.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+impl DiscordError {
+    /// A failure with no answer from Discord.
+    pub fn unanswered(message: impl Into<String>) -> Self {
+        Self { status: None, code: None, retry_after: None, message: message.into() }
+    }
+
+    /// The one rule for what is tried again: a 429 after the wait Discord asked for, a 5xx or a
+    /// lost answer after `attempt` seconds; any other refusal (400, 403, 404…) is final.
+    pub fn retry_in(&self, attempt: u32) -> Option<Duration> {
+        match self.status {
+            Some(429) => Some(self.retry_after.unwrap_or(Duration::from_secs(1)).min(MAX_RETRY_AFTER)),
+            Some(status) if status >= 500 => Some(Duration::from_secs(attempt.into())),
+            None => Some(Duration::from_secs(attempt.into())),
+            Some(_) => None,
+        }
+    }
+}
+
+/// Calls `call` until it succeeds, Discord's refusal is final, or `tries` calls were made.
+pub async fn with_retries<T, F, Fut>(what: &str, tries: u32, mut call: F) -> Result<T, DiscordError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, DiscordError>>,
+{
+    let mut attempt = 1;
+    loop {
+        let error = match call().await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let wait = error.retry_in(attempt).filter(|_| attempt < tries);
+        tracing::warn!(
+            status = error.status,
+            code = error.code,
+            attempt,
+            tries,
+            retry_in_ms = wait.map(|w| w.as_millis() as u64),
+            %error,
+            "Discord refused {what}"
+        );
+        let Some(wait) = wait else { return Err(error) };
+        tokio::time::sleep(wait).await;
+        attempt += 1;
+    }
+}
+
+/// What the store holds of one job the watcher follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchedJob {
+    /// The stage last announced (or seen, for a job never announced).
+    pub stage: Stage,
+    /// The job's message in the watch channel, once there is one.
+    pub message_id: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the store failed: {0}")]
+pub struct StoreError(pub String);
+
+/// State that outlives an interaction. Every method may fail (a database that is down); the core
+/// decides what a failure means, and never lets one block a stop.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync {
+    /// Takes `instance` for one cancel or stop, for `holder`, until released or `ttl` has passed
+    /// (so a crash never blocks a job for ever); `false` when someone else holds it.
+    async fn claim(&self, instance: u64, holder: &str, ttl: Duration) -> Result<bool, StoreError>;
+    /// Gives back a claim `holder` made; another holder's claim is left alone.
+    async fn release(&self, instance: u64, holder: &str) -> Result<(), StoreError>;
+    /// `true` the first time interaction `id` arrives; `false` for a repeat within 15 minutes
+    /// (an interaction token's lifetime).
+    async fn first_delivery(&self, id: u64) -> Result<bool, StoreError>;
+    /// What the watcher of `channel` knows of each job; `None` before its first poll (the
+    /// baseline is taken once in the life of the store, not at every start).
+    async fn watched(&self, channel: u64) -> Result<Option<HashMap<u64, WatchedJob>>, StoreError>;
+    /// Records the watcher's poll of `channel`: the jobs whose stage or message changed. The
+    /// first call, even with nothing in it, is the baseline.
+    async fn save_watched(&self, channel: u64, changed: &[(u64, WatchedJob)]) -> Result<(), StoreError>;
+    /// Appends one event to the audit trail.
+    async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(status: Option<u16>, retry_after: Option<Duration>) -> DiscordError {
+        DiscordError { status, code: None, retry_after, message: String::new() }
+    }
+
+    #[test]
+    fn what_is_tried_again_and_after_how_long() {
+        let second = Duration::from_secs(1);
+        let cases = [
+            (refused(Some(429), Some(Duration::from_millis(250))), Some(Duration::from_millis(250))),
+            (refused(Some(429), None), Some(second)),
+            (refused(Some(429), Some(Duration::from_secs(600))), Some(MAX_RETRY_AFTER)),
+            (refused(Some(500), None), Some(second)),
+            (refused(Some(503), None), Some(second)),
+            (refused(None, None), Some(second)),
+            (refused(Some(400), None), None),
+            (refused(Some(403), None), None),
+            (refused(Some(404), None), None),
+        ];
+        for (error, wait) in cases {
+            assert_eq!(error.retry_in(1), wait, "{error:?}");
+        }
+        assert_eq!(refused(Some(502), None).retry_in(2), Some(2 * second), "a longer wait each time");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_final_refusal_is_not_tried_again_and_a_429_waits_what_discord_asked() {
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let result: Result<(), _> = with_retries("a test call", 3, || async {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(refused(Some(403), None))
+        })
+        .await;
+        assert_eq!((result.unwrap_err().status, calls.into_inner()), (Some(403), 1));
+
+        let started = tokio::time::Instant::now();
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let result = with_retries("a test call", 3, || async {
+            match calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => Err(refused(Some(429), Some(Duration::from_millis(1500)))),
+                _ => Ok(7),
+            }
+        })
+        .await;
+        assert_eq!(result, Ok(7));
+        assert_eq!(started.elapsed(), Duration::from_millis(1500));
+    }
+}
