@@ -11,9 +11,12 @@ use common::discord_spec::check_request;
 use common::fake_discord::{FakeDiscord, RestCall, WATCH_CHANNEL};
 use common::{client, settings, start_sim, ACCESS_KEY, SECRET_KEY};
 use serde_json::Value;
+use wsc_bot::bot::watch::WatchSettings;
 use wsc_bot::bot::watch::Watcher;
 use wsc_bot::config::Config;
-use wsc_bot::discord::gateway::{http_client, GatewayDiscord};
+use wsc_bot::discord::rest::{http_client, Rest};
+use wsc_bot::metrics::Metrics;
+use wsc_bot::store::MemoryStore;
 use wsc_bot::wsc::sim::jobs::Outcome;
 use wsc_bot::wsc::sim::{Fault, FaultError, Phase, SeedJob, SimHandle};
 use wsc_bot::wsc::Operation;
@@ -22,7 +25,7 @@ const INTERVAL: Duration = Duration::from_secs(1);
 
 struct Setup {
     discord: FakeDiscord,
-    port: GatewayDiscord,
+    port: Rest,
     sim: SimHandle,
     watcher: Watcher,
 }
@@ -39,9 +42,15 @@ async fn setup(guild_locale: &str) -> Setup {
         ("WSC_API_BASE", sim.base_url()),
     ]);
     let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
-    let port = GatewayDiscord { http: std::sync::Arc::new(http_client(&config).unwrap()) };
-    let watcher = Watcher::new(client(&sim), WATCH_CHANNEL, INTERVAL);
+    let port = Rest::new(std::sync::Arc::new(http_client(&config).unwrap()));
+    let watcher = watcher(&sim, INTERVAL);
     Setup { discord, port, sim, watcher }
+}
+
+/// A watcher of `WATCH_CHANNEL` with a store of its own.
+fn watcher(sim: &SimHandle, interval: Duration) -> Watcher {
+    let settings = WatchSettings { channel_id: WATCH_CHANNEL, interval, demo: false };
+    Watcher::new(client(sim), settings, std::sync::Arc::new(MemoryStore::default()), Metrics::new())
 }
 
 impl Setup {
@@ -202,7 +211,7 @@ async fn the_watch_channel_speaks_the_guilds_language() {
 async fn the_backoff_doubles_up_to_ten_minutes() {
     let s = setup("en-US").await;
     let interval = Duration::from_secs(60);
-    let mut watcher = Watcher::new(client(&s.sim), WATCH_CHANNEL, interval);
+    let mut watcher = watcher(&s.sim, interval);
     s.sim.set_fault(Operation::List, Fault { error: Some(FaultError::RateLimited), ..Fault::default() });
     let mut waits = Vec::new();
     for _ in 0..6 {

@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::bot::*;
-use common::fake_discord::FakeDiscord;
+use common::fake_discord::{FakeDiscord, APPLICATION_ID};
 use common::settings;
 use serde_json::json;
 use wsc_bot::wsc::sim::Phase;
@@ -70,6 +70,50 @@ async fn edits_and_follow_ups_fail(bot: &Bot) {
     }
     assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 2);
     bot.still_serves().await;
+}
+
+/// The core's one rule for what is tried again, through the REST adapter of both front ends: a
+/// 4xx on the team's message is final, a 429 is tried again after the wait Discord asked for.
+#[tokio::test]
+async fn a_refused_follow_up_is_not_tried_again_and_a_rate_limited_one_waits_what_discord_asked() {
+    for front in FRONTS {
+        let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &[]).await;
+        let team = |confirm: u64| format!("/api/v10/webhooks/{APPLICATION_ID}/token-{confirm}");
+        let posts = |confirm: u64| {
+            let path = team(confirm);
+            bot.discord
+                .rest_calls()
+                .into_iter()
+                .filter(|c| c.method == "POST" && c.path == path)
+                .collect::<Vec<_>>()
+        };
+
+        let ask = bot.command(&operator(), "stop", instance_arg(SCANNING)).await;
+        let confirmation = bot.original(ask).await;
+        bot.discord.fail_next("POST", "/api/v10/webhooks/", 403, 1);
+        let confirm = bot.click(&operator(), &format!("wsc:v1:confirm-stop:{SCANNING}"), confirmation).await;
+        // The audit line is posted after the team's message, however that ended: the sentinel.
+        bot.audit_line("done", SCANNING).await;
+        let statuses: Vec<u16> = posts(confirm).iter().map(|c| c.status).collect();
+        assert_eq!(statuses, [403], "a 403 is final: the team's message is not sent again ({front:?})");
+
+        let ask = bot.command(&operator(), "stop", instance_arg(CRAWLING)).await;
+        let confirmation = bot.original(ask).await;
+        let wait = Duration::from_millis(1500);
+        bot.discord.rate_limit_next("POST", "/api/v10/webhooks/", wait, 1);
+        let confirm = bot.click(&operator(), &format!("wsc:v1:confirm-stop:{CRAWLING}"), confirmation).await;
+        let path = team(confirm);
+        bot.call("the team's message", |c| c.method == "POST" && c.path == path && c.status < 300).await;
+        let calls = posts(confirm);
+        assert_eq!(calls.iter().map(|c| c.status).collect::<Vec<_>>()[..2], [429, 200], "{front:?}");
+        let waited = calls[1].at.duration_since(calls[0].at);
+        assert!(
+            waited >= wait && waited < wait + Duration::from_secs(1),
+            "tried again {waited:?} after a 429 asking for {wait:?} ({front:?})"
+        );
+        bot.audit_line("done", CRAWLING).await;
+        bot.finish().await;
+    }
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ fn client_from_files(sim: &SimHandle, files: &KeyFiles) -> WscClient {
     vars.insert("WSC_API_BASE", sim.base_url());
     vars.insert("WSC_REQUEST_TIMEOUT_SECS", "5".into());
     let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
-    WscClient::new(config.wsc_client_settings().unwrap()).unwrap()
+    WscClient::new(config.wsc_client_settings().unwrap(), wsc_bot::metrics::Metrics::new()).unwrap()
 }
 
 /// NCP accepts only this pair from now on (the simulator's control route).

@@ -8,10 +8,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use wsc_bot::bot::Core;
 use wsc_bot::config::Config;
 use wsc_bot::wsc::sim::{SimHandle, SimSettings};
-use wsc_bot::wsc::{Operation, WscClient};
+use wsc_bot::wsc::Operation;
 
 use super::discord_spec::check_request;
 use super::fake_discord::{self, component_click, slash_command, FakeDiscord, Member, RestCall, GUILD_ID};
@@ -124,8 +123,7 @@ pub async fn start_bot_in(
         }
         Front::Gateway => {
             let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
-            let wsc = WscClient::new(config.wsc_client_settings().unwrap()).unwrap();
-            let core = Core::from_config(wsc, &config);
+            let core = super::core_for(&config);
             let task = tokio::spawn(async move {
                 if let Err(error) = wsc_bot::discord::gateway::run(&config, core).await {
                     panic!("the bot stopped: {error}");

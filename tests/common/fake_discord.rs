@@ -216,6 +216,8 @@ struct FailRule {
     path_contains: String,
     status: u16,
     remaining: usize,
+    /// The wait a 429 asks for, in seconds.
+    retry_after: f64,
 }
 
 struct DelayRule {
@@ -587,6 +589,16 @@ impl FakeDiscord {
     /// `Retry-After: 1` (Discord rounds the header up to whole seconds) and
     /// `X-RateLimit-Reset-After: 0.05`. Failed calls change nothing and are recorded.
     pub fn fail_next(&self, method: &str, path_contains: &str, status: u16, times: usize) {
+        self.fail_next_with(method, path_contains, status, times, 0.05);
+    }
+
+    /// The same with 429, asking the client to wait `retry_after` (in `retry_after` and, rounded
+    /// up to whole seconds, `Retry-After`).
+    pub fn rate_limit_next(&self, method: &str, path_contains: &str, retry_after: Duration, times: usize) {
+        self.fail_next_with(method, path_contains, 429, times, retry_after.as_secs_f64());
+    }
+
+    fn fail_next_with(&self, method: &str, path_contains: &str, status: u16, times: usize, retry_after: f64) {
         if times == 0 {
             return;
         }
@@ -595,6 +607,7 @@ impl FakeDiscord {
             path_contains: path_contains.to_owned(),
             status,
             remaining: times,
+            retry_after,
         });
     }
 
@@ -1290,17 +1303,17 @@ impl Reply {
     }
 }
 
-fn failure_reply(status: u16) -> Reply {
+fn failure_reply(status: u16, retry_after: f64) -> Reply {
     if status == 429 {
         let mut r = Reply::json(
             429,
-            json!({"message": "You are being rate limited.", "retry_after": 0.05, "global": false}),
+            json!({"message": "You are being rate limited.", "retry_after": retry_after, "global": false}),
         );
         r.headers = vec![
-            ("retry-after", "1".to_owned()),
+            ("retry-after", (retry_after.ceil() as u64).to_string()),
             ("x-ratelimit-limit", "5".to_owned()),
             ("x-ratelimit-remaining", "0".to_owned()),
-            ("x-ratelimit-reset-after", "0.05".to_owned()),
+            ("x-ratelimit-reset-after", retry_after.to_string()),
             ("x-ratelimit-scope", "user".to_owned()),
         ];
         return r;
@@ -1400,7 +1413,7 @@ fn take_failure(st: &mut Inner, method: &str, path: &str) -> Option<Reply> {
     let idx = st.failures.iter().position(|f| matches_rule(&f.method, &f.path_contains, method, path))?;
     let rule = &mut st.failures[idx];
     rule.remaining -= 1;
-    let status = rule.status;
+    let (status, retry_after) = (rule.status, rule.retry_after);
     if rule.remaining == 0 {
         st.failures.remove(idx);
     }
@@ -1410,7 +1423,7 @@ fn take_failure(st: &mut Inner, method: &str, path: &str) -> Option<Reply> {
             ix.excused = true;
         }
     }
-    Some(failure_reply(status))
+    Some(failure_reply(status, retry_after))
 }
 
 /// A refusal by the fake's rules is a breach of them.

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::time::Duration;
+use wsc_bot::metrics::Metrics;
 
 use secrecy::SecretString;
 use wsc_bot::wsc::sim::{self, SimHandle, SimSettings};
@@ -66,19 +67,30 @@ pub async fn start_sim(settings: SimSettings) -> SimHandle {
 }
 
 pub fn client_with(base: &str, access: &str, secret: &str, timeout: Duration) -> WscClient {
-    WscClient::new(ClientSettings {
-        base_url: base.parse().unwrap(),
-        access_key: SecretString::from(access.to_owned()),
-        secret_key: SecretString::from(secret.to_owned()),
-        key_source: None,
-        timeout,
-        retry: RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(50),
+    WscClient::new(
+        ClientSettings {
+            base_url: base.parse().unwrap(),
+            access_key: SecretString::from(access.to_owned()),
+            secret_key: SecretString::from(secret.to_owned()),
+            key_source: None,
+            timeout,
+            retry: RetryPolicy {
+                max_attempts: 3,
+                base_delay: Duration::from_millis(10),
+                max_delay: Duration::from_millis(50),
+            },
         },
-    })
+        Metrics::new(),
+    )
     .unwrap()
+}
+
+/// The core the binary would build from `config`: a store in memory, metrics of its own.
+pub fn core_for(config: &wsc_bot::config::Config) -> wsc_bot::bot::Core {
+    let metrics = Metrics::new();
+    let wsc = WscClient::new(config.wsc_client_settings().unwrap(), metrics.clone()).unwrap();
+    let store = std::sync::Arc::new(wsc_bot::store::MemoryStore::default());
+    wsc_bot::bot::Core::from_config(wsc, config, store, metrics)
 }
 
 /// The NCP key pair in two files, as Docker and Kubernetes secrets give them (with a trailing

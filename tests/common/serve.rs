@@ -5,10 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::Value;
-use wsc_bot::bot::Core;
 use wsc_bot::config::Config;
 use wsc_bot::wsc::sim::SimHandle;
-use wsc_bot::wsc::WscClient;
 
 use super::bot::bot_vars;
 use super::fake_discord::{FakeDiscord, APPLICATION_ID};
@@ -48,8 +46,7 @@ pub fn serve_vars(discord: &FakeDiscord, sim: &SimHandle) -> HashMap<&'static st
 /// One serve instance in this process with `vars`; returns its base URL and its task.
 pub async fn start_serve_with(vars: &HashMap<&'static str, String>) -> (String, tokio::task::JoinHandle<()>) {
     let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
-    let wsc = WscClient::new(config.wsc_client_settings().unwrap()).unwrap();
-    let core = Core::from_config(wsc, &config);
+    let core = super::core_for(&config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let task = tokio::spawn(async move {
