@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reqwest::Url;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::http::HttpLimits;
 use crate::wsc::{ClientSettings, KeyPair, KeySource, RetryPolicy};
@@ -59,7 +59,16 @@ pub struct Config {
     pub http_limits: HttpLimits,
     pub request_timeout: Duration,
     pub log_format: LogFormat,
+    /// `WSC_DATABASE_URL`; `None` for the default (a SQLite file, or memory with `--demo`). It
+    /// may hold a password, so it is kept like one.
+    pub database_url: Option<SecretString>,
+    pub audit_retention: Duration,
 }
+
+const DAY: u64 = 86_400;
+
+/// The store when `WSC_DATABASE_URL` is not set: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://wsc-bot.db";
 
 /// Every variable the program reads, for `.env.example` and the README to match.
 pub const VARIABLES: &[&str] = &[
@@ -82,6 +91,8 @@ pub const VARIABLES: &[&str] = &[
     "WSC_HTTP_LISTEN",
     "WSC_METRICS_LISTEN",
     "WSC_REQUEST_TIMEOUT_SECS",
+    "WSC_DATABASE_URL",
+    "WSC_AUDIT_RETENTION_DAYS",
     "RUST_LOG",
     "LOG_FORMAT",
 ];
@@ -163,6 +174,19 @@ impl Config {
                 10,
                 1..=300,
             )?,
+            database_url: get("WSC_DATABASE_URL").map(|url| database_url(&url)).transpose()?,
+            audit_retention: match get("WSC_AUDIT_RETENTION_DAYS") {
+                None => Duration::from_secs(365 * DAY),
+                Some(days) => days.parse::<u64>().ok().filter(|d| (1..=3_650).contains(d)).map_or_else(
+                    || {
+                        Err(ConfigError::new(
+                            "WSC_AUDIT_RETENTION_DAYS",
+                            format!("must be a whole number of days from 1 to 3650 (got {days:?})"),
+                        ))
+                    },
+                    |d| Ok(Duration::from_secs(d * DAY)),
+                )?,
+            },
             log_format: match get("LOG_FORMAT").as_deref() {
                 None | Some("text") => LogFormat::Text,
                 Some("json") => LogFormat::Json,
@@ -174,6 +198,15 @@ impl Config {
                 }
             },
         })
+    }
+
+    /// The store's URL: `WSC_DATABASE_URL`, else memory for the demo, else a SQLite file.
+    pub fn store_url(&self, demo: bool) -> String {
+        match &self.database_url {
+            Some(url) => url.expose_secret().to_owned(),
+            None if demo => "sqlite::memory:".to_owned(),
+            None => DEFAULT_DATABASE_URL.to_owned(),
+        }
     }
 
     /// The guilds to serve, for `run`, `serve` and `register`: without them any server that adds
@@ -324,6 +357,19 @@ fn public_key(value: &str) -> Result<[u8; 32], ConfigError> {
         *byte = u8::from_str_radix(value.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16).map_err(|_| bad())?;
     }
     Ok(key)
+}
+
+/// A store URL the bot can open; the text is never quoted back (it may hold a password).
+fn database_url(url: &str) -> Result<SecretString, ConfigError> {
+    let known = ["sqlite:", "postgres://", "postgresql://"];
+    if known.iter().any(|scheme| url.starts_with(scheme)) {
+        Ok(SecretString::from(url.to_owned()))
+    } else {
+        Err(ConfigError::new(
+            "WSC_DATABASE_URL",
+            "must be sqlite://PATH (one process) or postgres://USER:PASSWORD@HOST/DATABASE (replicas)",
+        ))
+    }
 }
 
 fn seconds(

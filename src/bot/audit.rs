@@ -58,9 +58,31 @@ pub struct AuditEvent {
     pub wsc_code: Option<String>,
     pub request_id: Option<String>,
     pub latency_ms: u64,
+    /// Why, when the person said.
+    pub reason: Option<String>,
 }
 
 impl AuditEvent {
+    /// The event as the store keeps it, written at `at_ms`.
+    pub fn record(&self, at_ms: i64) -> super::ports::AuditRecord {
+        super::ports::AuditRecord {
+            at_ms,
+            correlation: self.correlation.clone(),
+            interaction: self.interaction,
+            actor_id: self.actor_id,
+            actor_name: self.actor_name.clone(),
+            matched_role: self.matched_role,
+            action: self.act.verb().to_owned(),
+            instance: self.instance,
+            target_url: self.target_url.clone(),
+            outcome: self.outcome.name().to_owned(),
+            wsc_code: self.wsc_code.clone(),
+            request_id: self.request_id.clone(),
+            latency_ms: self.latency_ms,
+            reason: self.reason.clone(),
+        }
+    }
+
     pub fn emit(&self) {
         tracing::info!(
             target: "audit",
@@ -140,6 +162,7 @@ mod tests {
             wsc_code: None,
             request_id: Some("req-1".into()),
             latency_ms: 12,
+            reason: None,
         };
         let line = event.line();
         assert!(!line.contains('\n'));

@@ -523,6 +523,7 @@ impl<D: Discord> Turn<'_, D> {
             wsc_code: audited.ncp.code.clone(),
             request_id: audited.ncp.request_id.clone(),
             latency_ms: attempt.started.elapsed().as_millis() as u64,
+            reason: None,
         }
     }
 

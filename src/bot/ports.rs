@@ -128,6 +128,46 @@ pub struct WatchedJob {
 #[error("the store failed: {0}")]
 pub struct StoreError(pub String);
 
+/// One event of the audit trail as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditRecord {
+    /// When it was written, in milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    pub correlation: String,
+    pub interaction: u64,
+    pub actor_id: u64,
+    pub actor_name: String,
+    pub matched_role: Option<u64>,
+    pub action: String,
+    pub instance: u64,
+    pub target_url: Option<String>,
+    pub outcome: String,
+    pub wsc_code: Option<String>,
+    pub request_id: Option<String>,
+    pub latency_ms: u64,
+    pub reason: Option<String>,
+}
+
+/// Which audit events to read: newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Only events written at or after this time (milliseconds since the Unix epoch).
+    pub since_ms: i64,
+    pub instance: Option<u64>,
+    pub limit: u32,
+}
+
+/// What `check` tells of the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreStatus {
+    /// `memory`, `sqlite` or `postgres`.
+    pub engine: &'static str,
+    /// The newest migration applied; 0 for memory.
+    pub schema_version: i64,
+    /// Replicas holding an unexpired lease (the watcher's, or a presence lease).
+    pub live_leases: Vec<(String, String)>,
+}
+
 /// State that outlives an interaction. Every method may fail (a database that is down); the core
 /// decides what a failure means, and never lets one block a stop.
 #[async_trait::async_trait]
@@ -148,6 +188,22 @@ pub trait Store: Send + Sync {
     async fn save_watched(&self, channel: u64, changed: &[(u64, WatchedJob)]) -> Result<(), StoreError>;
     /// Appends one event to the audit trail.
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// The audit trail, newest first.
+    async fn audit_trail(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
+    /// Takes or renews the lease `name` for `holder` until `ttl` from now; `false` while another
+    /// holder's lease has not expired.
+    async fn lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError>;
+    /// Forgets what has expired: claims, leases, interaction ids past 15 minutes, audit events
+    /// older than `audit_retention`.
+    async fn housekeep(&self, audit_retention: Duration) -> Result<(), StoreError>;
+    async fn status(&self) -> Result<StoreStatus, StoreError>;
+}
+
+/// Milliseconds since the Unix epoch: the store's clock, shared by replicas.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

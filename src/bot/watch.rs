@@ -60,6 +60,33 @@ impl Stage {
         }
     }
 
+    /// Its name in the store.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Waiting => "waiting",
+            Self::Running => "running",
+            Self::Finished => "finished",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Stopped => "stopped",
+            Self::Other => "other",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Self::Waiting,
+            Self::Running,
+            Self::Finished,
+            Self::Failed,
+            Self::Cancelled,
+            Self::Stopped,
+            Self::Other,
+        ]
+        .into_iter()
+        .find(|stage| stage.name() == name)
+    }
+
     fn announced(self) -> bool {
         matches!(self, Self::Running | Self::Finished | Self::Failed | Self::Cancelled | Self::Stopped)
     }
@@ -338,6 +365,16 @@ impl Watcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stages_round_trip_through_their_names() {
+        for stage in [Stage::Waiting, Stage::Running, Stage::Finished, Stage::Failed, Stage::Cancelled] {
+            assert_eq!(Stage::from_name(stage.name()), Some(stage));
+        }
+        assert_eq!(Stage::from_name(Stage::Stopped.name()), Some(Stage::Stopped));
+        assert_eq!(Stage::from_name(Stage::Other.name()), Some(Stage::Other));
+        assert_eq!(Stage::from_name("running "), None);
+    }
 
     #[test]
     fn cancelled_and_stopped_are_told_apart_by_wscs_status_codes() {

@@ -1,0 +1,390 @@
+//! The store in a database, through sqlx's `Any` driver: SQLite for one process (a file, or
+//! memory for `--demo`), PostgreSQL for replicas. One set of portable SQL, one set of
+//! migrations (`migrations/`), embedded and run at open.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migrate, MigrateError, Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::{AnyPool, Row};
+
+use crate::bot::audit::AuditEvent;
+use crate::bot::ports::{now_ms, AuditQuery, AuditRecord, Store, StoreError, StoreStatus, WatchedJob};
+use crate::bot::watch::Stage;
+
+/// The migrations, newest last: (version, description, SQL).
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "state", include_str!("../../migrations/0001_state.sql"))];
+
+/// An interaction token lives 15 minutes; no later delivery of it can do anything.
+const SEEN_FOR_MS: i64 = 15 * 60 * 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+pub struct SqlStore {
+    pool: AnyPool,
+    engine: Engine,
+}
+
+/// Why the store could not be opened, in a sentence for the person starting the bot.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("WSC_DATABASE_URL must start with sqlite:// or postgres:// (it starts with `{0}`)")]
+    Scheme(String),
+    #[error("could not open the database: {0}")]
+    Connect(String),
+    #[error(
+        "the database was written by a newer wsc-bot (its schema has version {found}; this binary knows up \
+         to {known}): run that newer version, or a copy of the database from before it"
+    )]
+    Newer { found: i64, known: i64 },
+    #[error("could not bring the database's schema up to date: {0}")]
+    Migrate(String),
+}
+
+#[derive(Debug)]
+struct Embedded;
+
+impl MigrationSource<'static> for Embedded {
+    fn resolve(self) -> BoxFuture<'static, Result<Vec<Migration>, sqlx::error::BoxDynError>> {
+        Box::pin(async {
+            Ok(MIGRATIONS
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(*description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+fn newest_known() -> i64 {
+    MIGRATIONS.last().map_or(0, |(version, _, _)| *version)
+}
+
+/// Opens the store at `url` (`sqlite://PATH`, `sqlite::memory:`, `postgres://…`), creating a
+/// SQLite file when there is none, and brings its schema up to date. A schema newer than this
+/// binary knows is refused, and nothing is written to it.
+pub async fn open(url: &str) -> Result<SqlStore, OpenError> {
+    sqlx::any::install_default_drivers();
+    let scheme = url.split(':').next().unwrap_or_default();
+    let (engine, url, pool) = match scheme {
+        "sqlite" => {
+            let memory = url.contains(":memory:") || url.contains("mode=memory");
+            let url = if memory || url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
+            // Each connection to an in-memory database is a database of its own: keep one, for ever.
+            let pool = if memory {
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+            } else {
+                AnyPoolOptions::new().max_connections(4)
+            };
+            (Engine::Sqlite, url, pool)
+        }
+        "postgres" | "postgresql" => {
+            (Engine::Postgres, url.to_owned(), AnyPoolOptions::new().max_connections(8))
+        }
+        other => return Err(OpenError::Scheme(other.chars().take(20).collect())),
+    };
+    let pool = pool
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(&url)
+        .await
+        .map_err(|e| OpenError::Connect(e.to_string()))?;
+    if engine == Engine::Sqlite {
+        // Readers do not wait for the writer; the setting stays with the file.
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .execute(&pool)
+            .await
+            .map_err(|e| OpenError::Connect(e.to_string()))?;
+    }
+    let migrator = Migrator::new(Embedded).await.map_err(|e| OpenError::Migrate(e.to_string()))?;
+    match migrator.run(&pool).await {
+        Ok(()) => Ok(SqlStore { pool, engine }),
+        Err(MigrateError::VersionMissing(found)) => Err(OpenError::Newer { found, known: newest_known() }),
+        Err(error) => Err(OpenError::Migrate(error.to_string())),
+    }
+}
+
+fn failed(error: sqlx::Error) -> StoreError {
+    StoreError(error.to_string())
+}
+
+/// A 64-bit id as the database keeps it; WSC's 19-digit job numbers can pass `i64::MAX`.
+fn id(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError(format!("{value} is too large for the store")))
+}
+
+fn ms(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A random id for an audit event, unique without a sequence.
+fn event_id() -> String {
+    format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
+}
+
+fn audit_record(row: &AnyRow) -> Result<AuditRecord, sqlx::Error> {
+    let unsigned = |name: &str| row.try_get::<i64, _>(name).map(|v| v as u64);
+    Ok(AuditRecord {
+        at_ms: row.try_get("at_ms")?,
+        correlation: row.try_get("correlation")?,
+        interaction: unsigned("interaction")?,
+        actor_id: unsigned("actor_id")?,
+        actor_name: row.try_get("actor_name")?,
+        matched_role: row.try_get::<Option<i64>, _>("matched_role")?.map(|v| v as u64),
+        action: row.try_get("action")?,
+        instance: unsigned("instance")?,
+        target_url: row.try_get("target_url")?,
+        outcome: row.try_get("outcome")?,
+        wsc_code: row.try_get("wsc_code")?,
+        request_id: row.try_get("request_id")?,
+        latency_ms: unsigned("latency_ms")?,
+        reason: row.try_get("reason")?,
+    })
+}
+
+/// The key of a claim (a job number) or of a lease (a name).
+enum Key {
+    Id(i64),
+    Name(String),
+}
+
+impl SqlStore {
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Takes `key` in `table` (claims or leases) for `holder` unless another holder's time has
+    /// not run out; `renew` lets the holder extend its own.
+    async fn take(
+        &self,
+        table: &str,
+        key: Key,
+        holder: &str,
+        ttl: Duration,
+        renew: bool,
+    ) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let holder_may_renew =
+            if renew { format!(" OR {table}.holder = excluded.holder") } else { String::new() };
+        let key_column = match key {
+            Key::Id(_) => "instance",
+            Key::Name(_) => "name",
+        };
+        let sql = format!(
+            "INSERT INTO {table} ({key_column}, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT ({key_column}) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE {table}.expires_at <= $4{holder_may_renew}"
+        );
+        let query = sqlx::query(&sql);
+        let query = match key {
+            Key::Id(value) => query.bind(value),
+            Key::Name(value) => query.bind(value),
+        };
+        let done = query
+            .bind(holder.to_owned())
+            .bind(now.saturating_add(ms(ttl)))
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(failed)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqlStore {
+    async fn claim(&self, instance: u64, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.take("claims", Key::Id(id(instance)?), holder, ttl, false).await
+    }
+
+    async fn release(&self, instance: u64, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM claims WHERE instance = $1 AND holder = $2")
+            .bind(id(instance)?)
+            .bind(holder.to_owned())
+            .execute(&self.pool)
+            .await
+            .map_err(failed)?;
+        Ok(())
+    }
+
+    async fn first_delivery(&self, interaction: u64) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "INSERT INTO seen_interactions (id, seen_at) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at WHERE seen_interactions.seen_at <= $3",
+        )
+        .bind(id(interaction)?)
+        .bind(now)
+        .bind(now - SEEN_FOR_MS)
+        .execute(&self.pool)
+        .await
+        .map_err(failed)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn watched(&self, channel: u64) -> Result<Option<HashMap<u64, WatchedJob>>, StoreError> {
+        let channel = id(channel)?;
+        let baseline = sqlx::query("SELECT taken_at FROM watch_baselines WHERE channel = $1")
+            .bind(channel)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed)?;
+        if baseline.is_none() {
+            return Ok(None);
+        }
+        let rows = sqlx::query("SELECT instance, stage, message_id FROM watch_jobs WHERE channel = $1")
+            .bind(channel)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed)?;
+        let mut jobs = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let instance: i64 = row.try_get("instance").map_err(failed)?;
+            let stage: String = row.try_get("stage").map_err(failed)?;
+            let message_id: Option<i64> = row.try_get("message_id").map_err(failed)?;
+            // A stage this binary does not know (written by a newer one) reads as nothing to tell.
+            let stage = Stage::from_name(&stage).unwrap_or(Stage::Other);
+            jobs.insert(instance as u64, WatchedJob { stage, message_id: message_id.map(|m| m as u64) });
+        }
+        Ok(Some(jobs))
+    }
+
+    async fn save_watched(&self, channel: u64, changed: &[(u64, WatchedJob)]) -> Result<(), StoreError> {
+        let channel = id(channel)?;
+        let mut tx = self.pool.begin().await.map_err(failed)?;
+        sqlx::query("INSERT INTO watch_baselines (channel, taken_at) VALUES ($1, $2) ON CONFLICT (channel) DO NOTHING")
+            .bind(channel)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await
+            .map_err(failed)?;
+        for (instance, job) in changed {
+            let message_id = job.message_id.map(id).transpose()?;
+            sqlx::query(
+                "INSERT INTO watch_jobs (channel, instance, stage, message_id) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (channel, instance) DO UPDATE SET stage = excluded.stage, message_id = excluded.message_id",
+            )
+            .bind(channel)
+            .bind(id(*instance)?)
+            .bind(job.stage.name())
+            .bind(message_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(failed)?;
+        }
+        tx.commit().await.map_err(failed)
+    }
+
+    async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        let record = event.record(now_ms());
+        sqlx::query(
+            "INSERT INTO audit_events (id, at_ms, correlation, interaction, actor_id, actor_name, matched_role, \
+             action, instance, target_url, outcome, wsc_code, request_id, latency_ms, reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(event_id())
+        .bind(record.at_ms)
+        .bind(record.correlation)
+        .bind(id(record.interaction)?)
+        .bind(id(record.actor_id)?)
+        .bind(record.actor_name)
+        .bind(record.matched_role.map(id).transpose()?)
+        .bind(record.action)
+        .bind(id(record.instance)?)
+        .bind(record.target_url)
+        .bind(record.outcome)
+        .bind(record.wsc_code)
+        .bind(record.request_id)
+        .bind(i64::try_from(record.latency_ms).unwrap_or(i64::MAX))
+        .bind(record.reason)
+        .execute(&self.pool)
+        .await
+        .map_err(failed)?;
+        Ok(())
+    }
+
+    async fn audit_trail(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = match query.instance {
+            Some(instance) => {
+                sqlx::query(
+                    "SELECT * FROM audit_events WHERE at_ms >= $1 AND instance = $2 ORDER BY at_ms DESC, id LIMIT $3",
+                )
+                .bind(query.since_ms)
+                .bind(id(instance)?)
+                .bind(i64::from(query.limit))
+                .fetch_all(&self.pool)
+                .await
+            }
+            None => {
+                sqlx::query("SELECT * FROM audit_events WHERE at_ms >= $1 ORDER BY at_ms DESC, id LIMIT $2")
+                    .bind(query.since_ms)
+                    .bind(i64::from(query.limit))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(failed)?;
+        rows.iter().map(audit_record).collect::<Result<_, _>>().map_err(failed)
+    }
+
+    async fn lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.take("leases", Key::Name(name.to_owned()), holder, ttl, true).await
+    }
+
+    async fn housekeep(&self, audit_retention: Duration) -> Result<(), StoreError> {
+        let now = now_ms();
+        let statements = [
+            ("DELETE FROM claims WHERE expires_at <= $1", now),
+            ("DELETE FROM leases WHERE expires_at <= $1", now),
+            ("DELETE FROM seen_interactions WHERE seen_at <= $1", now - SEEN_FOR_MS),
+            ("DELETE FROM audit_events WHERE at_ms < $1", now.saturating_sub(ms(audit_retention))),
+        ];
+        for (sql, before) in statements {
+            sqlx::query(sql).bind(before).execute(&self.pool).await.map_err(failed)?;
+        }
+        Ok(())
+    }
+
+    async fn status(&self) -> Result<StoreStatus, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(failed)?;
+        let applied = conn.list_applied_migrations().await.map_err(|e| StoreError(e.to_string()))?;
+        let schema_version = applied.iter().map(|m| m.version).max().unwrap_or(0);
+        let rows = sqlx::query("SELECT name, holder FROM leases WHERE expires_at > $1 ORDER BY name")
+            .bind(now_ms())
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(failed)?;
+        let live_leases = rows
+            .iter()
+            .map(|row| Ok((row.try_get("name")?, row.try_get("holder")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(failed)?;
+        Ok(StoreStatus { engine: self.engine.name(), schema_version, live_leases })
+    }
+}
