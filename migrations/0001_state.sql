@@ -50,6 +50,7 @@ CREATE TABLE audit_events (
 );
 CREATE INDEX audit_events_at ON audit_events (at_ms);
 CREATE INDEX audit_events_instance ON audit_events (instance, at_ms);
+CREATE INDEX audit_events_correlation ON audit_events (correlation);
 
 -- One holder at a time per name (the watcher's polling), with an expiry.
 CREATE TABLE leases (

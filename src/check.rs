@@ -67,6 +67,7 @@ pub async fn run(config: &Config, mut settings: ClientSettings) -> CheckReport {
     check_guilds(config, &mut report);
     check_roles(config, &mut report);
     check_discord(config, &mut report);
+    check_store(config, &mut report).await;
 
     settings.retry = RetryPolicy::none();
     let base = settings.base_url.to_string();
@@ -115,6 +116,39 @@ pub async fn run(config: &Config, mut settings: ClientSettings) -> CheckReport {
         }
     }
     report
+}
+
+/// Opens the store as the bot would (creating a SQLite file, bringing the schema up to date) and
+/// says what it found.
+async fn check_store(config: &Config, report: &mut CheckReport) {
+    let store = match crate::store::open(&config.store_url(false)).await {
+        Ok(store) => store,
+        Err(error) => return report.add(Level::Fail, format!("store: {error}.")),
+    };
+    match crate::bot::Store::status(&store).await {
+        Ok(status) => {
+            let leases = match (status.engine, status.live_leases.len()) {
+                ("postgres", 0) => " No replica holds a lease right now.".to_owned(),
+                ("postgres", _) => {
+                    let held: Vec<String> = status
+                        .live_leases
+                        .iter()
+                        .map(|(name, holder)| format!("{name} by {holder}"))
+                        .collect();
+                    format!(" Leases held: {}.", held.join(", "))
+                }
+                _ => String::new(),
+            };
+            report.add(
+                Level::Ok,
+                format!(
+                    "store: {} reachable, schema version {}.{leases}",
+                    status.engine, status.schema_version
+                ),
+            );
+        }
+        Err(error) => report.add(Level::Fail, format!("store: {error}.")),
+    }
 }
 
 /// Compares WSC's `Date` with this machine's clock; true when NCP would refuse the difference.

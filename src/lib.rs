@@ -9,4 +9,5 @@ pub mod logging;
 pub mod metrics;
 pub mod runtime;
 pub mod store;
+pub mod trail;
 pub mod wsc;

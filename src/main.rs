@@ -9,7 +9,6 @@ use wsc_bot::bot::{Core, CoreSettings};
 use wsc_bot::config::{Config, ConfigError};
 use wsc_bot::discord::{endpoint, gateway, rest};
 use wsc_bot::metrics::Metrics;
-use wsc_bot::store::MemoryStore;
 use wsc_bot::wsc::sim::{self, faults::parse_fault_flag, jobs, Lang, SimSettings};
 use wsc_bot::wsc::{ClientSettings, RetryPolicy, WscClient};
 
@@ -36,6 +35,21 @@ enum Command {
     /// Run the WSC API simulator: a real HTTP server speaking the WSC API, signature check included.
     /// It accepts the key pair in NCP_ACCESS_KEY and NCP_SECRET_KEY.
     Simulate(SimulateArgs),
+    /// Print the audit trail from the store (WSC_DATABASE_URL), newest first.
+    Audit(AuditArgs),
+}
+
+#[derive(clap::Args)]
+struct AuditArgs {
+    /// Only events this recent: a number with m, h, d or w (30m, 12h, 7d, 2w). Default: all kept.
+    #[arg(long, value_parser = wsc_bot::trail::parse_age)]
+    since: Option<std::time::Duration>,
+    /// Only events about this job.
+    #[arg(long)]
+    job: Option<u64>,
+    /// text for people, jsonl for log shippers, csv for spreadsheets.
+    #[arg(long, value_enum, default_value_t = wsc_bot::trail::Format::Text)]
+    format: wsc_bot::trail::Format,
 }
 
 #[derive(clap::Args, Default)]
@@ -124,6 +138,7 @@ fn main() -> ExitCode {
                 }
             }
             Command::Simulate(args) => simulate(&config, args).await,
+            Command::Audit(args) => audit(&config, args).await,
         }
     })
 }
@@ -179,8 +194,16 @@ async fn start(config: &Config, mode: Mode, demo: bool) -> ExitCode {
     if config.operator_role_ids.is_empty() {
         tracing::warn!("WSC_OPERATOR_ROLE_IDS is empty: nobody can cancel or stop scans");
     }
+    let store = match wsc_bot::store::open(&config.store_url(demo)).await {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(engine = store.engine().name(), "the store is open");
     let settings = CoreSettings { demo, ..CoreSettings::from_config(config) };
-    let core = Core::new(wsc, settings, std::sync::Arc::new(MemoryStore::default()), metrics);
+    let core = Core::new(wsc, settings, std::sync::Arc::new(store), metrics);
     let result = match mode {
         Mode::Gateway => gateway::run(config, core).await,
         Mode::Endpoint => match serve_listeners(config).await {
@@ -307,6 +330,31 @@ async fn register(config: &Config) -> ExitCode {
         }
         Err(error) => {
             eprintln!("error: Discord refused the commands: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `wsc-bot audit`: the trail as the store has it, for the security team's records.
+async fn audit(config: &Config, args: AuditArgs) -> ExitCode {
+    let store = match wsc_bot::store::open(&config.store_url(false)).await {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let since_ms = args.since.map_or(0, |age| {
+        wsc_bot::bot::ports::now_ms().saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX))
+    });
+    let query = wsc_bot::bot::ports::AuditQuery { since_ms, instance: args.job, limit: u32::MAX };
+    match wsc_bot::bot::Store::audit_trail(&store, &query).await {
+        Ok(records) => {
+            print!("{}", wsc_bot::trail::render(&records, args.format));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: could not read the audit trail: {error}");
             ExitCode::FAILURE
         }
     }

@@ -17,6 +17,9 @@ use crate::config::Config;
 use crate::discord::rest::Rest;
 use crate::metrics::Metrics;
 
+/// How often the store forgets what has expired.
+const HOUSEKEEPING: Duration = Duration::from_secs(10 * 60);
+
 /// How long in-flight interactions may take to finish at shutdown.
 pub const DRAIN: Duration = Duration::from_secs(10);
 
@@ -39,6 +42,21 @@ impl Runtime {
             runtime.spawn_background(watcher.run(runtime.rest.clone()));
             tracing::info!(channel, interval_secs = config.watch_interval.as_secs(), "watching scan states");
         }
+        let (core, rest) = (runtime.core.clone(), runtime.rest.clone());
+        runtime.spawn_background(async move {
+            loop {
+                core.settle(&rest).await;
+                tokio::time::sleep(core.settle_interval()).await;
+            }
+        });
+        let core = runtime.core.clone();
+        let retention = config.audit_retention;
+        runtime.spawn_background(async move {
+            loop {
+                core.housekeep(retention).await;
+                tokio::time::sleep(HOUSEKEEPING).await;
+            }
+        });
         if let Some(listener) = health {
             let addr = listener.local_addr().ok();
             tracing::info!(?addr, "serving /healthz, /readyz and /metrics");

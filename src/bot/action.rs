@@ -28,6 +28,10 @@ impl Act {
         }
     }
 
+    pub fn from_verb(verb: &str) -> Option<Self> {
+        [Self::Cancel, Self::Stop].into_iter().find(|act| act.verb() == verb)
+    }
+
     pub fn verb(self) -> &'static str {
         match self {
             Self::Cancel => "cancel",

@@ -24,6 +24,9 @@ pub enum Outcome {
     Unanswered,
     /// WSC's answer was lost, cut or late, but the job has left the state the action needs.
     Unconfirmed,
+    /// The bot stopped before WSC answered, and the job is still in the state the action needs:
+    /// most likely nothing was done (settled after a restart).
+    Abandoned,
     Failed(ErrorKind),
 }
 
@@ -38,6 +41,7 @@ impl Outcome {
             Self::AlreadyInProgress => "already_in_progress",
             Self::Unanswered => "unanswered",
             Self::Unconfirmed => "unconfirmed",
+            Self::Abandoned => "abandoned",
             Self::Failed(kind) => kind.name(),
         }
     }
@@ -115,8 +119,9 @@ impl AuditEvent {
             .as_deref()
             .map(|r| format!(" · request {}", safe_code(r, 80)))
             .unwrap_or_default();
+        let reason = self.reason.as_deref().map(|r| format!(" · {}", safe(r, 200))).unwrap_or_default();
         format!(
-            "`{}` **{}** job {}{target} by <@{}> ({}){role} · {} ms · ref `{}`{code}{request}",
+            "`{}` **{}** job {}{target} by <@{}> ({}){role} · {} ms · ref `{}`{code}{request}{reason}",
             self.act.verb(),
             self.outcome.name(),
             self.instance,

@@ -225,10 +225,6 @@ pub fn shown_view(message: &Message) -> Option<(u32, JobFilter)> {
     })
 }
 
-/// A cancel or stop claim lasts at most this long: a process that dies holding one does not
-/// block the job for ever.
-const CLAIM_TTL: Duration = Duration::from_secs(120);
-
 pub struct Core {
     wsc: WscClient,
     cache: JobCache,
@@ -240,18 +236,38 @@ pub struct Core {
     metrics: Arc<Metrics>,
     /// Every embed says WSC is simulated.
     demo: bool,
+    claim_ttl: Duration,
     /// Jobs with a cancel or stop under way in this process: the guard that holds when the
     /// store cannot be reached.
     in_flight: Mutex<HashSet<u64>>,
 }
 
 /// The settings of a core besides its ports.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CoreSettings {
     pub roles: Roles,
     pub guilds: Vec<u64>,
     pub audit_channel: Option<u64>,
     pub demo: bool,
+    /// How long a cancel or stop claims its job: longer than any confirm takes (its three WSC
+    /// calls), so it is never taken over while one runs, and a process that dies holding one
+    /// does not block the job for ever. An attempt this old with no outcome is settled.
+    pub claim_ttl: Duration,
+}
+
+/// `claim_ttl` with WSC's default timeout of 10 seconds.
+const CLAIM_TTL: Duration = Duration::from_secs(40);
+
+impl Default for CoreSettings {
+    fn default() -> Self {
+        Self {
+            roles: Roles::default(),
+            guilds: Vec::new(),
+            audit_channel: None,
+            demo: false,
+            claim_ttl: CLAIM_TTL,
+        }
+    }
 }
 
 impl CoreSettings {
@@ -264,6 +280,7 @@ impl CoreSettings {
             guilds: config.discord_guild_ids.clone(),
             audit_channel: config.audit_channel_id,
             demo: false,
+            claim_ttl: config.request_timeout * 4,
         }
     }
 }
@@ -297,6 +314,7 @@ impl Core {
             store,
             metrics,
             demo: settings.demo,
+            claim_ttl: settings.claim_ttl,
             in_flight: Mutex::new(HashSet::new()),
         }
     }
@@ -336,7 +354,7 @@ impl Core {
         if !self.lock_in_flight().insert(instance) {
             return None;
         }
-        let in_store = match self.store.claim(instance, holder, CLAIM_TTL).await {
+        let in_store = match self.store.claim(instance, holder, self.claim_ttl).await {
             Ok(true) => true,
             Ok(false) => {
                 self.lock_in_flight().remove(&instance);
@@ -380,6 +398,74 @@ impl Core {
         .await;
         if let Err(error) = posted {
             tracing::warn!(channel, %error, "could not post to the audit channel");
+        }
+    }
+
+    /// How often `settle` looks for interrupted attempts.
+    pub fn settle_interval(&self) -> Duration {
+        self.claim_ttl.min(Duration::from_secs(30))
+    }
+
+    /// Settles the cancels and stops whose outcome was never written (the process stopped
+    /// between WSC's call and its answer), once no confirm can still be running them: each job
+    /// is read again, and the audit trail and channel are told what most likely happened. One
+    /// replica settles each, under a lease named after the attempt.
+    pub async fn settle<D: Discord>(&self, discord: &D) {
+        let before =
+            ports::now_ms().saturating_sub(i64::try_from(self.claim_ttl.as_millis()).unwrap_or(i64::MAX));
+        let attempts = match self.store.unsettled_attempts(before).await {
+            Ok(attempts) => attempts,
+            Err(error) => return self.store_failed("unsettled_attempts", &error),
+        };
+        let settler = format!("{}-{:08x}", std::process::id(), fastrand::u32(..));
+        for attempt in attempts {
+            let Some(act) = action::Act::from_verb(&attempt.action) else { continue };
+            match self.store.lease(&format!("settle:{}", attempt.correlation), &settler, self.claim_ttl).await
+            {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(error) => return self.store_failed("lease", &error),
+            }
+            let job = match self.wsc.find_job(attempt.instance).await {
+                Ok(job) => job,
+                Err(error) => {
+                    tracing::warn!(
+                        kind = error.kind.name(),
+                        instance = attempt.instance,
+                        "could not read a job to settle its interrupted attempt; trying later"
+                    );
+                    continue;
+                }
+            };
+            let outcome = match &job {
+                None => Outcome::NotFound,
+                Some(job) if job.state.allows(act.job_action()) => Outcome::Abandoned,
+                Some(_) => Outcome::Unconfirmed,
+            };
+            let event = AuditEvent {
+                correlation: attempt.correlation,
+                interaction: attempt.interaction,
+                actor_id: attempt.actor_id,
+                actor_name: attempt.actor_name,
+                matched_role: attempt.matched_role,
+                act,
+                instance: attempt.instance,
+                target_url: job.map(|j| j.start_url).or(attempt.target_url),
+                outcome,
+                wsc_code: None,
+                request_id: None,
+                latency_ms: u64::try_from(ports::now_ms().saturating_sub(attempt.at_ms)).unwrap_or(0),
+                reason: Some("settled after a restart: the bot stopped before WSC answered".to_owned()),
+            };
+            tracing::warn!(correlation = %event.correlation, instance = event.instance, outcome = outcome.name(), "settled an attempt interrupted by a restart");
+            self.record(discord, &event).await;
+        }
+    }
+
+    /// Lets the store forget what has expired, and audit events older than `audit_retention`.
+    pub async fn housekeep(&self, audit_retention: Duration) {
+        if let Err(error) = self.store.housekeep(audit_retention).await {
+            self.store_failed("housekeep", &error);
         }
     }
 

@@ -190,6 +190,9 @@ pub trait Store: Send + Sync {
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
     /// The audit trail, newest first.
     async fn audit_trail(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
+    /// `attempted` events written before `before_ms` that no other event of the same
+    /// correlation followed: cancels and stops whose outcome was never written. Oldest first.
+    async fn unsettled_attempts(&self, before_ms: i64) -> Result<Vec<AuditRecord>, StoreError>;
     /// Takes or renews the lease `name` for `holder` until `ttl` from now; `false` while another
     /// holder's lease has not expired.
     async fn lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError>;

@@ -111,6 +111,8 @@ pub struct Watcher {
     lang: Option<Lang>,
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
+    /// This watcher, among replicas, for the lease that lets one of them poll.
+    holder: String,
 }
 
 impl Watcher {
@@ -129,6 +131,37 @@ impl Watcher {
             lang: None,
             store,
             metrics,
+            holder: format!("{}-{:08x}", std::process::id(), fastrand::u32(..)),
+        }
+    }
+
+    /// Whether this replica polls now: it holds the channel's lease, renewed at every poll and
+    /// lasting two intervals, so another replica takes over within two intervals of its death.
+    async fn leading(&mut self) -> bool {
+        let name = format!("watch:{}", self.settings.channel_id);
+        match self.store.lease(&name, &self.holder, self.settings.interval * 2).await {
+            Ok(true) => true,
+            Ok(false) => {
+                // The leader moves the jobs on: read them again when this replica leads.
+                self.jobs = None;
+                false
+            }
+            Err(error) => {
+                // Without the store, two replicas could both announce: neither polls.
+                self.metrics.store_error("lease");
+                tracing::warn!(%error, "could not renew the watcher's lease; polling again later");
+                self.jobs = None;
+                false
+            }
+        }
+    }
+
+    /// Records what this poll saw of `changed` jobs; an announcement is recorded at once, so a
+    /// replica that takes over does not tell it again.
+    async fn remember(&self, changed: &[(u64, WatchedJob)]) {
+        if let Err(error) = self.store.save_watched(self.settings.channel_id, changed).await {
+            self.metrics.store_error("save_watched");
+            tracing::warn!(%error, "could not save the watcher's memory; this process remembers it");
         }
     }
 
@@ -139,8 +172,11 @@ impl Watcher {
         }
     }
 
-    /// One poll; returns how long to wait before the next one.
+    /// One poll, when this replica leads; returns how long to wait before the next one.
     pub async fn poll_once<D: Discord>(&mut self, discord: &D) -> Duration {
+        if !self.leading().await {
+            return self.settings.interval;
+        }
         let jobs = match self.fetch().await {
             Ok(jobs) => {
                 self.metrics.watch_poll("ok");
@@ -188,7 +224,8 @@ impl Watcher {
             };
             let mut seen = previous.unwrap_or(WatchedJob { stage, message_id: None });
             let moved = previous.is_none_or(|p| p.stage != stage);
-            if self.baseline_taken && moved && stage.announced() {
+            let announce = self.baseline_taken && moved && stage.announced();
+            if announce {
                 match self.announce(discord, lang, job, stage, seen.message_id).await {
                     Some(id) => seen.message_id = Some(id),
                     // Discord did not take it: keep the old stage, so the next poll tries again.
@@ -197,14 +234,15 @@ impl Watcher {
             }
             seen.stage = stage;
             if previous != Some(seen) {
-                changed.push((job.instance_no, seen));
                 self.jobs.get_or_insert_with(HashMap::new).insert(job.instance_no, seen);
+                if announce {
+                    self.remember(&[(job.instance_no, seen)]).await;
+                } else {
+                    changed.push((job.instance_no, seen));
+                }
             }
         }
-        if let Err(error) = self.store.save_watched(self.settings.channel_id, &changed).await {
-            self.metrics.store_error("save_watched");
-            tracing::warn!(%error, "could not save the watcher's memory; this process remembers it");
-        }
+        self.remember(&changed).await;
         self.baseline_taken = true;
         self.delay
     }

@@ -98,6 +98,19 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    async fn unsettled_attempts(&self, before_ms: i64) -> Result<Vec<AuditRecord>, StoreError> {
+        let audit = locked(&self.audit);
+        let settled: std::collections::HashSet<&str> =
+            audit.iter().filter(|r| r.outcome != "attempted").map(|r| r.correlation.as_str()).collect();
+        Ok(audit
+            .iter()
+            .filter(|r| {
+                r.outcome == "attempted" && r.at_ms < before_ms && !settled.contains(r.correlation.as_str())
+            })
+            .cloned()
+            .collect())
+    }
+
     async fn lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
         Ok(take(&mut locked(&self.leases), name.to_owned(), holder, ttl))
     }

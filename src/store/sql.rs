@@ -353,6 +353,19 @@ impl Store for SqlStore {
         rows.iter().map(audit_record).collect::<Result<_, _>>().map_err(failed)
     }
 
+    async fn unsettled_attempts(&self, before_ms: i64) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM audit_events a WHERE a.outcome = 'attempted' AND a.at_ms < $1 AND NOT EXISTS \
+             (SELECT 1 FROM audit_events b WHERE b.correlation = a.correlation AND b.outcome <> 'attempted') \
+             ORDER BY a.at_ms",
+        )
+        .bind(before_ms)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed)?;
+        rows.iter().map(audit_record).collect::<Result<_, _>>().map_err(failed)
+    }
+
     async fn lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
         self.take("leases", Key::Name(name.to_owned()), holder, ttl, true).await
     }

@@ -123,7 +123,7 @@ pub async fn start_bot_in(
         }
         Front::Gateway => {
             let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
-            let core = super::core_for(&config);
+            let core = super::core_for(&config).await;
             let task = tokio::spawn(async move {
                 if let Err(error) = wsc_bot::discord::gateway::run(&config, core).await {
                     panic!("the bot stopped: {error}");
@@ -136,7 +136,7 @@ pub async fn start_bot_in(
     Bot { discord, sim, task, endpoint, deliveries: Default::default() }
 }
 
-fn test_vars(
+pub fn test_vars(
     discord: &FakeDiscord,
     sim: &SimHandle,
     timeout_secs: u64,

@@ -85,12 +85,40 @@ pub fn client_with(base: &str, access: &str, secret: &str, timeout: Duration) ->
     .unwrap()
 }
 
-/// The core the binary would build from `config`: a store in memory, metrics of its own.
-pub fn core_for(config: &wsc_bot::config::Config) -> wsc_bot::bot::Core {
+/// The core the binary would build from `config`: its store (a fresh SQLite file when
+/// `WSC_DATABASE_URL` is not set), metrics of its own.
+pub async fn core_for(config: &wsc_bot::config::Config) -> wsc_bot::bot::Core {
     let metrics = Metrics::new();
     let wsc = WscClient::new(config.wsc_client_settings().unwrap(), metrics.clone()).unwrap();
-    let store = std::sync::Arc::new(wsc_bot::store::MemoryStore::default());
+    let url = match config.database_url {
+        Some(_) => config.store_url(false),
+        None => sqlite_url(),
+    };
+    let store = std::sync::Arc::new(wsc_bot::store::open(&url).await.expect("the store opens"));
     wsc_bot::bot::Core::from_config(wsc, config, store, metrics)
+}
+
+/// A new SQLite database for one bot, in this test process's own directory. Directories left by
+/// test processes that have ended are removed when the next one starts.
+pub fn sqlite_url() -> String {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let dir = DIR.get_or_init(|| {
+        let root = std::env::temp_dir().join("wsc-bot-tests");
+        if let Ok(entries) = std::fs::read_dir(&root) {
+            for entry in entries.flatten() {
+                let pid = entry.file_name().to_string_lossy().parse::<u32>().ok();
+                if pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists()) {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let dir = root.join(std::process::id().to_string());
+        std::fs::create_dir_all(&dir).expect("a directory for the tests' databases");
+        dir
+    });
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    format!("sqlite://{}/state-{n}.db", dir.display())
 }
 
 /// The NCP key pair in two files, as Docker and Kubernetes secrets give them (with a trailing

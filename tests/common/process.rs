@@ -13,10 +13,12 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_wsc-bot");
 /// `wsc-bot args` with only `vars` set, plus `RUST_LOG` and `LOG_FORMAT` from the test's own
 /// environment unless `vars` sets them: `scripts/secret-scan` runs the suites at TRACE, and the
 /// binary must log the same way for the scan to see it (its log goes to the test's stderr).
-/// Without a `RUST_LOG` the binary logs warnings only, to keep a plain test run readable.
+/// Without a `RUST_LOG` the binary logs warnings only, to keep a plain test run readable. Its
+/// store is a fresh SQLite file unless `vars` names one.
 pub fn command<'a>(args: &[&str], vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> Command {
     let mut command = Command::new(BIN);
     command.args(args).env_clear().current_dir(std::env::temp_dir());
+    command.env("WSC_DATABASE_URL", super::sqlite_url());
     command.env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned()));
     if let Ok(format) = std::env::var("LOG_FORMAT") {
         command.env("LOG_FORMAT", format);

@@ -46,7 +46,7 @@ pub fn serve_vars(discord: &FakeDiscord, sim: &SimHandle) -> HashMap<&'static st
 /// One serve instance in this process with `vars`; returns its base URL and its task.
 pub async fn start_serve_with(vars: &HashMap<&'static str, String>) -> (String, tokio::task::JoinHandle<()>) {
     let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
-    let core = super::core_for(&config);
+    let core = super::core_for(&config).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let task = tokio::spawn(async move {
