@@ -1,69 +1,349 @@
-//! `cargo bench --bench figures`: the figures of the README's performance table, measured on
-//! loopback against the simulator and the fake Discord. Prints a Markdown table.
+//! `cargo bench --bench figures -- --runs 3`: the figures of the README's performance table,
+//! measured on loopback against the simulator and the fake Discord, `--runs` times (or
+//! `BENCH_RUNS` times; 3 when neither is given). Each run starts every process afresh and
+//! measures the same way; the bench prints each run's figures to stderr and then one Markdown
+//! table: per row the median over the runs, the spread (min–max over the runs) and the goal,
+//! met only when every run met it.
+//!
+//! The bot runs as its own process in both front ends, the real `wsc-bot run` or `wsc-bot
+//! serve`; the simulator and the fake Discord run in the bench's process.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::bot::{operator, start_bot, viewer};
-use common::fake_discord::{slash_command, FakeDiscord, Member};
+use common::bot::{operator, start_process_in, viewer, Bot, Front};
+use common::fake_discord::{slash_command, FakeDiscord, Member, RestCall};
+use common::process::BotProcess;
 use common::serve::{now_secs, serve_vars, signature, signing_key};
 use common::{settings, start_sim};
 use serde_json::{json, Value};
 use wsc_bot::wsc::sim::jobs::generated_seed;
-use wsc_bot::wsc::sim::{Fault, SimHandle};
+use wsc_bot::wsc::sim::{Fault, SimHandle, SimSettings};
 use wsc_bot::wsc::Operation;
 
 /// Per measured round: p99 is then the tenth-slowest sample, not an outlier's neighbour.
 const SAMPLES: usize = 1_000;
 
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
+/// Requests go in bursts of this many, back to back, each burst's interactions finished (every
+/// one's @original edited) before the next: the machine stays busy while measuring (an idle VM
+/// adds its own wake-up time, measured apart), and serve mode stays within its limit of 256 in
+/// flight (beyond it the bot answers 503 rather than queue).
+const BURST: usize = 200;
+
+/// Interactions sent, each finished before the next, before anything is measured: they open the
+/// connections to WSC and Discord.
+const WARM_UP: usize = 20;
+
+/// The open-loop row: requests sent on a fixed schedule, whatever the answers.
+const OPEN_LOOP_RATE: u32 = 200;
+const OPEN_LOOP_SECS: u32 = 5;
+
+/// The WSC latencies the acknowledgement rows are measured at.
+const WSC_LATENCIES_MS: [u64; 3] = [0, 500, 5_000];
+
+// ---------------------------------------------------------------------------------------------
+// Figures, and their medians over runs
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Unit {
+    Ms,
+    Mb,
+    PerSec,
+}
+
+impl Unit {
+    fn number(self, x: f64) -> String {
+        match self {
+            Unit::Ms => format!("{x:.2}"),
+            Unit::Mb => format!("{x:.1}"),
+            Unit::PerSec => format!("{x:.0}"),
+        }
+    }
+
+    fn suffix(self) -> &'static str {
+        match self {
+            Unit::Ms => "ms",
+            Unit::Mb => "MB",
+            Unit::PerSec => "interactions/s",
+        }
+    }
+
+    fn show(self, x: f64) -> String {
+        format!("{} {}", self.number(x), self.suffix())
+    }
+}
+
+/// One value of a row: its name (`p99`, `idle`; empty for a row of one value), the value, its
+/// unit.
+#[derive(Clone, Debug)]
+struct Reading {
+    name: &'static str,
+    x: f64,
+    unit: Unit,
+}
+
+/// A goal: the value named `value` is at most `max` (in its unit).
+#[derive(Clone, Debug)]
+struct Goal {
+    value: &'static str,
+    max: f64,
+    text: &'static str,
+}
+
+/// One row of the table, as one run measured it.
+#[derive(Clone, Debug)]
+struct Figure {
+    what: String,
+    values: Vec<Reading>,
+    /// The values whose spread over runs is shown.
+    spread: Vec<&'static str>,
+    goals: Vec<Goal>,
+}
+
+impl Figure {
+    /// A latency row: p50 and p99 in ms; its spread is that of p99.
+    fn latency(what: impl Into<String>, samples_ms: &mut [f64]) -> Figure {
+        let (p50, p99) = (percentile(samples_ms, 0.5), percentile(samples_ms, 0.99));
+        Figure {
+            what: what.into(),
+            values: vec![
+                Reading { name: "p50", x: p50, unit: Unit::Ms },
+                Reading { name: "p99", x: p99, unit: Unit::Ms },
+            ],
+            spread: vec!["p99"],
+            goals: vec![],
+        }
+    }
+
+    fn single(what: impl Into<String>, x: f64, unit: Unit) -> Figure {
+        Figure {
+            what: what.into(),
+            values: vec![Reading { name: "", x, unit }],
+            spread: vec![""],
+            goals: vec![],
+        }
+    }
+
+    fn goal(mut self, value: &'static str, max: f64, text: &'static str) -> Figure {
+        self.goals.push(Goal { value, max, text });
+        self
+    }
+
+    fn value(&self, name: &str) -> f64 {
+        self.values.iter().find(|v| v.name == name).map(|v| v.x).expect("a value of this name")
+    }
+
+    fn met(&self) -> bool {
+        self.goals.iter().all(|g| self.value(g.value) <= g.max)
+    }
+
+    fn shown(&self) -> String {
+        self.values.iter().map(|v| v.unit.show(v.x)).collect::<Vec<_>>().join(" / ")
+    }
+}
+
+/// The `p` quantile (0 to 1) of `samples`, nearest rank.
+fn percentile(samples: &mut [f64], p: f64) -> f64 {
+    samples.sort_by(f64::total_cmp);
     samples[((samples.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn row(what: &str, value: String) {
-    println!("| {what} | {value} |");
-}
-
-/// Requests go in bursts of this many, back to back, each burst's interactions left to finish
-/// before the next: the machine stays busy while measuring (an idle VM adds its own wake-up time,
-/// measured apart), and serve mode stays within its limit of 256 in flight (beyond it the bot
-/// answers 503 rather than queue).
-const BURST: usize = 200;
-
-/// Waits until a burst's interactions, each waiting `wsc_latency_ms` on WSC, have finished.
-async fn settle(wsc_latency_ms: u64) {
-    tokio::time::sleep(Duration::from_millis(wsc_latency_ms + 300)).await;
-}
-
-/// Gateway mode: dispatch of `/wsc jobs` to the acknowledgement reaching the fake Discord.
-async fn gateway_ack(wsc_latency_ms: u64) -> (Duration, Duration) {
-    let mut settings = settings();
-    settings.faults = vec![(Operation::List, Fault { latency_ms: wsc_latency_ms, ..Fault::default() })];
-    let bot = start_bot(settings, 30).await;
-    bot.discord.waive_verdict(); // a measurement, not a test
-    let mut samples = Vec::new();
-    for _ in 0..SAMPLES / BURST {
-        for _ in 0..BURST {
-            let sent = Instant::now();
-            let id = bot.command(&viewer(), "jobs", json!([])).await;
-            let callback = bot.callback(id).await;
-            samples.push(callback.at.duration_since(sent));
-            // The fake's log is scanned on every wait: keep it short so the bench stays cheap.
-            bot.discord.clear_rest_calls();
-        }
-        settle(wsc_latency_ms).await;
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
     }
-    (percentile(&mut samples, 0.5), percentile(&mut samples, 0.99))
 }
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The table: per row, the median of every value over the runs, the min–max of the values the
+/// row names for its spread, and its goals, met only when every run met them.
+fn print_table(runs: &[Vec<Figure>]) {
+    let n = runs.len();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let median_head = if n == 1 { "result of 1 run".to_owned() } else { format!("median of {n} runs") };
+    println!("| measure (loopback, {cores} cores) | {median_head} | spread (min–max over runs) | goal | goal met? |");
+    println!("|---|---|---|---|---|");
+    for (i, first) in runs[0].iter().enumerate() {
+        let rows: Vec<&Figure> = runs.iter().map(|run| &run[i]).collect();
+        assert!(rows.iter().all(|r| r.what == first.what), "every run measures the same rows");
+        let medians = first
+            .values
+            .iter()
+            .map(|v| v.unit.show(median(rows.iter().map(|r| r.value(v.name)).collect())))
+            .collect::<Vec<_>>()
+            .join(" / ");
+        let spread = first
+            .spread
+            .iter()
+            .map(|name| {
+                let unit = first.values.iter().find(|v| v.name == *name).unwrap().unit;
+                let xs: Vec<f64> = rows.iter().map(|r| r.value(name)).collect();
+                let (min, max) = (
+                    xs.iter().copied().fold(f64::INFINITY, f64::min),
+                    xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                );
+                let range = format!("{}–{} {}", unit.number(min), unit.number(max), unit.suffix());
+                if name.is_empty() {
+                    range
+                } else {
+                    format!("{name} {range}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let goal = first.goals.iter().map(|g| g.text).collect::<Vec<_>>().join(", ");
+        let verdict = if first.goals.is_empty() {
+            String::new()
+        } else {
+            let met = rows.iter().filter(|r| r.met()).count();
+            if met == n {
+                if n == 1 {
+                    "met".to_owned()
+                } else {
+                    format!("met (in all {n} runs)")
+                }
+            } else {
+                format!("**not met in every run** (met in {met} of {n})")
+            }
+        };
+        println!("| {} | {medians} | {spread} | {goal} | {verdict} |", first.what);
+    }
+}
+
+/// The number of runs: `--runs N` (or `--runs=N`) among the arguments, else `BENCH_RUNS`, else 3.
+/// Other arguments (cargo passes `--bench`) are ignored.
+fn runs() -> usize {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let parse = |v: &str| -> usize {
+        v.parse().ok().filter(|n| *n > 0).unwrap_or_else(|| panic!("the number of runs is a count: {v:?}"))
+    };
+    let mut runs = std::env::var("BENCH_RUNS").ok().map(|v| parse(&v));
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if let Some(v) = arg.strip_prefix("--runs=") {
+            runs = Some(parse(v));
+        } else if arg == "--runs" {
+            runs = Some(parse(args.next().map_or("", String::as_str)));
+        }
+    }
+    runs.unwrap_or(3)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting for interactions to finish
+// ---------------------------------------------------------------------------------------------
+
+fn is_edit(c: &RestCall) -> bool {
+    c.method == "PATCH" && c.path.ends_with("/messages/@original")
+}
+
+/// Waits until `n` interactions have had their @original edited since the fake Discord's log was
+/// last cleared (a `/wsc jobs` ends with that edit, the list), checks that each was edited once
+/// and accepted, and clears the log: it is scanned on every wait, so it is kept short. Returns
+/// when the last edit arrived.
+async fn finished(discord: &FakeDiscord, n: usize, within: Duration) -> Instant {
+    let arrived = discord.wait_until(|d| d.count_calls(is_edit) >= n, within).await;
+    assert!(arrived, "{} of {n} interactions finished within {within:?}", discord.count_calls(is_edit));
+    let calls = discord.rest_calls();
+    let edits: Vec<&RestCall> = calls.iter().filter(|c| is_edit(c)).collect();
+    let edited: HashSet<&str> = edits.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!((edits.len(), edited.len()), (n, n), "each interaction's @original edited once");
+    assert!(edits.iter().all(|c| c.status < 300), "every edit accepted");
+    discord.clear_rest_calls();
+    edits.iter().map(|c| c.at).max().expect("n > 0")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gateway mode
+// ---------------------------------------------------------------------------------------------
+
+/// A `wsc-bot run` process of its own, as deployed, on the fake Discord's gateway and the
+/// simulator, logging warnings only as the serve process does (whatever `RUST_LOG` the bench
+/// runs with); the fake Discord's verdict is waived: a measurement, not a test.
+async fn gateway_process(sim_settings: SimSettings) -> (Bot, BotProcess) {
+    let quiet = [("RUST_LOG", "warn".to_owned())];
+    let (bot, process) =
+        start_process_in(Front::Gateway, FakeDiscord::start().await, sim_settings, 30, &quiet).await;
+    bot.discord.waive_verdict();
+    bot.discord.clear_rest_calls();
+    (bot, process)
+}
+
+/// Gateway mode: dispatch of `/wsc jobs` to the acknowledgement reaching the fake Discord, at
+/// each WSC latency; one bot process for the three rows.
+async fn gateway_acks() -> Vec<Figure> {
+    let (bot, _process) = gateway_process(settings()).await;
+    for _ in 0..WARM_UP {
+        bot.command(&viewer(), "jobs", json!([])).await;
+        finished(&bot.discord, 1, Duration::from_secs(10)).await;
+    }
+    let mut figures = Vec::new();
+    for latency in WSC_LATENCIES_MS {
+        bot.sim.set_fault(Operation::List, Fault { latency_ms: latency, ..Fault::default() });
+        let mut samples = Vec::new();
+        for _ in 0..SAMPLES / BURST {
+            for _ in 0..BURST {
+                let sent = Instant::now();
+                let id = bot.command(&viewer(), "jobs", json!([])).await;
+                let callback = bot.callback(id).await;
+                samples.push(ms(callback.at.duration_since(sent)));
+            }
+            finished(&bot.discord, BURST, Duration::from_millis(latency) + Duration::from_secs(30)).await;
+        }
+        figures.push(
+            Figure::latency(
+                format!("gateway: time to acknowledge, WSC answering in {latency} ms (p50 / p99)"),
+                &mut samples,
+            )
+            .goal("p99", 5.0, "p99 ≤ 5 ms"),
+        );
+    }
+    figures
+}
+
+/// Autocomplete of a job among 10,000, over the gateway: dispatch to the answer reaching the fake
+/// Discord.
+async fn autocomplete() -> Figure {
+    let mut settings = settings();
+    settings.seed.extend(generated_seed(10_000, 2_000_000_000));
+    let (bot, _process) = gateway_process(settings).await;
+    let mut samples = Vec::new();
+    for i in 0..WARM_UP + SAMPLES {
+        let sent = Instant::now();
+        let id = bot.send(bot.autocomplete_json(&operator(), "stop", &format!("host{}", 9_000 + i))).await;
+        let callback = bot.callback(id).await;
+        assert_eq!(callback.body["type"], 8, "{:#}", callback.body);
+        // The first ones fill the bot's cache and open its connections.
+        if i >= WARM_UP {
+            samples.push(ms(callback.at.duration_since(sent)));
+        }
+        bot.discord.clear_rest_calls();
+    }
+    Figure::latency("autocomplete with 10,000 jobs, dispatch to answer (p50 / p99)", &mut samples).goal(
+        "p99",
+        50.0,
+        "p99 ≤ 50 ms",
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serve mode
+// ---------------------------------------------------------------------------------------------
 
 /// A child process that is killed when the bench ends, panicking or not.
 struct Killed(std::process::Child);
@@ -124,6 +404,27 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// `interaction` signed as Discord signs it: the body and its two headers.
+fn signed(interaction: &Value) -> (String, String, String) {
+    let body = interaction.to_string();
+    let timestamp = now_secs().to_string();
+    let signature = signature(&signing_key(), &timestamp, body.as_bytes());
+    (body, timestamp, signature)
+}
+
+async fn send_signed(
+    http: &reqwest::Client,
+    server: &str,
+    (body, timestamp, signature): (String, String, String),
+) -> reqwest::Result<reqwest::Response> {
+    http.post(format!("{server}/interactions"))
+        .header("x-signature-ed25519", signature)
+        .header("x-signature-timestamp", timestamp)
+        .body(body)
+        .send()
+        .await
+}
+
 /// Delivers `interaction` signed to the endpoint; returns how long the inline answer took.
 async fn post_signed(
     http: &reqwest::Client,
@@ -132,18 +433,9 @@ async fn post_signed(
     interaction: &Value,
 ) -> Duration {
     discord.deliver_inline(interaction);
-    let body = interaction.to_string();
-    let timestamp = now_secs().to_string();
-    let signature = signature(&signing_key(), &timestamp, body.as_bytes());
+    let request = signed(interaction);
     let sent = Instant::now();
-    let response = http
-        .post(format!("{server}/interactions"))
-        .header("x-signature-ed25519", signature)
-        .header("x-signature-timestamp", timestamp)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let response = send_signed(http, server, request).await.unwrap();
     let took = sent.elapsed();
     assert_eq!(response.status(), 200);
     answered(discord, interaction, response).await;
@@ -166,128 +458,178 @@ fn jobs_command(id: u64, member: &Member) -> Value {
     slash_command(id, member, "en-US", data)
 }
 
-#[tokio::main]
-async fn main() {
-    println!(
-        "| measure (loopback, {} cores) | result |",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    );
-    println!("|---|---|");
-    for latency in [0, 500, 5_000] {
-        let (p50, p99) = gateway_ack(latency).await;
-        row(
-            &format!("gateway: time to acknowledge, WSC answering in {latency} ms (p50 / p99)"),
-            format!("{} / {}", ms(p50), ms(p99)),
-        );
+/// Open loop: `/wsc jobs` sent at a fixed rate for a fixed time, each at its scheduled time
+/// whether or not earlier ones were answered (a slow answer cannot hold back the next request,
+/// as it does in a closed loop). Latency runs from each request's scheduled send time to its
+/// answer; returns the latencies in ms, the rate at which answers came, and how late the pacer
+/// was at worst (its own lateness counts in the latencies).
+///
+/// The pacer is a thread of its own sleeping until each slot: tokio's timer has a resolution of
+/// 1 ms, which would make every request up to a millisecond late.
+async fn open_loop(
+    http: &reqwest::Client,
+    discord: &FakeDiscord,
+    server: &str,
+    first_id: u64,
+) -> (Vec<f64>, f64, f64) {
+    let n = (OPEN_LOOP_RATE * OPEN_LOOP_SECS) as usize;
+    let period = Duration::from_secs(1) / OPEN_LOOP_RATE;
+    let start = Instant::now() + Duration::from_millis(20);
+    let slot = move |i: usize| start + period * i as u32;
+    let runtime = tokio::runtime::Handle::current();
+    let (http, discord, server) = (http.clone(), discord.clone(), server.to_owned());
+    let pacer = std::thread::spawn(move || {
+        let mut requests = Vec::with_capacity(n);
+        let mut late = Duration::ZERO;
+        for i in 0..n {
+            let interaction = jobs_command(first_id + i as u64, &viewer());
+            // Prepared and signed before its slot, so that only sending it is on the clock.
+            discord.deliver_inline(&interaction);
+            let request = signed(&interaction);
+            std::thread::sleep(slot(i).saturating_duration_since(Instant::now()));
+            late = late.max(Instant::now().saturating_duration_since(slot(i)));
+            let (http, discord, server) = (http.clone(), discord.clone(), server.clone());
+            requests.push(runtime.spawn(async move {
+                let response = send_signed(&http, &server, request).await.unwrap();
+                let answer_at = Instant::now();
+                assert_eq!(answered(&discord, &interaction, response).await, 200);
+                answer_at
+            }));
+        }
+        (requests, late)
+    });
+    let (requests, late) = tokio::task::spawn_blocking(move || pacer.join().unwrap()).await.unwrap();
+    let mut latencies = Vec::with_capacity(n);
+    let mut last = start;
+    for (i, request) in requests.into_iter().enumerate() {
+        let answer_at = request.await.unwrap();
+        latencies.push(ms(answer_at.duration_since(slot(i))));
+        last = last.max(answer_at);
     }
+    (latencies, n as f64 / last.duration_since(start).as_secs_f64(), ms(late))
+}
 
+/// Everything measured on a `wsc-bot serve` process, started afresh.
+async fn serve_figures() -> Vec<Figure> {
     let discord = FakeDiscord::start().await;
     discord.waive_verdict(); // a measurement, not a test
     let sim = start_sim(settings()).await;
     let (child, server, start_to_ready) = serve_process(&discord, &sim);
+    let pid = child.0.id();
     let http = reqwest::Client::new();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let idle = rss_kib(child.0.id());
+    let idle = rss_kib(pid);
     let mut next_id = 1_000u64;
-    // Warm up: the first interactions open the connections to WSC and Discord.
-    for _ in 0..20 {
+    for _ in 0..WARM_UP {
         next_id += 1;
         post_signed(&http, &discord, &server, &jobs_command(next_id, &viewer())).await;
+        finished(&discord, 1, Duration::from_secs(10)).await;
     }
-    for latency in [0, 500, 5_000] {
+    let mut figures = Vec::new();
+    for latency in WSC_LATENCIES_MS {
         sim.set_fault(Operation::List, Fault { latency_ms: latency, ..Fault::default() });
         let mut samples = Vec::new();
         for _ in 0..SAMPLES / BURST {
             for _ in 0..BURST {
                 next_id += 1;
-                samples.push(post_signed(&http, &discord, &server, &jobs_command(next_id, &viewer())).await);
+                let took = post_signed(&http, &discord, &server, &jobs_command(next_id, &viewer())).await;
+                samples.push(ms(took));
             }
-            settle(latency).await;
-            discord.clear_rest_calls();
+            finished(&discord, BURST, Duration::from_millis(latency) + Duration::from_secs(30)).await;
         }
-        row(
-            &format!(
-                "serve: signed request to inline acknowledgement, WSC answering in {latency} ms (p50 / p99)"
-            ),
-            format!("{} / {}", ms(percentile(&mut samples, 0.5)), ms(percentile(&mut samples, 0.99))),
+        figures.push(
+            Figure::latency(
+                format!(
+                    "serve: signed request to inline acknowledgement, WSC answering in {latency} ms (p50 / p99)"
+                ),
+                &mut samples,
+            )
+            .goal("p99", 5.0, "p99 ≤ 5 ms"),
         );
     }
     sim.clear_faults();
 
+    let (mut latencies, rate, late) = open_loop(&http, &discord, &server, 500_000).await;
+    eprintln!("  (open loop: the pacer was {late:.2} ms late at worst)");
+    finished(&discord, latencies.len(), Duration::from_secs(30)).await;
+    let mut open = Figure::latency(
+        format!(
+            "serve: open loop, {OPEN_LOOP_RATE} `/wsc jobs`/s for {OPEN_LOOP_SECS} s, instant WSC: scheduled send to \
+             inline acknowledgement (p50 / p99 / rate answered)"
+        ),
+        &mut latencies,
+    )
+    .goal("p99", 5.0, "p99 ≤ 5 ms");
+    open.values.push(Reading { name: "rate", x: rate, unit: Unit::PerSec });
+    figures.push(open);
+
     // One interaction at a time, each finished (its list edited in) before the next is sent, so
     // a sample measures the bot's own work, not the previous interaction's; each is paired with
     // the same client's round trip to `/healthz`, which does nothing, taken under the same
-    // conditions just before. What the interaction takes beyond it is the bot's.
-    let (mut alone, mut bare) = (Vec::new(), Vec::new());
+    // conditions just before. The bot's latency is the distribution of the differences, pair by
+    // pair, kept signed (host noise can make a pair's `/healthz` the slower).
+    let (mut alone, mut bare, mut added) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..SAMPLES {
         let sent = Instant::now();
         assert_eq!(http.get(format!("{server}/healthz")).send().await.unwrap().status(), 200);
-        bare.push(sent.elapsed());
+        let healthz = ms(sent.elapsed());
         next_id += 1;
-        alone.push(post_signed(&http, &discord, &server, &jobs_command(next_id, &viewer())).await);
-        let edited = format!("/token-{next_id}/messages/@original");
-        discord
-            .wait_for_call(|c| c.method == "PATCH" && c.path.ends_with(&edited), Duration::from_secs(10))
-            .await;
-        discord.clear_rest_calls();
+        let interaction = ms(post_signed(&http, &discord, &server, &jobs_command(next_id, &viewer())).await);
+        finished(&discord, 1, Duration::from_secs(10)).await;
+        alone.push(interaction);
+        bare.push(healthz);
+        added.push(interaction - healthz);
     }
-    let (p50, p99) = (percentile(&mut alone, 0.5), percentile(&mut alone, 0.99));
-    let (bare50, bare99) = (percentile(&mut bare, 0.5), percentile(&mut bare, 0.99));
-    row(
+    figures.push(Figure::latency(
         "serve: signed request to inline acknowledgement, instant WSC, one at a time (p50 / p99)",
-        format!("{} / {}", ms(p50), ms(p99)),
-    );
-    row(
+        &mut alone,
+    ));
+    figures.push(Figure::latency(
         "serve: the same client's round trip to `/healthz`, alternating with those (p50 / p99)",
-        format!("{} / {}", ms(bare50), ms(bare99)),
+        &mut bare,
+    ));
+    figures.push(
+        Figure::latency(
+            "serve: latency the bot adds (per pair, interaction minus its `/healthz`; p50 / p99 of the differences)",
+            &mut added,
+        )
+        .goal("p99", 2.0, "p99 ≤ 2 ms"),
     );
-    row(
-        "serve: latency the bot adds (difference of the two, p50 / p99)",
-        format!("{} / {}", ms(p50.saturating_sub(bare50)), ms(p99.saturating_sub(bare99))),
-    );
+
     // The host's own wake-up cost: the same no-op round trip after 25 ms of idleness.
     let mut idle_trips = Vec::new();
     for _ in 0..BURST {
         tokio::time::sleep(Duration::from_millis(25)).await;
         let sent = Instant::now();
         assert_eq!(http.get(format!("{server}/healthz")).send().await.unwrap().status(), 200);
-        idle_trips.push(sent.elapsed());
+        idle_trips.push(ms(sent.elapsed()));
     }
-    row(
+    figures.push(Figure::latency(
         "host: `/healthz` round trip after 25 ms idle, no bot work (p50 / p99)",
-        format!("{} / {}", ms(percentile(&mut idle_trips, 0.5)), ms(percentile(&mut idle_trips, 0.99))),
-    );
+        &mut idle_trips,
+    ));
 
+    // Throughput: 2,000 interactions, 100 at a time, until the last one's list is edited in.
+    const TOTAL: u64 = 2_000;
     let started = Instant::now();
-    let cpu_before = cpu_time(child.0.id());
-    let mut handles = Vec::new();
-    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let pid = child.0.id();
+    let cpu_before = cpu_time(pid);
+    let peak = Arc::new(AtomicU64::new(0));
     let sampler = {
         let peak = peak.clone();
         tokio::spawn(async move {
             loop {
-                peak.fetch_max(rss_kib(pid), std::sync::atomic::Ordering::Relaxed);
+                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         })
     };
-    for i in 0..2_000u64 {
+    let mut handles = Vec::new();
+    for i in 0..TOTAL {
         let (http, server, discord) = (http.clone(), server.clone(), discord.clone());
         let interaction = jobs_command(100_000 + i, &operator());
         discord.deliver_inline(&interaction);
         handles.push(tokio::spawn(async move {
-            let body = interaction.to_string();
-            let timestamp = now_secs().to_string();
-            let signature = signature(&signing_key(), &timestamp, body.as_bytes());
-            let response = http
-                .post(format!("{server}/interactions"))
-                .header("x-signature-ed25519", signature)
-                .header("x-signature-timestamp", timestamp)
-                .body(body)
-                .send()
-                .await;
-            match response {
+            match send_signed(&http, &server, signed(&interaction)).await {
                 Ok(response) => answered(&discord, &interaction, response).await,
                 Err(_) => 0,
             }
@@ -299,45 +641,77 @@ async fn main() {
             }
         }
     }
-    let rate = 2_000.0 / started.elapsed().as_secs_f64();
+    let acked = started.elapsed();
+    let last_edit = finished(&discord, TOTAL as usize, Duration::from_secs(60)).await;
+    eprintln!(
+        "  (throughput: the last of {TOTAL} acknowledged after {:.2} s, the last list edited in after {:.2} s)",
+        acked.as_secs_f64(),
+        last_edit.duration_since(started).as_secs_f64()
+    );
+    let rate = TOTAL as f64 / last_edit.duration_since(started).as_secs_f64();
     sampler.abort();
-    // Wait for the last background work (WSC calls, edits) before reading the CPU time.
-    let all_edited = |d: &FakeDiscord| d.rest_calls().iter().filter(|c| c.method == "PATCH").count() >= 2_000;
-    assert!(discord.wait_until(all_edited, Duration::from_secs(60)).await);
-    let cpu_per_interaction = cpu_time(child.0.id()).saturating_sub(cpu_before) / 2_000;
-    row("serve: throughput, 100 concurrent signed `/wsc jobs`", format!("{rate:.0} interactions/s"));
-    row(
+    let cpu_per_interaction = cpu_time(pid).saturating_sub(cpu_before) / TOTAL as u32;
+    figures.push(Figure::single(
+        "serve: throughput, 100 concurrent signed `/wsc jobs`, until the last list is edited in",
+        rate,
+        Unit::PerSec,
+    ));
+    figures.push(Figure::single(
         "serve: CPU time per `/wsc jobs`, whole interaction (verify, answer, WSC call, edit)",
         ms(cpu_per_interaction),
+        Unit::Ms,
+    ));
+    figures.push(
+        Figure {
+            what: "serve: resident memory idle / peak under 100 concurrent interactions".into(),
+            values: vec![
+                Reading { name: "idle", x: idle as f64 / 1024.0, unit: Unit::Mb },
+                Reading { name: "peak", x: peak.load(Ordering::Relaxed) as f64 / 1024.0, unit: Unit::Mb },
+            ],
+            spread: vec!["idle", "peak"],
+            goals: vec![],
+        }
+        .goal("idle", 20.0, "idle ≤ 20 MB")
+        .goal("peak", 40.0, "peak ≤ 40 MB"),
     );
-    row(
-        "serve: resident memory idle / peak under 100 concurrent interactions",
-        format!(
-            "{:.1} MB / {:.1} MB",
-            idle as f64 / 1024.0,
-            peak.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1024.0
-        ),
-    );
-    row("serve: process start to listening", ms(start_to_ready));
+    figures.push(Figure::single("serve: process start to listening", ms(start_to_ready), Unit::Ms));
     drop(child);
+    figures
+}
 
-    let mut settings = settings();
-    settings.seed.extend(generated_seed(10_000, 2_000_000_000));
-    let bot = start_bot(settings, 10).await;
-    bot.discord.waive_verdict(); // a measurement, not a test
-    bot.autocomplete(&operator(), "stop", "").await; // fills the cache
-    let mut samples = Vec::new();
-    for i in 0..SAMPLES {
-        let sent = Instant::now();
-        bot.autocomplete(&operator(), "stop", &format!("host{}", 9_000 + i)).await;
-        samples.push(sent.elapsed());
-    }
-    row(
-        "autocomplete with 10,000 jobs, dispatch to answer (p50 / p99)",
-        format!("{} / {}", ms(percentile(&mut samples, 0.5)), ms(percentile(&mut samples, 0.99))),
-    );
+// ---------------------------------------------------------------------------------------------
+// One run, and the runs
+// ---------------------------------------------------------------------------------------------
+
+/// Every row, measured once, every process started afresh.
+async fn run_once() -> Vec<Figure> {
+    let mut figures = gateway_acks().await;
+    figures.extend(serve_figures().await);
+    figures.push(autocomplete().await);
     let binary = std::path::Path::new(env!("CARGO_BIN_EXE_wsc-bot"));
     let size = std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0);
-    row("release binary size (stripped, thin LTO)", format!("{:.1} MB", size as f64 / 1_048_576.0));
+    figures.push(Figure::single(
+        "release binary size (stripped, thin LTO)",
+        size as f64 / 1_048_576.0,
+        Unit::Mb,
+    ));
+    figures
+}
+
+#[tokio::main]
+async fn main() {
+    let n = runs();
+    let mut runs = Vec::new();
+    for run in 1..=n {
+        let started = Instant::now();
+        eprintln!("figures: run {run} of {n}");
+        let figures = run_once().await;
+        for figure in &figures {
+            eprintln!("  {}: {}", figure.what, figure.shown());
+        }
+        eprintln!("figures: run {run} took {:.0} s", started.elapsed().as_secs_f64());
+        runs.push(figures);
+    }
+    print_table(&runs);
     std::process::exit(0);
 }

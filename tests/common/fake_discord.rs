@@ -449,6 +449,12 @@ impl FakeDiscord {
         self.shared.lock().calls.clear();
     }
 
+    /// How many recorded calls match `pred`, without copying the log (cheap enough to re-check
+    /// in [`FakeDiscord::wait_until`] on every change).
+    pub fn count_calls(&self, pred: impl Fn(&RestCall) -> bool) -> usize {
+        self.shared.lock().calls.iter().filter(|c| pred(c)).count()
+    }
+
     /// The first recorded call matching `pred` (already recorded, or arriving before `timeout`).
     pub async fn wait_for_call(
         &self,
