@@ -361,6 +361,8 @@ fn serve_process(discord: &FakeDiscord, sim: &SimHandle) -> (Killed, String, Dur
     vars.insert("WSC_HTTP_LISTEN", "127.0.0.1:0".into());
     vars.insert("WSC_REQUEST_TIMEOUT_SECS", "30".into());
     vars.insert("RUST_LOG", "warn".into());
+    // Its store, as deployed: a SQLite file of its own.
+    vars.insert("WSC_DATABASE_URL", common::sqlite_url());
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_wsc-bot"))
         .arg("serve")

@@ -51,10 +51,11 @@ async fn a_change_while_the_bot_was_down_is_announced_once_by_editing_its_messag
         .as_str()
         .unwrap()
         .to_owned();
-    let before = posts().len();
-    assert!(before >= 1, "{announced:?}");
-
-    // Killed while watching; the scan finishes while the bot is down.
+    assert!(!posts().is_empty(), "{announced:?}");
+    // Killed while watching, once the poll that announced has ended (the next one has begun);
+    // the scan finishes while the bot is down.
+    let polls = bot.sim.requests_for(Operation::List).len();
+    assert!(bot.discord.wait_until(polled(polls + 1), Duration::from_secs(25)).await, "the next poll");
     drop(process);
     bot.sim.advance(Duration::from_secs(3_600));
     bot.discord.clear_rest_calls();

@@ -496,12 +496,13 @@ async fn two_confirms_on_two_replicas_at_once_stop_once_and_tell_the_team_once()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beyond_256_interactions_in_flight_the_endpoint_answers_503_then_recovers() {
     let mut settings = settings();
-    // Long enough for all 256 deferrals to be in while every one of them still waits on WSC.
-    settings.faults = vec![(Operation::List, Fault { latency_ms: 8_000, ..Fault::default() })];
+    // Long enough for all 256 deferrals to be in while every one of them still waits on WSC,
+    // on a loaded 2-core machine too (each admission is a write to the store).
+    settings.faults = vec![(Operation::List, Fault { latency_ms: 20_000, ..Fault::default() })];
     let sim = start_sim(settings).await;
     let discord = FakeDiscord::start().await;
     let mut vars = vars(&discord, &sim);
-    vars.insert("WSC_REQUEST_TIMEOUT_SECS", "20".to_owned());
+    vars.insert("WSC_REQUEST_TIMEOUT_SECS", "30".to_owned());
     let server = start_serve_with(&vars).await.0;
     let lists: Vec<Value> = (0..256).map(|_| command(&viewer(), "jobs", json!([]))).collect();
     // In waves, as Discord's deliveries would come, rather than one burst from this one client.
@@ -513,6 +514,9 @@ async fn beyond_256_interactions_in_flight_the_endpoint_answers_503_then_recover
     let (status, answer) = post_unjudged(&server, &command(&viewer(), "jobs", json!([]))).await;
     assert_eq!((status, answer), (503, json!("busy\n")));
     // Once WSC answers, all 256 get their list and the endpoint takes interactions again.
+    let first = format!("/{}/messages/@original", lists[0]["token"].as_str().unwrap());
+    let answered = |c: &common::fake_discord::RestCall| c.method == "PATCH" && c.path.ends_with(&first);
+    discord.wait_for_call(answered, Duration::from_secs(40)).await.expect("WSC answered the first list");
     for list in &lists {
         assert_eq!(original(&discord, list).await["embeds"].as_array().unwrap().len(), 5);
     }
