@@ -127,6 +127,7 @@ for_engines!(memory: Memory, sqlite: Sqlite, postgres: Postgres; [
 for_engines!(sqlite_only: Sqlite, postgres_only: Postgres; [
     what_is_written_survives_reopening,
     a_newer_schema_is_refused_and_left_as_it_was,
+    replicas_opening_a_new_database_at_once_all_succeed,
 ]);
 
 async fn one_claim_at_a_time_released_only_by_its_holder(s: Subject) {
@@ -514,6 +515,31 @@ async fn a_newer_schema_is_refused_and_left_as_it_was(s: Subject) {
     assert_eq!(sqlx::query(tables).fetch_one(&pool).await.unwrap().get::<i64, _>(0), before, "the data too");
     pool.close().await;
     assert_eq!(s.store.claim(1, "b", MINUTE).await, Ok(false), "the claim is still there");
+}
+
+async fn replicas_opening_a_new_database_at_once_all_succeed(s: Subject) {
+    // A new, empty database each round (`s` has opened its own already), opened by four at once:
+    // one applies the migrations, the others find them applied. SQLite has no lock for it and
+    // loses the race only sometimes, hence the rounds.
+    let rounds = if s.engine == Engine::Sqlite { 8 } else { 2 };
+    for round in 0..rounds {
+        let url = match s.engine {
+            Engine::Postgres => common::postgres::database().await,
+            _ => s.url().replace("wsc-bot.db", &format!("fresh-{round}.db")),
+        };
+        let opens = (0..4).map(|_| wsc_bot::store::open(&url));
+        let stores: Vec<_> = futures_util::future::join_all(opens)
+            .await
+            .into_iter()
+            .enumerate()
+            .map(|(i, store)| store.unwrap_or_else(|e| panic!("round {round}: opener {i} failed: {e}")))
+            .collect();
+        assert_eq!(stores[0].claim(1, "a", MINUTE).await, Ok(true));
+        for store in &stores[1..] {
+            assert_eq!(store.claim(1, "b", MINUTE).await, Ok(false), "one database");
+            assert_eq!(store.status().await.unwrap().schema_version, 1);
+        }
+    }
 }
 
 /// The harness's own server, killed (SIGKILL, by pid) under an open store and started again on

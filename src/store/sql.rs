@@ -123,11 +123,30 @@ pub async fn open(url: &str) -> Result<SqlStore, OpenError> {
             .map_err(|e| OpenError::Connect(e.to_string()))?;
     }
     let migrator = Migrator::new(Embedded).await.map_err(|e| OpenError::Migrate(e.to_string()))?;
-    match migrator.run(&pool).await {
+    let mut migrated = migrator.run(&pool).await;
+    // SQLite gives the migrator no lock: of two processes opening a new file at once, both apply
+    // a migration and the later fails on the tables the other made. When the other did apply
+    // it, run again: it goes on after it.
+    while let Err(MigrateError::ExecuteMigration(_, version)) = &migrated {
+        if engine != Engine::Sqlite || !applied(&pool, *version).await {
+            break;
+        }
+        migrated = migrator.run(&pool).await;
+    }
+    match migrated {
         Ok(()) => Ok(SqlStore { pool, engine }),
         Err(MigrateError::VersionMissing(found)) => Err(OpenError::Newer { found, known: newest_known() }),
         Err(error) => Err(OpenError::Migrate(error.to_string())),
     }
+}
+
+/// Whether migration `version` is recorded as applied.
+async fn applied(pool: &AnyPool, version: i64) -> bool {
+    sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = $1 AND success")
+        .bind(version)
+        .fetch_one(pool)
+        .await
+        .is_ok_and(|row| row.try_get::<i64, _>(0).is_ok_and(|n| n > 0))
 }
 
 fn failed(error: sqlx::Error) -> StoreError {
