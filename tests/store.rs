@@ -118,6 +118,7 @@ for_engines!(memory: Memory, sqlite: Sqlite, postgres: Postgres; [
     an_interaction_is_first_delivered_once,
     the_watchers_memory_starts_empty_and_keeps_what_changed_per_channel,
     the_audit_trail_keeps_every_field_even_hostile_text,
+    an_audit_event_carrying_a_nul_is_kept_not_refused,
     the_audit_trail_is_newest_first_filtered_by_time_and_job_and_limited,
     a_lease_is_renewed_by_its_holder_refused_to_another_and_taken_over_when_it_lapses,
     housekeeping_forgets_what_expired_and_audit_past_its_retention,
@@ -347,6 +348,42 @@ async fn the_audit_trail_keeps_every_field_even_hostile_text(s: Subject) {
         ("denied", ErrorKind::Timeout.name())
     );
     assert_eq!(records[1].action, "cancel");
+}
+
+async fn an_audit_event_carrying_a_nul_is_kept_not_refused(s: Subject) {
+    // PostgreSQL's text cannot hold a NUL; text from WSC or Discord may carry one all the same.
+    let nul = "a\0b";
+    let event = AuditEvent {
+        actor_name: nul.to_owned(),
+        target_url: Some(format!("https://x.example/{nul}")),
+        wsc_code: Some(nul.to_owned()),
+        request_id: Some(nul.to_owned()),
+        reason: Some(nul.to_owned()),
+        correlation: nul.to_owned(),
+        ..event(1, Outcome::Done)
+    };
+    store_ok(s.store.append_audit(&event).await, "an event with a NUL is appended");
+    let records = trail(&s.store, AuditQuery { limit: 10, ..AuditQuery::default() }).await;
+    assert_eq!(records.len(), 1);
+    let mut expected = event.record(records[0].at_ms);
+    if s.engine != Engine::Memory {
+        // The SQL engines alike keep U+FFFD in its place.
+        let kept = |text: &str| text.replace('\0', "\u{FFFD}");
+        expected.actor_name = kept(&expected.actor_name);
+        expected.correlation = kept(&expected.correlation);
+        for text in
+            [&mut expected.target_url, &mut expected.wsc_code, &mut expected.request_id, &mut expected.reason]
+        {
+            *text = text.as_deref().map(kept);
+        }
+    }
+    assert_eq!(records[0], expected);
+}
+
+fn store_ok(result: Result<(), StoreError>, what: &str) {
+    if let Err(error) = result {
+        panic!("{what}: {error}");
+    }
 }
 
 async fn the_audit_trail_is_newest_first_filtered_by_time_and_job_and_limited(s: Subject) {

@@ -162,6 +162,17 @@ fn ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// `value` as the database can keep it: PostgreSQL's text cannot hold a NUL (SQLite's can), and
+/// an audit event carrying one (in a target URL from WSC, say) would be refused whole. Both
+/// engines keep U+FFFD in its place.
+fn kept_text(value: String) -> String {
+    if value.contains('\0') {
+        value.replace('\0', "\u{FFFD}")
+    } else {
+        value
+    }
+}
+
 /// A random id for an audit event, unique without a sequence.
 fn event_id() -> String {
     format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
@@ -329,19 +340,19 @@ impl Store for SqlStore {
         )
         .bind(event_id())
         .bind(record.at_ms)
-        .bind(record.correlation)
+        .bind(kept_text(record.correlation))
         .bind(id(record.interaction)?)
         .bind(id(record.actor_id)?)
-        .bind(record.actor_name)
+        .bind(kept_text(record.actor_name))
         .bind(record.matched_role.map(id).transpose()?)
         .bind(record.action)
         .bind(id(record.instance)?)
-        .bind(record.target_url)
+        .bind(record.target_url.map(kept_text))
         .bind(record.outcome)
-        .bind(record.wsc_code)
-        .bind(record.request_id)
+        .bind(record.wsc_code.map(kept_text))
+        .bind(record.request_id.map(kept_text))
         .bind(i64::try_from(record.latency_ms).unwrap_or(i64::MAX))
-        .bind(record.reason)
+        .bind(record.reason.map(kept_text))
         .execute(&self.pool)
         .await
         .map_err(failed)?;
