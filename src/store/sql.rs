@@ -123,11 +123,30 @@ pub async fn open(url: &str) -> Result<SqlStore, OpenError> {
             .map_err(|e| OpenError::Connect(e.to_string()))?;
     }
     let migrator = Migrator::new(Embedded).await.map_err(|e| OpenError::Migrate(e.to_string()))?;
-    match migrator.run(&pool).await {
+    let mut migrated = migrator.run(&pool).await;
+    // SQLite gives the migrator no lock: of two processes opening a new file at once, both apply
+    // a migration and the later fails on the tables the other made. When the other did apply
+    // it, run again: it goes on after it.
+    while let Err(MigrateError::ExecuteMigration(_, version)) = &migrated {
+        if engine != Engine::Sqlite || !applied(&pool, *version).await {
+            break;
+        }
+        migrated = migrator.run(&pool).await;
+    }
+    match migrated {
         Ok(()) => Ok(SqlStore { pool, engine }),
         Err(MigrateError::VersionMissing(found)) => Err(OpenError::Newer { found, known: newest_known() }),
         Err(error) => Err(OpenError::Migrate(error.to_string())),
     }
+}
+
+/// Whether migration `version` is recorded as applied.
+async fn applied(pool: &AnyPool, version: i64) -> bool {
+    sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = $1 AND success")
+        .bind(version)
+        .fetch_one(pool)
+        .await
+        .is_ok_and(|row| row.try_get::<i64, _>(0).is_ok_and(|n| n > 0))
 }
 
 fn failed(error: sqlx::Error) -> StoreError {
@@ -141,6 +160,17 @@ fn id(value: u64) -> Result<i64, StoreError> {
 
 fn ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// `value` as the database can keep it: PostgreSQL's text cannot hold a NUL (SQLite's can), and
+/// an audit event carrying one (in a target URL from WSC, say) would be refused whole. Both
+/// engines keep U+FFFD in its place.
+fn kept_text(value: String) -> String {
+    if value.contains('\0') {
+        value.replace('\0', "\u{FFFD}")
+    } else {
+        value
+    }
 }
 
 /// A random id for an audit event, unique without a sequence.
@@ -310,19 +340,19 @@ impl Store for SqlStore {
         )
         .bind(event_id())
         .bind(record.at_ms)
-        .bind(record.correlation)
+        .bind(kept_text(record.correlation))
         .bind(id(record.interaction)?)
         .bind(id(record.actor_id)?)
-        .bind(record.actor_name)
+        .bind(kept_text(record.actor_name))
         .bind(record.matched_role.map(id).transpose()?)
         .bind(record.action)
         .bind(id(record.instance)?)
-        .bind(record.target_url)
+        .bind(record.target_url.map(kept_text))
         .bind(record.outcome)
-        .bind(record.wsc_code)
-        .bind(record.request_id)
+        .bind(record.wsc_code.map(kept_text))
+        .bind(record.request_id.map(kept_text))
         .bind(i64::try_from(record.latency_ms).unwrap_or(i64::MAX))
-        .bind(record.reason)
+        .bind(record.reason.map(kept_text))
         .execute(&self.pool)
         .await
         .map_err(failed)?;

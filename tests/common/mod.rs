@@ -160,6 +160,38 @@ impl Drop for KeyFiles {
     }
 }
 
+/// A new directory under the system's temporary directory, for this process alone; removed with
+/// everything in it when dropped.
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        use std::os::unix::fs::PermissionsExt;
+        loop {
+            let name = format!("wsc-bot-{tag}-{}-{:08x}", std::process::id(), fastrand::u32(..));
+            let dir = std::env::temp_dir().join(name);
+            match std::fs::create_dir(&dir) {
+                Ok(()) => {
+                    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+                    return TempDir(dir);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => panic!("could not create a temporary directory: {e}"),
+            }
+        }
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 pub fn client(sim: &SimHandle) -> WscClient {
     client_with(&sim.base_url(), ACCESS_KEY, SECRET_KEY, Duration::from_secs(5))
 }
@@ -168,6 +200,7 @@ pub mod audit;
 pub mod bot;
 pub mod discord_spec;
 pub mod fake_discord;
+pub mod postgres;
 pub mod process;
 pub mod secrets;
 pub mod serve;
