@@ -262,6 +262,54 @@ fn snowflakes_may_be_integers_and_int64_may_be_strings() {
     assert!(spec.validate_request("PUT", GUILD_COMMANDS, &cmds).is_empty());
 }
 
+#[test]
+fn widened_snowflakes_and_integers_keep_their_bounds() {
+    // The spec is rewritten at load so that snowflakes take integers and integers take digit
+    // strings; what the spec refuses stays refused.
+    let mut cmds = command_registration();
+    cmds[0]["default_member_permissions"] = json!("-1");
+    assert_caught("PUT", GUILD_COMMANDS, &cmds, &["$[0].default_member_permissions: value -1 < minimum 0"]);
+    cmds[0]["default_member_permissions"] = json!("18014398509481984");
+    assert_caught(
+        "PUT",
+        GUILD_COMMANDS,
+        &cmds,
+        &["$[0].default_member_permissions", "> maximum 18014398509481983"],
+    );
+    cmds[0]["default_member_permissions"] = json!("admin");
+    assert_caught("PUT", GUILD_COMMANDS, &cmds, &["$[0].default_member_permissions", "expected integer"]);
+    let body = json!({"content": "hi", "allowed_mentions": {"users": [-1, "x1", 1.5]}});
+    let v = assert_caught(
+        "POST",
+        CHANNEL_MESSAGES,
+        &body,
+        &["$.allowed_mentions.users[0]: value -1 < minimum 0"],
+    );
+    assert!(
+        v.iter().any(|m| m.starts_with("$.allowed_mentions.users[1]: \"x1\" does not match pattern")),
+        "{v:?}"
+    );
+    assert!(v.iter().any(|m| m.starts_with("$.allowed_mentions.users[2]: expected ")), "{v:?}");
+}
+
+#[test]
+fn formats_and_enumerations_are_checked() {
+    let body = json!({"embeds": [{"title": "t", "url": "not a url", "timestamp": "yesterday"}]});
+    let v = assert_caught("PATCH", ORIGINAL, &body, &["$.embeds[0].url", "is not a valid uri"]);
+    assert!(
+        v.iter().any(|m| m.starts_with("$.embeds[0].timestamp: \"yesterday\" is not a valid date-time")),
+        "{v:?}"
+    );
+    // An enumeration (written in the spec as `oneOf` of `const`) is one violation listing the values.
+    let body =
+        json!({"components": [row(vec![json!({"type": 2, "style": 9, "custom_id": "a", "label": "A"})])]});
+    let v = check_request("PATCH", ORIGINAL, &body);
+    assert_eq!(
+        v,
+        vec!["$.components[0].components[0].style: value 9 not one of [1, 2, 3, 4, 5, 6]".to_owned()]
+    );
+}
+
 // ----- violations ------------------------------------------------------------------------------
 
 #[test]

@@ -4,28 +4,34 @@
 //! enforces that the spec cannot express (from Discord's developer documentation).
 //!
 //! * [`DiscordSpec::validate_request`] — schema validation of one request body for a method and a
-//!   wire path (`/api/v10/...`), with a small JSON Schema (OpenAPI 3.1) validator covering the
-//!   keywords the spec uses.
+//!   wire path (`/api/v10/...`): the route is matched here, the operation's request schema is
+//!   checked by the `jsonschema` crate (JSON Schema 2020-12, as OpenAPI 3.1 uses).
 //! * [`message_rules`] — the message limits (embed totals, component layout, unique custom ids…).
 //! * [`check_request`] — both of the above, plus the command-registration rules, for one request.
 //!
 //! Every violation is one string `"<JSON path>: <what is wrong>"`, e.g.
 //! `$.data.embeds[0].title: length 300 > maxLength 256`. Characters are counted as Unicode scalar
-//! values (`str::chars().count()`), as Discord does.
+//! values, as Discord does (and as JSON Schema's `maxLength` does).
 //!
-//! Quirks of the spec this module handles:
-//! * `anyOf`/`oneOf` are both treated as "at least one branch matches": the spec writes Discord's
-//!   unions as `anyOf` tagged `x-discord-union: oneOf`, and some branches overlap (a follow-up body
-//!   matches both `IncomingWebhookRequestPartial` and `IncomingWebhookUpdateRequestPartial`), so a
-//!   strict `oneOf` would reject valid bodies.
-//! * Enumerations are written as `oneOf` of `{"const": ..}` branches; they are reported as one
-//!   "not one of [..]" violation.
-//! * When no branch matches, the branch reported is one whose discriminator (`type` and the like)
-//!   matches, with the fewest violations — so a bad type-4 callback reports its embed problem, not
-//!   "type is not 1" from the PONG branch.
+//! Quirks of the spec this module handles, by rewriting the spec once at load ([`adapt`]):
+//! * `oneOf` becomes `anyOf` ("at least one branch matches"): the spec writes Discord's unions as
+//!   `anyOf` tagged `x-discord-union: oneOf`, and some branches overlap (a follow-up body matches
+//!   both `IncomingWebhookRequestPartial` and `IncomingWebhookUpdateRequestPartial`), so a strict
+//!   `oneOf` would reject valid bodies.
+//! * Enumerations are written as `oneOf` of `{"const": ..}` branches; they become `enum`, reported as
+//!   one "not one of [..]" violation.
 //! * Snowflakes are `type: string` with a digits pattern; a JSON integer is accepted too. Integers
-//!   without a format or with `format: int64` also accept a string of digits (serenity sends
-//!   `default_member_permissions` as a string, the spec says integer).
+//!   without a format or with `format: int64` also accept a string of digits, range-checked by the
+//!   `x-integer-text` keyword (serenity sends `default_member_permissions` as a string, the spec
+//!   says integer).
+//!
+//! And by reading the crate's errors ([`report`]): when no branch of a union matches, the branch
+//! reported is one whose discriminator (`type` and the like) matches, with the fewest violations —
+//! so a bad type-4 callback reports its embed problem, not "type is not 1" from the PONG branch.
+//! The formats `uri` and `date-time` are checked (RFC 3986, RFC 3339); the spec's own (`snowflake`,
+//! `int32`, `nonce`…) are not. Each schema is compiled once, on first use.
+//!
+//! Otherwise:
 //! * No request schema sets `additionalProperties: false`, so unknown fields are not reported (Discord
 //!   ignores them).
 //! * The spec allows 4000 characters of `content` for channel messages; Discord's documented limit
@@ -35,15 +41,21 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
-use serde_json::Value;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::paths::{Location, LocationSegment};
+use jsonschema::{Draft, Keyword, Registry, ValidationError, Validator};
+use serde_json::{json, Map, Value};
 
 /// Where the spec lives: in the repository, so a fresh clone has it.
 pub const SPEC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/discord-openapi.json");
 
-/// Guard against schemas that recurse without consuming the instance.
-const MAX_DEPTH: usize = 256;
+/// The spec's name in the validators' registry (nothing is fetched).
+const SPEC_URI: &str = "urn:discord-spec";
+
+/// The keyword [`adapt`] adds to integer schemas that also accept a string of digits.
+const INTEGER_TEXT: &str = "x-integer-text";
 
 /// Discord's limits (Discord's developer documentation).
 pub mod limits {
@@ -79,11 +91,14 @@ pub mod limits {
 /// Message flag IS_COMPONENTS_V2 (1 << 15).
 const FLAG_COMPONENTS_V2: u64 = 1 << 15;
 
-/// The parsed spec plus an index of its path templates.
+/// The parsed (and [`adapt`]ed) spec, an index of its path templates, and the compiled validators.
 pub struct DiscordSpec {
     doc: Value,
     routes: Vec<RouteTemplate>,
     locales: Vec<String>,
+    registry: Registry<'static>,
+    /// One validator per schema location (JSON pointer into the spec), compiled on first use.
+    validators: Mutex<HashMap<String, Arc<Validator>>>,
 }
 
 struct RouteTemplate {
@@ -99,6 +114,8 @@ enum Segment {
 /// A wire path resolved to one of the spec's operations.
 struct ResolvedRoute<'a> {
     template: &'a str,
+    /// Lowercase, as the spec's operation keys.
+    method: String,
     operation: &'a Value,
     path_item: &'a Value,
     params: Vec<(String, String)>,
@@ -121,7 +138,7 @@ impl DiscordSpec {
         })
     }
 
-    fn from_value(doc: Value) -> DiscordSpec {
+    fn from_value(mut doc: Value) -> DiscordSpec {
         let paths = doc
             .get("paths")
             .and_then(Value::as_object)
@@ -152,7 +169,12 @@ impl DiscordSpec {
                     .collect()
             })
             .unwrap_or_default();
-        DiscordSpec { doc, routes, locales }
+        adapt(&mut doc);
+        let registry = Registry::new()
+            .add(SPEC_URI, Draft::Draft202012.create_resource(doc.clone()))
+            .and_then(|builder| builder.prepare())
+            .unwrap_or_else(|e| panic!("Discord's OpenAPI spec at {SPEC_PATH} cannot be registered: {e}"));
+        DiscordSpec { doc, routes, locales, registry, validators: Mutex::new(HashMap::new()) }
     }
 
     /// The spec's path template that `method` + wire `path` resolves to, e.g.
@@ -201,6 +223,7 @@ impl DiscordSpec {
             if let Some(operation) = path_item.get(method_lc.as_str()) {
                 return Ok(ResolvedRoute {
                     template: &route.template,
+                    method: method_lc,
                     operation,
                     path_item,
                     params: params.clone(),
@@ -222,78 +245,86 @@ impl DiscordSpec {
             Ok(route) => route,
             Err(e) => return vec![e],
         };
+        let path_item_at = format!("/paths/{}", escape_pointer(route.template));
+        let operation_at = format!("{path_item_at}/{}", route.method);
         let mut out = Vec::new();
 
         // Path parameters (snowflakes, token length).
         for (name, value) in &route.params {
-            if let Some(schema) = find_path_param_schema(&route, name) {
-                let mut violations = Vec::new();
+            let declared = [(route.operation, &operation_at), (route.path_item, &path_item_at)]
+                .into_iter()
+                .find_map(|(owner, at)| {
+                    let params = owner.get("parameters")?.as_array()?;
+                    let i = params.iter().position(|p| {
+                        p.get("name").and_then(Value::as_str) == Some(name)
+                            && p.get("in").and_then(Value::as_str) == Some("path")
+                            && p.get("schema").is_some()
+                    })?;
+                    Some(format!("{at}/parameters/{i}/schema"))
+                });
+            if let Some(schema_at) = declared {
                 let instance = Value::String(value.clone());
-                self.validator().check(
-                    schema,
-                    &instance,
-                    &format!("path parameter {{{name}}}"),
-                    &mut violations,
-                );
-                out.extend(violations.into_iter().map(Violation::render));
+                out.extend(self.violations(&schema_at, &instance, &format!("path parameter {{{name}}}")));
             }
         }
 
-        let request_body = route.operation.get("requestBody").map(|rb| self.deref(rb));
-        let Some(request_body) = request_body else {
-            if !body.is_null() {
-                out.push(format!(
-                    "$: {} {} takes no request body in Discord's spec",
-                    method.to_ascii_uppercase(),
-                    route.template
-                ));
+        let body_at = match route.operation.get("requestBody") {
+            None => {
+                if !body.is_null() {
+                    out.push(format!(
+                        "$: {} {} takes no request body in Discord's spec",
+                        route.method.to_ascii_uppercase(),
+                        route.template
+                    ));
+                }
+                return out;
             }
-            return out;
+            // A request body kept in `components` (none is, today).
+            Some(rb) => match rb.get("$ref").and_then(Value::as_str) {
+                Some(reference) => reference.trim_start_matches('#').to_owned(),
+                None => format!("{operation_at}/requestBody"),
+            },
         };
-        let Some(schema) = request_body.pointer("/content/application~1json/schema") else {
+        let schema_at = format!("{body_at}/content/application~1json/schema");
+        if self.doc.pointer(&schema_at).is_none() {
             out.push(format!(
                 "$: {} {} has no application/json request body in Discord's spec",
-                method.to_ascii_uppercase(),
+                route.method.to_ascii_uppercase(),
                 route.template
             ));
             return out;
-        };
-        let mut violations = Vec::new();
-        self.validator().check(schema, body, "$", &mut violations);
-        out.extend(violations.into_iter().map(Violation::render));
+        }
+        out.extend(self.violations(&schema_at, body, "$"));
         out
     }
 
-    fn validator(&self) -> Validator<'_> {
-        Validator { doc: &self.doc, stack: Vec::new() }
+    /// The violations of `instance` against the schema at `schema_at` (a JSON pointer into the
+    /// spec), each as `"<root><JSON path>: <what is wrong>"`.
+    fn violations(&self, schema_at: &str, instance: &Value, root: &str) -> Vec<String> {
+        let validator = self.validator(schema_at);
+        let errors: Vec<ValidationError<'_>> = validator.iter_errors(instance).collect();
+        let mut out = Vec::new();
+        report_all(&errors, instance, root, &mut out);
+        out
     }
 
-    /// Follows a `$ref` at the top of a non-schema object (request bodies, parameters).
-    fn deref<'a>(&'a self, value: &'a Value) -> &'a Value {
-        let mut current = value;
-        for _ in 0..16 {
-            match current.get("$ref").and_then(Value::as_str) {
-                Some(r) => match resolve_ref(&self.doc, r) {
-                    Some(target) => current = target,
-                    None => return current,
-                },
-                None => return current,
-            }
+    fn validator(&self, schema_at: &str) -> Arc<Validator> {
+        let mut cache = self.validators.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(validator) = cache.get(schema_at) {
+            return Arc::clone(validator);
         }
-        current
+        let reference = json!({ "$ref": format!("{SPEC_URI}#{}", uri_fragment(schema_at)) });
+        let validator = jsonschema::options()
+            .with_draft(Draft::Draft202012)
+            .with_registry(&self.registry)
+            .should_validate_formats(true)
+            .with_keyword(INTEGER_TEXT, IntegerText::factory)
+            .build(&reference)
+            .unwrap_or_else(|e| panic!("the schema at {schema_at} in Discord's spec does not compile: {e}"));
+        let validator = Arc::new(validator);
+        cache.insert(schema_at.to_owned(), Arc::clone(&validator));
+        validator
     }
-}
-
-fn find_path_param_schema<'a>(route: &ResolvedRoute<'a>, name: &str) -> Option<&'a Value> {
-    [route.operation, route.path_item]
-        .into_iter()
-        .filter_map(|v| v.get("parameters").and_then(Value::as_array))
-        .flatten()
-        .find(|p| {
-            p.get("name").and_then(Value::as_str) == Some(name)
-                && p.get("in").and_then(Value::as_str) == Some("path")
-        })
-        .and_then(|p| p.get("schema"))
 }
 
 /// A bit mask of the literal positions (leftmost segment = highest bit), to rank templates.
@@ -344,586 +375,339 @@ fn split_path(path: &str) -> Vec<&str> {
     path.split('/').filter(|s| !s.is_empty()).collect()
 }
 
-fn resolve_ref<'a>(doc: &'a Value, reference: &str) -> Option<&'a Value> {
-    let pointer = reference.strip_prefix('#')?;
-    doc.pointer(pointer)
+/// One JSON pointer token (RFC 6901): `~` → `~0`, `/` → `~1`.
+fn escape_pointer(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
 }
 
-// ---------------------------------------------------------------------------------------------
-// JSON Schema validator (the subset Discord's spec uses)
-// ---------------------------------------------------------------------------------------------
-
-struct Violation {
-    path: String,
-    message: String,
-    /// Type and value (enum/const) mismatches tell which union branch was meant.
-    kind: Kind,
-}
-
-enum Kind {
-    Other,
-    /// The instance has none of the `allowed` JSON types.
-    Type {
-        allowed: Vec<String>,
-        actual: String,
-    },
-    /// The instance is none of the `allowed` values (enum, const).
-    Value {
-        allowed: Vec<Value>,
-        actual: String,
-    },
-}
-
-impl Violation {
-    fn render(self) -> String {
-        format!("{}: {}", self.path, self.message)
+/// A JSON pointer as a URI fragment: percent-encodes what a fragment cannot hold (`{`, `}`…).
+fn uri_fragment(pointer: &str) -> String {
+    let mut out = String::with_capacity(pointer.len());
+    for b in pointer.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
     }
+    out
 }
 
-struct Validator<'a> {
-    doc: &'a Value,
-    /// (schema, instance) pairs being checked through `$ref`, to stop cycles.
-    stack: Vec<(*const Value, *const Value)>,
-}
+// ---------------------------------------------------------------------------------------------
+// The spec as JSON Schema: rewritten once so that the `jsonschema` crate means what Discord means
+// ---------------------------------------------------------------------------------------------
 
-impl<'a> Validator<'a> {
-    fn check(&mut self, schema: &'a Value, inst: &Value, path: &str, out: &mut Vec<Violation>) {
-        let obj = match schema {
-            Value::Bool(true) => return,
-            Value::Bool(false) => {
-                out.push(violation(path, "not allowed here (schema is false)"));
-                return;
+/// Rewrites every schema in the spec (see the module doc for why). Only keys with a schema-shaped
+/// value are touched (`oneOf` holding an array, `type` holding a type name), so a property that
+/// happens to be called `type` is left alone.
+fn adapt(node: &mut Value) {
+    match node {
+        Value::Array(items) => items.iter_mut().for_each(adapt),
+        Value::Object(obj) => {
+            // Unions: "at least one branch matches". (A schema with both would keep its strict
+            // `oneOf`; the spec has none.)
+            if obj.get("oneOf").is_some_and(Value::is_array) && !obj.contains_key("anyOf") {
+                let branches = obj.remove("oneOf").unwrap_or_default();
+                obj.insert("anyOf".to_owned(), branches);
             }
-            Value::Object(obj) => obj,
-            _ => return,
-        };
-        if self.stack.len() > MAX_DEPTH {
-            return;
-        }
-
-        if let Some(reference) = obj.get("$ref").and_then(Value::as_str) {
-            match resolve_ref(self.doc, reference) {
-                Some(target) => {
-                    let key = (target as *const Value, inst as *const Value);
-                    if !self.stack.contains(&key) {
-                        self.stack.push(key);
-                        self.check(target, inst, path, out);
-                        self.stack.pop();
-                    }
+            // Enumerations written as branches of `const`: one `enum`.
+            if let Some(Value::Array(branches)) = obj.get("anyOf") {
+                if !branches.is_empty()
+                    && !obj.contains_key("enum")
+                    && branches.iter().all(|b| b.get("const").is_some())
+                {
+                    let values = branches.iter().map(|b| b["const"].clone()).collect();
+                    obj.remove("anyOf");
+                    obj.insert("enum".to_owned(), Value::Array(values));
                 }
-                None => out.push(violation(
-                    path,
-                    &format!("schema $ref {reference} does not resolve in Discord's spec"),
-                )),
             }
-        }
-
-        let format = obj.get("format").and_then(Value::as_str);
-
-        if let Some(types) = obj.get("type") {
-            let allowed: Vec<&str> = match types {
-                Value::String(t) => vec![t.as_str()],
-                Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            let types: Vec<&str> = match obj.get("type") {
+                Some(Value::String(t)) => vec![t.as_str()],
+                Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
                 _ => Vec::new(),
             };
-            let nullable = obj.get("nullable").and_then(Value::as_bool) == Some(true);
-            let accepted = allowed.is_empty()
-                || (nullable && inst.is_null())
-                || allowed.iter().any(|t| type_matches(t, format, inst));
-            if !accepted {
-                out.push(type_violation(path, allowed.iter().map(|t| (*t).to_owned()).collect(), inst));
-                return;
+            let format = obj.get("format").and_then(Value::as_str);
+            if types == ["string"] && format == Some("snowflake") {
+                // A snowflake may be a JSON integer (the pattern checks only strings).
+                obj.insert("type".to_owned(), json!(["string", "integer"]));
+                obj.insert("minimum".to_owned(), json!(0));
+                obj.insert("maximum".to_owned(), json!(u64::MAX));
+            } else if types.contains(&"integer")
+                && !types.contains(&"string")
+                && matches!(format, None | Some("int64"))
+            {
+                // An integer may be a string of digits, within the same bounds.
+                let mut widened: Vec<Value> = types.iter().map(|t| json!(t)).collect();
+                widened.push(json!("string"));
+                obj.insert("type".to_owned(), Value::Array(widened));
+                obj.insert(INTEGER_TEXT.to_owned(), Value::Bool(true));
             }
+            obj.values_mut().for_each(adapt);
         }
+        _ => {}
+    }
+}
 
-        if let Some(expected) = obj.get("const") {
-            if !json_eq(expected, inst) {
-                out.push(value_violation(path, vec![expected.clone()], inst));
-            }
-        }
-        if let Some(options) = obj.get("enum").and_then(Value::as_array) {
-            if !options.iter().any(|o| json_eq(o, inst)) {
-                out.push(value_violation(path, options.clone(), inst));
-            }
-        }
+/// `x-integer-text`: a string must be an integer's digits within the schema's `minimum` and
+/// `maximum` (which JSON Schema applies to numbers only). Other instances are left to `type`.
+struct IntegerText {
+    minimum: Option<i128>,
+    maximum: Option<i128>,
+}
 
-        // Strings (and snowflakes sent as integers).
-        let as_text: Option<String> = match inst {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) if format == Some("snowflake") => Some(n.to_string()),
-            _ => None,
+impl IntegerText {
+    fn factory<'a>(
+        parent: &'a Map<String, Value>,
+        _value: &'a Value,
+        _at: Location,
+    ) -> Result<Box<dyn for<'i> Keyword<'i>>, ValidationError<'a>> {
+        let bound = |key: &str| {
+            let n = parent.get(key)?;
+            n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from))
         };
-        if let Some(text) = &as_text {
-            if inst.is_string() {
-                let len = text.chars().count();
-                if let Some(max) = obj.get("maxLength").and_then(Value::as_u64) {
-                    if len as u64 > max {
-                        out.push(violation(path, &format!("length {len} > maxLength {max}")));
-                    }
-                }
-                if let Some(min) = obj.get("minLength").and_then(Value::as_u64) {
-                    if (len as u64) < min {
-                        out.push(violation(path, &format!("length {len} < minLength {min}")));
-                    }
-                }
-            }
-            if let Some(pattern) = obj.get("pattern").and_then(Value::as_str) {
-                if let Some(false) = pattern_matches(pattern, text) {
-                    out.push(violation(path, &format!("{} does not match pattern {pattern}", short(inst))));
-                }
-            }
-            if inst.is_string() {
-                if let Some(problem) = format.and_then(|f| format_problem(f, text)) {
-                    out.push(violation(path, &problem));
-                }
-            }
-        }
-
-        // Numbers (and integers sent as digit strings).
-        if let Some(n) = numeric_value(inst, obj.get("type"), format) {
-            if let Some(min) = obj.get("minimum").and_then(Num::from_json) {
-                if n.lt(&min) {
-                    out.push(violation(path, &format!("value {} < minimum {}", n, min)));
-                }
-            }
-            if let Some(max) = obj.get("maximum").and_then(Num::from_json) {
-                if max.lt(&n) {
-                    out.push(violation(path, &format!("value {} > maximum {}", n, max)));
-                }
-            }
-            if let Some(min) = obj.get("exclusiveMinimum").and_then(Num::from_json) {
-                if !min.lt(&n) {
-                    out.push(violation(path, &format!("value {} <= exclusiveMinimum {}", n, min)));
-                }
-            }
-            if let Some(max) = obj.get("exclusiveMaximum").and_then(Num::from_json) {
-                if !n.lt(&max) {
-                    out.push(violation(path, &format!("value {} >= exclusiveMaximum {}", n, max)));
-                }
-            }
-        }
-
-        if let Value::Array(items) = inst {
-            let count = items.len() as u64;
-            if let Some(max) = obj.get("maxItems").and_then(Value::as_u64) {
-                if count > max {
-                    out.push(violation(path, &format!("{count} items > maxItems {max}")));
-                }
-            }
-            if let Some(min) = obj.get("minItems").and_then(Value::as_u64) {
-                if count < min {
-                    out.push(violation(path, &format!("{count} items < minItems {min}")));
-                }
-            }
-            if obj.get("uniqueItems").and_then(Value::as_bool) == Some(true) {
-                'outer: for (i, a) in items.iter().enumerate() {
-                    for (j, b) in items.iter().enumerate().skip(i + 1) {
-                        if json_eq(a, b) {
-                            out.push(violation(
-                                path,
-                                &format!("items [{i}] and [{j}] are equal (uniqueItems)"),
-                            ));
-                            break 'outer;
-                        }
-                    }
-                }
-            }
-            if let Some(item_schema) = obj.get("items") {
-                if item_schema.is_object() || item_schema.is_boolean() {
-                    for (i, item) in items.iter().enumerate() {
-                        self.check(item_schema, item, &index_path(path, i), out);
-                    }
-                }
-            }
-        }
-
-        if let Value::Object(map) = inst {
-            if let Some(required) = obj.get("required").and_then(Value::as_array) {
-                for name in required.iter().filter_map(Value::as_str) {
-                    if !map.contains_key(name) {
-                        out.push(violation(path, &format!("missing required property \"{name}\"")));
-                    }
-                }
-            }
-            let properties = obj.get("properties").and_then(Value::as_object);
-            for (key, value) in map {
-                let child = prop_path(path, key);
-                match properties.and_then(|p| p.get(key)) {
-                    Some(prop_schema) => self.check(prop_schema, value, &child, out),
-                    None => {
-                        if let Some(additional) = obj.get("additionalProperties") {
-                            if additional == &Value::Bool(false) {
-                                out.push(violation(
-                                    &child,
-                                    "property not allowed (additionalProperties: false)",
-                                ));
-                            } else {
-                                self.check(additional, value, &child, out);
-                            }
-                        }
-                    }
-                }
-            }
-            let count = map.len() as u64;
-            if let Some(max) = obj.get("maxProperties").and_then(Value::as_u64) {
-                if count > max {
-                    out.push(violation(path, &format!("{count} properties > maxProperties {max}")));
-                }
-            }
-            if let Some(min) = obj.get("minProperties").and_then(Value::as_u64) {
-                if count < min {
-                    out.push(violation(path, &format!("{count} properties < minProperties {min}")));
-                }
-            }
-        }
-
-        if let Some(all) = obj.get("allOf").and_then(Value::as_array) {
-            for branch in all {
-                self.check(branch, inst, path, out);
-            }
-        }
-        for keyword in ["anyOf", "oneOf"] {
-            if let Some(branches) = obj.get(keyword).and_then(Value::as_array) {
-                self.check_union(branches, inst, path, out);
-            }
-        }
-        if let Some(not) = obj.get("not") {
-            let mut inner = Vec::new();
-            self.check(not, inst, path, &mut inner);
-            if inner.is_empty() {
-                out.push(violation(path, "must not match the `not` schema"));
-            }
-        }
+        Ok(Box::new(IntegerText { minimum: bound("minimum"), maximum: bound("maximum") }))
     }
 
-    /// `anyOf` / `oneOf`: valid when at least one branch has no violations; otherwise the
-    /// violations of the most plausible branch.
-    fn check_union(&mut self, branches: &'a [Value], inst: &Value, path: &str, out: &mut Vec<Violation>) {
-        if branches.is_empty() {
-            return;
-        }
-        // An enumeration written as branches of `const`.
-        if branches.iter().all(|b| b.get("const").is_some()) {
-            if !branches.iter().any(|b| json_eq(&b["const"], inst)) {
-                let consts: Vec<Value> = branches.iter().map(|b| b["const"].clone()).collect();
-                out.push(value_violation(path, consts, inst));
-            }
-            return;
-        }
-        let mut results: Vec<(bool, Vec<Violation>)> = Vec::new();
-        for branch in branches {
-            let mut violations = Vec::new();
-            self.check(branch, inst, path, &mut violations);
-            if violations.is_empty() {
-                return;
-            }
-            let ruled_out = violations.iter().any(|v| rules_out(path, v));
-            results.push((ruled_out, violations));
-        }
-        // Every branch failed. When each was ruled out by the same discriminator (e.g. `$.type`),
-        // say so once with everything that would have been accepted there.
-        if results.iter().all(|(ruled_out, _)| *ruled_out) {
-            if let Some(merged) = merge_discriminators(path, &results) {
-                out.push(merged);
-                return;
-            }
-        }
-        // Otherwise report the most plausible branch: not ruled out, then fewest violations.
-        let best = results
-            .into_iter()
-            .enumerate()
-            .min_by_key(|(i, (ruled_out, v))| (*ruled_out, v.len(), *i))
-            .map(|(_, (_, v))| v);
-        if let Some(violations) = best {
-            out.extend(violations);
+    fn problem(&self, instance: &Value) -> Option<String> {
+        let text = instance.as_str()?;
+        let digits = text.strip_prefix('-').unwrap_or(text);
+        let value = (!digits.is_empty() && digits.len() <= 38 && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse::<i128>().ok())
+            .flatten();
+        match (value, self.minimum, self.maximum) {
+            (None, ..) => Some(format!("expected integer, got string {}", short_str(text))),
+            (Some(n), Some(min), _) if n < min => Some(format!("value {n} < minimum {min}")),
+            (Some(n), _, Some(max)) if n > max => Some(format!("value {n} > maximum {max}")),
+            _ => None,
         }
     }
 }
 
-fn violation(path: &str, message: &str) -> Violation {
-    Violation { path: path.to_owned(), message: message.to_owned(), kind: Kind::Other }
-}
+impl<'i> Keyword<'i> for IntegerText {
+    fn validate(&self, instance: &'i Value) -> Result<(), ValidationError<'i>> {
+        self.problem(instance).map_or(Ok(()), |p| Err(ValidationError::custom(p)))
+    }
 
-fn type_violation(path: &str, allowed: Vec<String>, inst: &Value) -> Violation {
-    Violation {
-        path: path.to_owned(),
-        message: format!("expected {}, got {}", allowed.join(" or "), describe_value(inst)),
-        kind: Kind::Type { allowed, actual: describe_value(inst) },
+    fn is_valid(&self, instance: &'i Value) -> bool {
+        self.problem(instance).is_none()
     }
 }
 
-fn value_violation(path: &str, allowed: Vec<Value>, inst: &Value) -> Violation {
-    let message = match allowed.as_slice() {
-        [only] => format!("value {} != expected {}", short(inst), short(only)),
-        _ => format!("value {} not one of {}", short(inst), list(&allowed)),
+// ---------------------------------------------------------------------------------------------
+// The crate's errors as violations
+// ---------------------------------------------------------------------------------------------
+
+/// Adds `errors` to `out`, leaving out those beside a wrong JSON type at the same place (a
+/// pattern or an enum says nothing more when the value is not even of the right type).
+fn report_all(errors: &[ValidationError<'_>], instance: &Value, root: &str, out: &mut Vec<String>) {
+    let is_type = |e: &ValidationError<'_>| matches!(e.kind(), ValidationErrorKind::Type { .. });
+    let mistyped: Vec<&str> =
+        errors.iter().filter(|e| is_type(e)).map(|e| e.instance_path().as_str()).collect();
+    for e in errors.iter().filter(|e| is_type(e) || !mistyped.contains(&e.instance_path().as_str())) {
+        report(e, instance, root, out);
+    }
+}
+
+/// Adds `error` to `out` as `"<JSON path>: <what is wrong>"`, in the same words as the rules below
+/// (so that [`check_request`] can drop what both report). A union with no matching branch reports
+/// the branch that was meant: not ruled out by its discriminator (and of the right JSON type),
+/// then fewest violations; when every branch is ruled out at one place, one violation says what
+/// would have been accepted there.
+fn report(error: &ValidationError<'_>, instance: &Value, root: &str, out: &mut Vec<String>) {
+    let (ValidationErrorKind::AnyOf { context: branches }
+    | ValidationErrorKind::OneOfNotValid { context: branches }) = error.kind()
+    else {
+        out.push(format!("{}: {}", json_path(root, instance, error.instance_path()), describe(error)));
+        return;
     };
-    Violation { path: path.to_owned(), message, kind: Kind::Value { allowed, actual: short(inst) } }
+    let base = error.instance_path();
+    let ruled_out = |branch: &[ValidationError<'static>]| branch.iter().any(|e| rules_out(base, e));
+    let mistyped = |branch: &[ValidationError<'static>]| {
+        branch
+            .iter()
+            .any(|e| matches!(e.kind(), ValidationErrorKind::Type { .. }) && e.instance_path() == base)
+    };
+    if branches.iter().all(|b| ruled_out(b)) {
+        if let Some(merged) = merge_discriminators(base, branches, instance, root) {
+            out.push(merged);
+            return;
+        }
+    }
+    let best = branches
+        .iter()
+        .enumerate()
+        .map(|(i, branch)| {
+            let mut violations = Vec::new();
+            report_all(branch, instance, root, &mut violations);
+            ((ruled_out(branch), mistyped(branch), violations.len(), i), violations)
+        })
+        .min_by_key(|(rank, _)| *rank);
+    out.extend(best.map(|(_, violations)| violations).unwrap_or_default());
 }
 
-/// Whether `v` shows that a union branch checked at `base` was not meant for the instance: the
+/// Whether `e` shows that a union branch checked at `base` was not meant for the instance: the
 /// instance itself has the wrong JSON type, or it or one of its direct properties (a `type` tag)
 /// has a value outside an enum/const. A wrongly typed property is a plain error, not a rule-out.
-fn rules_out(base: &str, v: &Violation) -> bool {
-    match v.kind {
-        Kind::Type { .. } => v.path == base,
-        Kind::Value { .. } => is_self_or_child(base, &v.path),
-        Kind::Other => false,
+fn rules_out(base: &Location, e: &ValidationError<'_>) -> bool {
+    let at = e.instance_path().as_str();
+    match e.kind() {
+        ValidationErrorKind::Type { .. } => at == base.as_str(),
+        ValidationErrorKind::Constant { .. } | ValidationErrorKind::Enum { .. } => at
+            .strip_prefix(base.as_str())
+            .is_some_and(|rest| rest.is_empty() || (rest.starts_with('/') && !rest[1..].contains('/'))),
+        _ => false,
     }
 }
 
 /// One violation for a union whose branches were all ruled out at the same place by the same
 /// kind of check: the union of what each branch accepts there (within a branch, the
 /// intersection of its constraints).
-fn merge_discriminators(base: &str, results: &[(bool, Vec<Violation>)]) -> Option<Violation> {
-    let mut at: Option<&str> = None;
+fn merge_discriminators(
+    base: &Location,
+    branches: &[Vec<ValidationError<'static>>],
+    instance: &Value,
+    root: &str,
+) -> Option<String> {
+    let mut at: Option<&Location> = None;
     let mut types: Vec<String> = Vec::new();
     let mut values: Vec<Value> = Vec::new();
-    let mut actual_text = String::new();
-    let mut saw_type = false;
-    let mut saw_value = false;
-    for (_, violations) in results {
-        let deciding: Vec<&Violation> = violations.iter().filter(|v| rules_out(base, v)).collect();
+    let mut actual = None;
+    for branch in branches {
         let mut branch_values: Option<Vec<Value>> = None;
-        for v in deciding {
-            if *at.get_or_insert(v.path.as_str()) != v.path {
+        for e in branch.iter().filter(|e| rules_out(base, e)) {
+            if *at.get_or_insert(e.instance_path()) != e.instance_path() {
                 return None;
             }
-            match &v.kind {
-                Kind::Type { allowed, actual } => {
-                    saw_type = true;
-                    actual_text.clone_from(actual);
-                    for t in allowed {
-                        if !types.contains(t) {
-                            types.push(t.clone());
-                        }
-                    }
+            actual = Some(e.instance().clone().into_owned());
+            let allowed = match e.kind() {
+                ValidationErrorKind::Type { kind } => {
+                    types.extend(
+                        type_names(kind).into_iter().filter(|t| !types.contains(t)).collect::<Vec<_>>(),
+                    );
+                    continue;
                 }
-                Kind::Value { allowed, actual } => {
-                    saw_value = true;
-                    actual_text.clone_from(actual);
-                    branch_values = Some(match branch_values {
-                        None => allowed.clone(),
-                        Some(prev) => {
-                            prev.into_iter().filter(|p| allowed.iter().any(|a| json_eq(a, p))).collect()
-                        }
-                    });
-                }
-                Kind::Other => {}
-            }
+                ValidationErrorKind::Constant { expected_value } => vec![(**expected_value).clone()],
+                ValidationErrorKind::Enum { options } => options.as_array().cloned().unwrap_or_default(),
+                _ => continue,
+            };
+            branch_values = Some(match branch_values {
+                None => allowed,
+                Some(prev) => prev.into_iter().filter(|p| allowed.contains(p)).collect(),
+            });
         }
         for value in branch_values.unwrap_or_default() {
-            if !values.iter().any(|v| json_eq(v, &value)) {
+            if !values.contains(&value) {
                 values.push(value);
             }
         }
     }
-    let path = at?.to_owned();
-    match (saw_type, saw_value) {
-        (true, false) => Some(Violation {
-            message: format!("expected {}, got {actual_text}", types.join(" or ")),
-            path,
-            kind: Kind::Type { allowed: types, actual: actual_text },
-        }),
+    let (path, actual) = (json_path(root, instance, at?), actual?);
+    types.sort_by_key(|t| t == "null");
+    match (types.is_empty(), values.is_empty()) {
         (false, true) => {
+            Some(format!("{path}: expected {}, got {}", types.join(" or "), describe_value(&actual)))
+        }
+        (true, false) => {
             values.sort_by(|a, b| match (a.as_f64(), b.as_f64()) {
                 (Some(x), Some(y)) => x.total_cmp(&y),
                 _ => a.to_string().cmp(&b.to_string()),
             });
-            Some(Violation {
-                message: format!("value {actual_text} not one of {}", list(&values)),
-                path,
-                kind: Kind::Value { allowed: values, actual: actual_text },
-            })
+            Some(format!("{path}: value {} not one of {}", short(&actual), list(&values)))
         }
         _ => None,
     }
 }
 
-/// `candidate` is `base` itself or one step below it (`base.key`, `base[3]`, `base["k"]`).
-fn is_self_or_child(base: &str, candidate: &str) -> bool {
-    let Some(rest) = candidate.strip_prefix(base) else {
-        return false;
+/// What is wrong, in the words the rules use (`length 300 > maxLength 256`).
+fn describe(e: &ValidationError<'_>) -> String {
+    let inst = e.instance();
+    let count = |v: &Value| match v {
+        Value::String(s) => s.chars().count(),
+        Value::Array(a) => a.len(),
+        Value::Object(o) => o.len(),
+        _ => 0,
     };
-    if rest.is_empty() {
-        return true;
-    }
-    if let Some(key) = rest.strip_prefix('.') {
-        return !key.contains(['.', '[']);
-    }
-    if let Some(inner) = rest.strip_prefix('[') {
-        return inner.find(']') == Some(inner.len() - 1);
-    }
-    false
-}
-
-fn type_matches(ty: &str, format: Option<&str>, inst: &Value) -> bool {
-    match ty {
-        "null" => inst.is_null(),
-        "boolean" => inst.is_boolean(),
-        "object" => inst.is_object(),
-        "array" => inst.is_array(),
-        "number" => inst.is_number(),
-        "integer" => match inst {
-            Value::Number(n) => is_integral(n),
-            // Discord accepts int64 values as strings (serenity sends permissions that way).
-            Value::String(s) => matches!(format, None | Some("int64")) && is_integer_text(s),
-            _ => false,
+    match e.kind() {
+        ValidationErrorKind::Type { kind } => {
+            format!("expected {}, got {}", type_names(kind).join(" or "), describe_value(inst))
+        }
+        ValidationErrorKind::Constant { expected_value } => {
+            format!("value {} != expected {}", short(inst), short(expected_value))
+        }
+        ValidationErrorKind::Enum { options } => match options.as_array().map(Vec::as_slice) {
+            Some([only]) => format!("value {} != expected {}", short(inst), short(only)),
+            Some(all) => format!("value {} not one of {}", short(inst), list(all)),
+            None => format!("value {} not one of {options}", short(inst)),
         },
-        "string" => match inst {
-            Value::String(_) => true,
-            // Snowflakes may be sent as JSON integers.
-            Value::Number(n) => format == Some("snowflake") && n.as_u64().is_some(),
-            _ => false,
-        },
-        _ => true,
-    }
-}
-
-fn is_integral(n: &serde_json::Number) -> bool {
-    n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.is_finite() && f.fract() == 0.0)
-}
-
-fn is_integer_text(s: &str) -> bool {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    !digits.is_empty() && digits.len() <= 38 && digits.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// A number for minimum/maximum checks: exact for integers, f64 otherwise.
-#[derive(Clone, Copy)]
-enum Num {
-    Int(i128),
-    Float(f64),
-}
-
-impl Num {
-    fn from_json(v: &Value) -> Option<Num> {
-        match v {
-            Value::Number(n) => Some(if let Some(i) = n.as_i64() {
-                Num::Int(i128::from(i))
-            } else if let Some(u) = n.as_u64() {
-                Num::Int(i128::from(u))
-            } else {
-                Num::Float(n.as_f64()?)
-            }),
-            _ => None,
+        ValidationErrorKind::MaxLength { limit } => format!("length {} > maxLength {limit}", count(inst)),
+        ValidationErrorKind::MinLength { limit } => format!("length {} < minLength {limit}", count(inst)),
+        ValidationErrorKind::MaxItems { limit } => format!("{} items > maxItems {limit}", count(inst)),
+        ValidationErrorKind::MinItems { limit } => format!("{} items < minItems {limit}", count(inst)),
+        ValidationErrorKind::MaxProperties { limit } => {
+            format!("{} properties > maxProperties {limit}", count(inst))
         }
-    }
-
-    fn as_f64(self) -> f64 {
-        match self {
-            Num::Int(i) => i as f64,
-            Num::Float(f) => f,
+        ValidationErrorKind::MinProperties { limit } => {
+            format!("{} properties < minProperties {limit}", count(inst))
         }
-    }
-
-    fn lt(&self, other: &Num) -> bool {
-        match (self, other) {
-            (Num::Int(a), Num::Int(b)) => a < b,
-            _ => self.as_f64() < other.as_f64(),
+        ValidationErrorKind::Maximum { limit } => format!("value {inst} > maximum {limit}"),
+        ValidationErrorKind::Minimum { limit } => format!("value {inst} < minimum {limit}"),
+        ValidationErrorKind::ExclusiveMaximum { limit } => {
+            format!("value {inst} >= exclusiveMaximum {limit}")
         }
+        ValidationErrorKind::ExclusiveMinimum { limit } => {
+            format!("value {inst} <= exclusiveMinimum {limit}")
+        }
+        ValidationErrorKind::Required { property } => {
+            format!("missing required property \"{}\"", property.as_str().unwrap_or_default())
+        }
+        ValidationErrorKind::Pattern { pattern } => {
+            format!("{} does not match pattern {pattern}", short(inst))
+        }
+        ValidationErrorKind::Format { format } => format!("{} is not a valid {format}", short(inst)),
+        ValidationErrorKind::UniqueItems => "items are not unique (uniqueItems)".to_owned(),
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            format!("properties {unexpected:?} not allowed (additionalProperties: false)")
+        }
+        ValidationErrorKind::FalseSchema => "not allowed here (schema is false)".to_owned(),
+        ValidationErrorKind::Custom { message, .. } => message.clone(),
+        // The crate's own words for the rest (keywords Discord's request schemas do not use).
+        _ => e.masked().to_string(),
     }
 }
 
-impl std::fmt::Display for Num {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Num::Int(i) => write!(f, "{i}"),
-            Num::Float(x) => write!(f, "{x}"),
-        }
-    }
+/// JSON type names in the order a reader expects (`string or null`).
+fn type_names(kind: &TypeKind) -> Vec<String> {
+    let mut names: Vec<String> = match kind {
+        TypeKind::Single(t) => vec![t.to_string()],
+        TypeKind::Multiple(set) => set.iter().map(|t| t.to_string()).collect(),
+    };
+    names.sort_by_key(|t| t == "null");
+    names
 }
 
-fn numeric_value(inst: &Value, types: Option<&Value>, format: Option<&str>) -> Option<Num> {
-    match inst {
-        Value::Number(_) => Num::from_json(inst),
-        Value::String(s) => {
-            let integer_allowed = match types {
-                Some(Value::String(t)) => t == "integer",
-                Some(Value::Array(ts)) => ts.iter().any(|t| t == "integer"),
-                _ => false,
-            };
-            if integer_allowed && matches!(format, None | Some("int64")) && is_integer_text(s) {
-                s.parse::<i128>().ok().map(Num::Int)
-            } else {
-                None
+/// The crate's instance location (a JSON pointer) as `$.data.embeds[0].title`, walking the
+/// instance so that an object key made of digits stays a key.
+fn json_path(root: &str, instance: &Value, location: &Location) -> String {
+    let mut path = root.to_owned();
+    let mut at = Some(instance);
+    for segment in location.segments() {
+        let key = match segment {
+            LocationSegment::Property(key) => key.into_owned(),
+            LocationSegment::Index(i) => i.to_string(),
+        };
+        match at {
+            Some(Value::Array(items)) => {
+                let i = key.parse().unwrap_or(usize::MAX);
+                path = index_path(&path, i);
+                at = items.get(i);
+            }
+            _ => {
+                path = prop_path(&path, &key);
+                at = at.and_then(|v| v.get(&key));
             }
         }
-        _ => None,
     }
-}
-
-/// `Some(matches)` for the patterns the spec uses; `None` (not checked) for others.
-fn pattern_matches(pattern: &str, text: &str) -> Option<bool> {
-    match pattern {
-        "^(0|[1-9][0-9]*)$" => Some(
-            text == "0"
-                || (!text.is_empty() && !text.starts_with('0') && text.bytes().all(|b| b.is_ascii_digit())),
-        ),
-        "^#(([0-9a-fA-F]{2}){3}|([0-9a-fA-F]){3})$" => Some(text.strip_prefix('#').is_some_and(|hex| {
-            (hex.len() == 6 || hex.len() == 3) && hex.bytes().all(|b| b.is_ascii_hexdigit())
-        })),
-        _ => None,
-    }
-}
-
-fn format_problem(format: &str, text: &str) -> Option<String> {
-    match format {
-        "uri" => {
-            let Some(scheme_end) = text.find(':') else {
-                return Some(format!("{} is not a valid URI", short_str(text)));
-            };
-            let scheme = &text[..scheme_end];
-            let scheme_ok = !scheme.is_empty()
-                && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-            if scheme_ok && !text.chars().any(char::is_whitespace) && text.len() > scheme_end + 1 {
-                None
-            } else {
-                Some(format!("{} is not a valid URI", short_str(text)))
-            }
-        }
-        "date-time" => {
-            let b = text.as_bytes();
-            let digits =
-                |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
-            let ok = b.len() >= 19
-                && digits(0..4)
-                && b[4] == b'-'
-                && digits(5..7)
-                && b[7] == b'-'
-                && digits(8..10)
-                && matches!(b[10], b'T' | b't' | b' ')
-                && digits(11..13)
-                && b[13] == b':'
-                && digits(14..16)
-                && b[16] == b':'
-                && digits(17..19);
-            if ok {
-                None
-            } else {
-                Some(format!("{} is not an ISO 8601 date-time", short_str(text)))
-            }
-        }
-        _ => None,
-        // Unknown formats ("snowflake", "int32", "nonce", ...) carry no extra check.
-    }
-}
-
-/// Equality where 4 == 4.0.
-fn json_eq(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (Num::from_json(a), Num::from_json(b)) {
-            (Some(Num::Int(i)), Some(Num::Int(j))) => i == j,
-            _ => x.as_f64() == y.as_f64(),
-        },
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
-        }
-        _ => a == b,
-    }
+    path
 }
 
 fn describe_value(v: &Value) -> String {
