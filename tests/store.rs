@@ -113,7 +113,7 @@ macro_rules! engine_module {
 for_engines!(memory: Memory, sqlite: Sqlite, postgres: Postgres; [
     one_claim_at_a_time_released_only_by_its_holder,
     an_expired_claim_is_taken_over,
-    a_job_number_beyond_i64_is_an_error_not_a_panic,
+    a_job_number_beyond_i64_is_kept_like_any_other,
     racing_claims_and_leases_have_exactly_one_winner,
     an_interaction_is_first_delivered_once,
     the_watchers_memory_starts_empty_and_keeps_what_changed_per_channel,
@@ -122,6 +122,8 @@ for_engines!(memory: Memory, sqlite: Sqlite, postgres: Postgres; [
     the_audit_trail_is_newest_first_filtered_by_time_and_job_and_limited,
     a_lease_is_renewed_by_its_holder_refused_to_another_and_taken_over_when_it_lapses,
     housekeeping_forgets_what_expired_and_audit_past_its_retention,
+    an_attempt_without_an_outcome_is_unsettled_until_one_is_written,
+    events_written_in_one_millisecond_keep_their_order,
     status_tells_the_engine_its_schema_and_the_live_leases,
 ]);
 
@@ -160,32 +162,20 @@ async fn an_expired_claim_is_taken_over(s: Subject) {
     assert_eq!(store.claim(7, "c", MINUTE).await, Ok(false), "the former holder cannot release b's claim");
 }
 
-async fn a_job_number_beyond_i64_is_an_error_not_a_panic(s: Subject) {
+async fn a_job_number_beyond_i64_is_kept_like_any_other(s: Subject) {
     let store = &s.store;
-    let job = WatchedJob { stage: Stage::Running, message_id: None };
-    if s.engine == Engine::Memory {
-        assert_eq!(store.claim(BEYOND_I64, "a", MINUTE).await, Ok(true), "memory holds any u64");
-        return;
-    }
-    let refused = |result: Result<(), StoreError>, what: &str| {
-        let error = result.expect_err(what);
-        assert!(
-            error.to_string().contains(&BEYOND_I64.to_string()),
-            "{what}: the sentence names it: {error}"
-        );
-    };
-    refused(store.claim(BEYOND_I64, "a", MINUTE).await.map(|_| ()), "claim");
-    refused(store.release(BEYOND_I64, "a").await, "release");
-    refused(store.save_watched(5, &[(1, job), (BEYOND_I64, job)]).await, "save_watched");
-    assert_eq!(
-        store.watched(5).await,
-        Ok(None),
-        "nothing of the refused poll was saved, not even the baseline"
-    );
-    refused(store.append_audit(&event(BEYOND_I64, Outcome::Attempted)).await, "append_audit");
-    assert_eq!(trail(store, AuditQuery { limit: 10, ..AuditQuery::default() }).await, vec![]);
-    // The store is still usable.
-    assert_eq!(store.claim(1, "a", MINUTE).await, Ok(true));
+    let job = WatchedJob { stage: Stage::Running, message_id: Some(BEYOND_I64) };
+    assert_eq!(store.claim(BEYOND_I64, "a", MINUTE).await, Ok(true));
+    assert_eq!(store.claim(BEYOND_I64, "b", MINUTE).await, Ok(false), "claimed, across replicas too");
+    store.release(BEYOND_I64, "a").await.unwrap();
+    assert_eq!(store.claim(BEYOND_I64, "b", MINUTE).await, Ok(true), "released by its holder");
+    store.save_watched(5, &[(1, job), (BEYOND_I64, job)]).await.unwrap();
+    let watched = store.watched(5).await.unwrap().expect("a baseline");
+    assert_eq!(watched.get(&BEYOND_I64), Some(&job), "{watched:?}");
+    store.append_audit(&event(BEYOND_I64, Outcome::Attempted)).await.unwrap();
+    let query = AuditQuery { since_ms: 0, instance: Some(BEYOND_I64), limit: 10 };
+    let trail = store.audit_trail(&query).await.unwrap();
+    assert_eq!(trail.iter().map(|r| r.instance).collect::<Vec<_>>(), [BEYOND_I64]);
 }
 
 async fn racing_claims_and_leases_have_exactly_one_winner(s: Subject) {
@@ -296,6 +286,46 @@ fn event(instance: u64, outcome: Outcome) -> AuditEvent {
         latency_ms: 0,
         reason: None,
     }
+}
+
+async fn an_attempt_without_an_outcome_is_unsettled_until_one_is_written(s: Subject) {
+    let store = &s.store;
+    let attempt = |correlation: &str, instance| AuditEvent {
+        correlation: correlation.to_owned(),
+        ..event(instance, Outcome::Attempted)
+    };
+    let outcome = |correlation: &str, instance, outcome| AuditEvent {
+        correlation: correlation.to_owned(),
+        ..event(instance, outcome)
+    };
+    store.append_audit(&attempt("interrupted", 1)).await.unwrap();
+    store.append_audit(&attempt("finished", 2)).await.unwrap();
+    store.append_audit(&outcome("finished", 2, Outcome::Done)).await.unwrap();
+    store.append_audit(&outcome("refused", 3, Outcome::Denied)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(3)).await;
+    let later = now_ms();
+    store.append_audit(&attempt("too-young", 4)).await.unwrap();
+
+    let unsettled = store.unsettled_attempts(later).await.unwrap();
+    let found: Vec<(&str, u64)> = unsettled.iter().map(|r| (r.correlation.as_str(), r.instance)).collect();
+    assert_eq!(found, [("interrupted", 1)], "only an attempt older than the bound with no outcome");
+    assert_eq!(unsettled[0].outcome, "attempted");
+
+    store.append_audit(&outcome("interrupted", 1, Outcome::Unconfirmed)).await.unwrap();
+    assert_eq!(
+        store.unsettled_attempts(now_ms() + 1).await.unwrap().iter().map(|r| r.instance).collect::<Vec<_>>(),
+        [4]
+    );
+}
+
+async fn events_written_in_one_millisecond_keep_their_order(s: Subject) {
+    let store = &s.store;
+    for instance in 1..=50 {
+        store.append_audit(&event(instance, Outcome::Done)).await.unwrap();
+    }
+    let records = trail(store, AuditQuery { limit: 100, ..AuditQuery::default() }).await;
+    let newest_first: Vec<u64> = (1..=50).rev().collect();
+    assert_eq!(records.iter().map(|r| r.instance).collect::<Vec<_>>(), newest_first);
 }
 
 async fn trail(store: &Arc<dyn Store>, query: AuditQuery) -> Vec<AuditRecord> {

@@ -153,9 +153,10 @@ fn failed(error: sqlx::Error) -> StoreError {
     StoreError(error.to_string())
 }
 
-/// A 64-bit id as the database keeps it; WSC's 19-digit job numbers can pass `i64::MAX`.
-fn id(value: u64) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError(format!("{value} is too large for the store")))
+/// A 64-bit id as the database keeps it: the same 64 bits, read back with `as u64`. WSC's
+/// 19-digit job numbers can pass `i64::MAX`, and such a job is claimed and audited like any.
+fn id(value: u64) -> i64 {
+    value as i64
 }
 
 fn ms(duration: Duration) -> i64 {
@@ -173,9 +174,12 @@ fn kept_text(value: String) -> String {
     }
 }
 
-/// A random id for an audit event, unique without a sequence.
-fn event_id() -> String {
-    format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
+/// An audit event's id, written at `at_ms`: unique without an engine's sequence, and in the
+/// order this process wrote its events (the trail's order within one millisecond).
+fn event_id(at_ms: i64) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{at_ms:015}-{seq:012}-{:08x}", fastrand::u32(..))
 }
 
 fn audit_record(row: &AnyRow) -> Result<AuditRecord, sqlx::Error> {
@@ -250,12 +254,12 @@ impl SqlStore {
 #[async_trait::async_trait]
 impl Store for SqlStore {
     async fn claim(&self, instance: u64, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
-        self.take("claims", Key::Id(id(instance)?), holder, ttl, false).await
+        self.take("claims", Key::Id(id(instance)), holder, ttl, false).await
     }
 
     async fn release(&self, instance: u64, holder: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM claims WHERE instance = $1 AND holder = $2")
-            .bind(id(instance)?)
+            .bind(id(instance))
             .bind(holder.to_owned())
             .execute(&self.pool)
             .await
@@ -269,7 +273,7 @@ impl Store for SqlStore {
             "INSERT INTO seen_interactions (id, seen_at) VALUES ($1, $2) \
              ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at WHERE seen_interactions.seen_at <= $3",
         )
-        .bind(id(interaction)?)
+        .bind(id(interaction))
         .bind(now)
         .bind(now - SEEN_FOR_MS)
         .execute(&self.pool)
@@ -279,7 +283,7 @@ impl Store for SqlStore {
     }
 
     async fn watched(&self, channel: u64) -> Result<Option<HashMap<u64, WatchedJob>>, StoreError> {
-        let channel = id(channel)?;
+        let channel = id(channel);
         let baseline = sqlx::query("SELECT taken_at FROM watch_baselines WHERE channel = $1")
             .bind(channel)
             .fetch_optional(&self.pool)
@@ -306,7 +310,7 @@ impl Store for SqlStore {
     }
 
     async fn save_watched(&self, channel: u64, changed: &[(u64, WatchedJob)]) -> Result<(), StoreError> {
-        let channel = id(channel)?;
+        let channel = id(channel);
         let mut tx = self.pool.begin().await.map_err(failed)?;
         sqlx::query("INSERT INTO watch_baselines (channel, taken_at) VALUES ($1, $2) ON CONFLICT (channel) DO NOTHING")
             .bind(channel)
@@ -315,13 +319,13 @@ impl Store for SqlStore {
             .await
             .map_err(failed)?;
         for (instance, job) in changed {
-            let message_id = job.message_id.map(id).transpose()?;
+            let message_id = job.message_id.map(id);
             sqlx::query(
                 "INSERT INTO watch_jobs (channel, instance, stage, message_id) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (channel, instance) DO UPDATE SET stage = excluded.stage, message_id = excluded.message_id",
             )
             .bind(channel)
-            .bind(id(*instance)?)
+            .bind(id(*instance))
             .bind(job.stage.name())
             .bind(message_id)
             .execute(&mut *tx)
@@ -338,15 +342,15 @@ impl Store for SqlStore {
              action, instance, target_url, outcome, wsc_code, request_id, latency_ms, reason) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
-        .bind(event_id())
+        .bind(event_id(record.at_ms))
         .bind(record.at_ms)
         .bind(kept_text(record.correlation))
-        .bind(id(record.interaction)?)
-        .bind(id(record.actor_id)?)
+        .bind(id(record.interaction))
+        .bind(id(record.actor_id))
         .bind(kept_text(record.actor_name))
-        .bind(record.matched_role.map(id).transpose()?)
+        .bind(record.matched_role.map(id))
         .bind(record.action)
-        .bind(id(record.instance)?)
+        .bind(id(record.instance))
         .bind(record.target_url.map(kept_text))
         .bind(record.outcome)
         .bind(record.wsc_code.map(kept_text))
@@ -363,16 +367,16 @@ impl Store for SqlStore {
         let rows = match query.instance {
             Some(instance) => {
                 sqlx::query(
-                    "SELECT * FROM audit_events WHERE at_ms >= $1 AND instance = $2 ORDER BY at_ms DESC, id LIMIT $3",
+                    "SELECT * FROM audit_events WHERE at_ms >= $1 AND instance = $2 ORDER BY at_ms DESC, id DESC LIMIT $3",
                 )
                 .bind(query.since_ms)
-                .bind(id(instance)?)
+                .bind(id(instance))
                 .bind(i64::from(query.limit))
                 .fetch_all(&self.pool)
                 .await
             }
             None => {
-                sqlx::query("SELECT * FROM audit_events WHERE at_ms >= $1 ORDER BY at_ms DESC, id LIMIT $2")
+                sqlx::query("SELECT * FROM audit_events WHERE at_ms >= $1 ORDER BY at_ms DESC, id DESC LIMIT $2")
                     .bind(query.since_ms)
                     .bind(i64::from(query.limit))
                     .fetch_all(&self.pool)
