@@ -203,6 +203,8 @@ async fn start(config: &Config, mode: Mode, demo: bool) -> ExitCode {
     };
     tracing::info!(engine = store.engine().name(), "the store is open");
     let settings = CoreSettings { demo, ..CoreSettings::from_config(config) };
+    // An outage of the store never holds an interaction up.
+    let store = wsc_bot::store::Guarded::new(std::sync::Arc::new(store));
     let core = Core::new(wsc, settings, std::sync::Arc::new(store), metrics);
     let result = match mode {
         Mode::Gateway => gateway::run(config, core).await,

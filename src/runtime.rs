@@ -45,6 +45,7 @@ impl Runtime {
         let (core, rest) = (runtime.core.clone(), runtime.rest.clone());
         runtime.spawn_background(async move {
             loop {
+                core.save_audit(None).await;
                 core.settle(&rest).await;
                 tokio::time::sleep(core.settle_interval()).await;
             }

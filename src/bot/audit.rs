@@ -49,6 +49,9 @@ impl Outcome {
 
 #[derive(Debug, Clone)]
 pub struct AuditEvent {
+    /// When it happened, in milliseconds since the Unix epoch (written later if the store was
+    /// down then).
+    pub at_ms: i64,
     pub correlation: String,
     /// Discord's id of the interaction that asked.
     pub interaction: u64,
@@ -67,10 +70,10 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    /// The event as the store keeps it, written at `at_ms`.
-    pub fn record(&self, at_ms: i64) -> super::ports::AuditRecord {
+    /// The event as the store keeps it.
+    pub fn record(&self) -> super::ports::AuditRecord {
         super::ports::AuditRecord {
-            at_ms,
+            at_ms: self.at_ms,
             correlation: self.correlation.clone(),
             interaction: self.interaction,
             actor_id: self.actor_id,
@@ -155,6 +158,7 @@ mod tests {
     #[test]
     fn a_forged_url_stays_on_one_line_and_mentions_nobody_new() {
         let event = AuditEvent {
+            at_ms: 0,
             correlation: "ABC234".into(),
             interaction: 5,
             actor_id: 42,

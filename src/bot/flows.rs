@@ -511,6 +511,7 @@ impl<D: Discord> Turn<'_, D> {
     fn event(&self, audited: &Audited) -> AuditEvent {
         let attempt = &audited.attempt;
         AuditEvent {
+            at_ms: super::ports::now_ms(),
             correlation: self.correlation.clone(),
             interaction: self.incoming.id,
             actor_id: attempt.actor_id,

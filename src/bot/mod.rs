@@ -240,7 +240,12 @@ pub struct Core {
     /// Jobs with a cancel or stop under way in this process: the guard that holds when the
     /// store cannot be reached.
     in_flight: Mutex<HashSet<u64>>,
+    /// Audit events the store did not take (it was down), oldest first: written once it is back.
+    unsaved: Mutex<std::collections::VecDeque<AuditEvent>>,
 }
+
+/// Audit events kept for a store that is down; the log has every one in any case.
+const UNSAVED_KEPT: usize = 10_000;
 
 /// The settings of a core besides its ports.
 #[derive(Debug, Clone)]
@@ -316,6 +321,7 @@ impl Core {
             demo: settings.demo,
             claim_ttl: settings.claim_ttl,
             in_flight: Mutex::new(HashSet::new()),
+            unsaved: Mutex::new(std::collections::VecDeque::new()),
         }
     }
 
@@ -378,16 +384,14 @@ impl Core {
     }
 
     fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<u64>> {
-        self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.in_flight)
     }
 
     /// An audit event: logged, appended to the store, and posted to the audit channel unless it
     /// is `Attempted` (so a slow Discord never delays the WSC call it precedes).
     async fn record<D: Discord>(&self, discord: &D, event: &AuditEvent) {
         event.emit();
-        if let Err(error) = self.store.append_audit(event).await {
-            self.store_failed("append_audit", &error);
-        }
+        self.save_audit(Some(event)).await;
         let Some(channel) = self.audit_channel.filter(|_| event.outcome != Outcome::Attempted) else {
             return;
         };
@@ -443,6 +447,7 @@ impl Core {
                 Some(_) => Outcome::Unconfirmed,
             };
             let event = AuditEvent {
+                at_ms: ports::now_ms(),
                 correlation: attempt.correlation,
                 interaction: attempt.interaction,
                 actor_id: attempt.actor_id,
@@ -469,6 +474,29 @@ impl Core {
         }
     }
 
+    /// Writes the audit events the store did not take before, oldest first, then `event`; what
+    /// the store still refuses waits for the next call (every `settle_interval` at least).
+    pub async fn save_audit(&self, event: Option<&AuditEvent>) {
+        let mut unsaved: Vec<AuditEvent> = {
+            let mut kept = lock(&self.unsaved);
+            kept.drain(..).collect()
+        };
+        unsaved.extend(event.cloned());
+        let mut rest = unsaved.into_iter();
+        for next in rest.by_ref() {
+            if let Err(error) = self.store.append_audit(&next).await {
+                self.store_failed("append_audit", &error);
+                let mut kept = lock(&self.unsaved);
+                kept.push_back(next);
+                kept.extend(rest);
+                while kept.len() > UNSAVED_KEPT {
+                    kept.pop_front();
+                }
+                return;
+            }
+        }
+    }
+
     fn store_failed(&self, operation: &'static str, error: &ports::StoreError) {
         self.metrics.store_error(operation);
         tracing::warn!(operation, %error, "the store failed; going on without it");
@@ -492,6 +520,10 @@ impl Core {
         };
         self.wsc.search_jobs(&query).await
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -83,7 +83,7 @@ impl Store for MemoryStore {
         if audit.len() == AUDIT_KEPT {
             audit.pop_front();
         }
-        audit.push_back(event.record(now_ms()));
+        audit.push_back(event.record());
         Ok(())
     }
 

@@ -336,7 +336,7 @@ impl Store for SqlStore {
     }
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        let record = event.record(now_ms());
+        let record = event.record();
         sqlx::query(
             "INSERT INTO audit_events (id, at_ms, correlation, interaction, actor_id, actor_name, matched_role, \
              action, instance, target_url, outcome, wsc_code, request_id, latency_ms, reason) \

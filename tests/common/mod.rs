@@ -94,7 +94,8 @@ pub async fn core_for(config: &wsc_bot::config::Config) -> wsc_bot::bot::Core {
         Some(_) => config.store_url(false),
         None => sqlite_url(),
     };
-    let store = std::sync::Arc::new(wsc_bot::store::open(&url).await.expect("the store opens"));
+    let store = wsc_bot::store::open(&url).await.expect("the store opens");
+    let store = std::sync::Arc::new(wsc_bot::store::Guarded::new(std::sync::Arc::new(store)));
     wsc_bot::bot::Core::from_config(wsc, config, store, metrics)
 }
 
