@@ -126,3 +126,47 @@ async fn a_stop_killed_between_the_call_and_the_answer_is_settled_after_the_rest
     assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 1, "never sent again");
     bot.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_postgresql_down_a_stop_still_works_and_its_audit_is_written_once_it_is_back() {
+    let postgres = common::postgres::Postgres::start();
+    let url = postgres.new_database().await;
+    let extra = [("WSC_DATABASE_URL", url.clone())];
+    // WSC_REQUEST_TIMEOUT_SECS 2: the unsaved events are tried again every 8 s.
+    let bot = start_bot_in(Front::Gateway, FakeDiscord::start().await, settings(), 2, &extra).await;
+    bot.still_serves().await;
+
+    postgres.kill(); // kill -9: the store is gone in the middle of the run
+    let ask = bot.command(&operator(), "stop", instance_arg(SCANNING)).await;
+    let confirmation = bot.original(ask).await;
+    bot.click(&operator(), &format!("wsc:v1:confirm-stop:{SCANNING}"), confirmation).await;
+    bot.audit_line("done", SCANNING).await;
+    assert_eq!(bot.sim.requests_for(Operation::Stop).len(), 1, "the stop went through, once");
+    let unreachable =
+        common::process::command(&["audit"], [("WSC_DATABASE_URL", url.as_str())]).output().unwrap();
+    assert!(!unreachable.status.success(), "the store really was down during the stop");
+
+    postgres.restart();
+    let trail = || {
+        let output = common::process::command(
+            &["audit", "--job", &SCANNING.to_string(), "--format", "jsonl"],
+            [("WSC_DATABASE_URL", url.as_str())],
+        )
+        .output()
+        .unwrap();
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect::<Vec<Value>>()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut events = trail();
+    while events.len() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        events = trail();
+    }
+    let outcomes: Vec<&str> = events.iter().map(|e| e["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["done", "attempted"], "written once the store was back, newest first");
+    assert_eq!(events[0]["correlation"], events[1]["correlation"]);
+    bot.finish().await;
+}
