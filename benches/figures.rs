@@ -682,6 +682,109 @@ async fn serve_figures() -> Vec<Figure> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The store
+// ---------------------------------------------------------------------------------------------
+
+/// What the store adds to one confirmed stop, measured on the store the binary opens: the
+/// admission of the Stop click and of the confirm (two interaction ids), the claim, the audit
+/// event before the call and the one after, and the release, one after another as the confirm
+/// makes them.
+async fn store_per_stop(engine: &str, url: &str) -> Figure {
+    use std::sync::Arc;
+    use wsc_bot::bot::action::Act;
+    use wsc_bot::bot::audit::{AuditEvent, Outcome};
+    use wsc_bot::bot::ports::{now_ms, Store};
+    let store: Arc<dyn Store> = Arc::new(wsc_bot::store::Guarded::new(Arc::new(
+        wsc_bot::store::open(url).await.expect("the store opens"),
+    )));
+    let event = |instance: u64, outcome| AuditEvent {
+        at_ms: now_ms(),
+        correlation: format!("bench-{instance}"),
+        interaction: instance,
+        actor_id: 800000000000000001,
+        actor_name: "oncall".to_owned(),
+        matched_role: Some(1),
+        act: Act::Stop,
+        instance,
+        target_url: Some("https://www.example.com/".to_owned()),
+        outcome,
+        wsc_code: None,
+        request_id: Some("req".to_owned()),
+        latency_ms: 1,
+        reason: None,
+    };
+    let mut samples = Vec::with_capacity(SAMPLES);
+    for i in 0..(SAMPLES + 20) as u64 {
+        let instance = 3_000_000_000 + i;
+        let started = Instant::now();
+        assert_eq!(store.first_delivery(instance * 2).await, Ok(true));
+        assert_eq!(store.first_delivery(instance * 2 + 1).await, Ok(true));
+        assert_eq!(store.claim(instance, "bench", Duration::from_secs(40)).await, Ok(true));
+        store.append_audit(&event(instance, Outcome::Attempted)).await.unwrap();
+        store.append_audit(&event(instance, Outcome::Done)).await.unwrap();
+        store.release(instance, "bench").await.unwrap();
+        if i >= 20 {
+            samples.push(ms(started.elapsed()));
+        }
+    }
+    let goal = if engine == "SQLite" { 1.0 } else { 3.0 };
+    let text = if engine == "SQLite" { "p99 ≤ 1 ms" } else { "p99 ≤ 3 ms" };
+    Figure::latency(
+        format!("store: what it adds to one confirmed stop, {engine} (six calls; p50 / p99)"),
+        &mut samples,
+    )
+    .goal("p99", goal, text)
+}
+
+/// The watcher's memory with 10,000 jobs in the store: reading it at start, and saving one
+/// poll's 300 jobs.
+async fn store_watch_figures(engine: &str, url: &str) -> Vec<Figure> {
+    use wsc_bot::bot::ports::{Store, WatchedJob};
+    use wsc_bot::bot::watch::Stage;
+    let store = wsc_bot::store::open(url).await.expect("the store opens");
+    let all: Vec<(u64, WatchedJob)> = (0..10_000u64)
+        .map(|i| {
+            (4_000_000_000 + i, WatchedJob { stage: Stage::Finished, message_id: Some(5_000_000_000 + i) })
+        })
+        .collect();
+    store.save_watched(1, &all).await.unwrap();
+    let (mut reads, mut saves) = (Vec::new(), Vec::new());
+    for round in 0..20u64 {
+        let started = Instant::now();
+        let known = store.watched(1).await.unwrap().expect("a baseline");
+        reads.push(ms(started.elapsed()));
+        assert_eq!(known.len(), 10_000);
+        let poll: Vec<(u64, WatchedJob)> = all[..300]
+            .iter()
+            .map(|(id, job)| (*id, WatchedJob { message_id: job.message_id.map(|m| m + round), ..*job }))
+            .collect();
+        let started = Instant::now();
+        store.save_watched(1, &poll).await.unwrap();
+        saves.push(ms(started.elapsed()));
+    }
+    vec![
+        Figure::latency(
+            format!("store: reading the watcher's 10,000 jobs at start, {engine} (p50 / p99)"),
+            &mut reads,
+        ),
+        Figure::latency(
+            format!("store: saving one poll of 300 changed jobs, {engine} (p50 / p99)"),
+            &mut saves,
+        ),
+    ]
+}
+
+async fn store_figures() -> Vec<Figure> {
+    let sqlite = common::sqlite_url();
+    let postgres = common::postgres::database().await;
+    let mut figures =
+        vec![store_per_stop("SQLite", &sqlite).await, store_per_stop("PostgreSQL", &postgres).await];
+    figures.extend(store_watch_figures("SQLite", &common::sqlite_url()).await);
+    figures.extend(store_watch_figures("PostgreSQL", &common::postgres::database().await).await);
+    figures
+}
+
+// ---------------------------------------------------------------------------------------------
 // One run, and the runs
 // ---------------------------------------------------------------------------------------------
 
@@ -690,6 +793,7 @@ async fn run_once() -> Vec<Figure> {
     let mut figures = gateway_acks().await;
     figures.extend(serve_figures().await);
     figures.push(autocomplete().await);
+    figures.extend(store_figures().await);
     let binary = std::path::Path::new(env!("CARGO_BIN_EXE_wsc-bot"));
     let size = std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0);
     figures.push(Figure::single(
