@@ -241,23 +241,15 @@ impl<D: Discord> Turn<'_, D> {
         let lang = self.lang;
         let ending = match request {
             Request::Choices { .. } => Ending::answer(Answer::Choices(Vec::new())),
-            Request::Ask { act, instance, .. } => {
+            Request::Ask { act, instance, .. } | Request::Confirm { act, instance, .. } => {
                 let reply = view::denied(lang, needed, Denied::Act(*act));
+                // A confirmation's refusal replaces that private message; a new one otherwise.
+                let answer = match request {
+                    Request::Confirm { .. } => Answer::Update(reply),
+                    _ => Answer::Reply(reply),
+                };
                 let attempt = Attempt::new(actor, None, *act, *instance);
-                Ending::answer(Answer::Reply(reply)).audited(attempt.ended(
-                    None,
-                    Outcome::Denied,
-                    NcpRef::default(),
-                ))
-            }
-            Request::Confirm { act, instance, .. } => {
-                let reply = view::denied(lang, needed, Denied::Act(*act));
-                let attempt = Attempt::new(actor, None, *act, *instance);
-                Ending::answer(Answer::Update(reply)).audited(attempt.ended(
-                    None,
-                    Outcome::Denied,
-                    NcpRef::default(),
-                ))
+                Ending::answer(answer).audited(attempt.ended(None, Outcome::Denied, NcpRef::default()))
             }
             _ => Ending::answer(Answer::Reply(view::denied(lang, needed, Denied::View))),
         };
