@@ -58,3 +58,10 @@ CREATE TABLE leases (
     holder TEXT NOT NULL,
     expires_at BIGINT NOT NULL
 );
+
+-- The slash commands registered, per version of their definitions and guilds: registered once,
+-- however many replicas start.
+CREATE TABLE registrations (
+    version TEXT PRIMARY KEY,
+    registered_at BIGINT NOT NULL
+);

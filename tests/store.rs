@@ -124,6 +124,7 @@ for_engines!(memory: Memory, sqlite: Sqlite, postgres: Postgres; [
     housekeeping_forgets_what_expired_and_audit_past_its_retention,
     an_attempt_without_an_outcome_is_unsettled_until_one_is_written,
     events_written_in_one_millisecond_keep_their_order,
+    commands_are_registered_once_per_version_unless_it_failed,
     status_tells_the_engine_its_schema_and_the_live_leases,
 ]);
 
@@ -317,6 +318,15 @@ async fn an_attempt_without_an_outcome_is_unsettled_until_one_is_written(s: Subj
         store.unsettled_attempts(now_ms() + 1).await.unwrap().iter().map(|r| r.instance).collect::<Vec<_>>(),
         [4]
     );
+}
+
+async fn commands_are_registered_once_per_version_unless_it_failed(s: Subject) {
+    let store = &s.store;
+    assert_eq!(store.first_registration("1.0-aa").await, Ok(true));
+    assert_eq!(store.first_registration("1.0-aa").await, Ok(false), "registered already");
+    assert_eq!(store.first_registration("1.0-bb").await, Ok(true), "another version");
+    store.forget_registration("1.0-aa").await.unwrap();
+    assert_eq!(store.first_registration("1.0-aa").await, Ok(true), "Discord refused it: again");
 }
 
 async fn events_written_in_one_millisecond_keep_their_order(s: Subject) {

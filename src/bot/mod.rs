@@ -405,6 +405,28 @@ impl Core {
         }
     }
 
+    /// Takes or renews the lease that lets `holder` be the one `run` replica connected to the
+    /// gateway, for `ttl`; `Err` when the store cannot say.
+    pub async fn hold_gateway(&self, holder: &str, ttl: Duration) -> Result<bool, ports::StoreError> {
+        self.store.lease("gateway", holder, ttl).await.inspect_err(|error| self.store_failed("lease", error))
+    }
+
+    /// Whether to register the commands of `version` (their definitions and guilds): only the
+    /// first replica to start with them does. When the store cannot say, registering again is
+    /// harmless (it overwrites). Call `registration_failed` if Discord refused them.
+    pub async fn first_registration(&self, version: &str) -> bool {
+        self.store.first_registration(version).await.unwrap_or_else(|error| {
+            self.store_failed("first_registration", &error);
+            true
+        })
+    }
+
+    pub async fn registration_failed(&self, version: &str) {
+        if let Err(error) = self.store.forget_registration(version).await {
+            self.store_failed("forget_registration", &error);
+        }
+    }
+
     /// How often `settle` looks for interrupted attempts.
     pub fn settle_interval(&self) -> Duration {
         self.claim_ttl.min(Duration::from_secs(30))

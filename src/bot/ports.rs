@@ -199,6 +199,10 @@ pub trait Store: Send + Sync {
     /// Forgets what has expired: claims, leases, interaction ids past 15 minutes, audit events
     /// older than `audit_retention`.
     async fn housekeep(&self, audit_retention: Duration) -> Result<(), StoreError>;
+    /// `true` for the first caller to register the commands of `version`, `false` once someone
+    /// has; `forget_registration` undoes it when the registration failed.
+    async fn first_registration(&self, version: &str) -> Result<bool, StoreError>;
+    async fn forget_registration(&self, version: &str) -> Result<(), StoreError>;
     async fn status(&self) -> Result<StoreStatus, StoreError>;
 }
 

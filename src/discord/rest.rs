@@ -54,6 +54,16 @@ fn http_with_token(config: &Config, token: &str) -> Http {
     builder.build()
 }
 
+/// The version of what `register` puts in `guilds`: the bot's version and a digest of the
+/// command definitions and the guilds, so a change to either registers again.
+pub fn registration_version(guilds: &[u64]) -> String {
+    use sha2::Digest;
+    let definitions = serde_json::to_vec(&commands::definitions()).unwrap_or_default();
+    let digest = sha2::Sha256::new().chain_update(definitions).chain_update(format!("{guilds:?}")).finalize();
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("{}-{hex}", env!("CARGO_PKG_VERSION"))
+}
+
 /// Overwrites the commands in each of `guilds` (never globally: the bot serves only them).
 /// Needs the application id set on `http`. Returns how many commands each guild has.
 pub async fn register(http: &Http, guilds: &[u64]) -> Result<usize, serenity::Error> {

@@ -86,6 +86,14 @@ impl Store for Guarded {
         self.call(self.inner.housekeep(audit_retention)).await
     }
 
+    async fn first_registration(&self, version: &str) -> Result<bool, StoreError> {
+        self.call(self.inner.first_registration(version)).await
+    }
+
+    async fn forget_registration(&self, version: &str) -> Result<(), StoreError> {
+        self.call(self.inner.forget_registration(version)).await
+    }
+
     async fn status(&self) -> Result<StoreStatus, StoreError> {
         self.call(self.inner.status()).await
     }
@@ -128,6 +136,12 @@ mod tests {
             std::future::pending().await
         }
         async fn housekeep(&self, _: Duration) -> Result<(), StoreError> {
+            std::future::pending().await
+        }
+        async fn first_registration(&self, _: &str) -> Result<bool, StoreError> {
+            std::future::pending().await
+        }
+        async fn forget_registration(&self, _: &str) -> Result<(), StoreError> {
             std::future::pending().await
         }
         async fn status(&self) -> Result<StoreStatus, StoreError> {

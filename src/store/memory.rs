@@ -19,6 +19,7 @@ pub struct MemoryStore {
     seen: SeenInteractions,
     watched: Mutex<HashMap<u64, HashMap<u64, WatchedJob>>>,
     audit: Mutex<VecDeque<AuditRecord>>,
+    registrations: Mutex<std::collections::HashSet<String>>,
 }
 
 fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -121,6 +122,15 @@ impl Store for MemoryStore {
         locked(&self.leases).retain(|_, (_, until)| *until > now);
         let oldest = now.saturating_sub(ms(audit_retention));
         locked(&self.audit).retain(|r| r.at_ms >= oldest);
+        Ok(())
+    }
+
+    async fn first_registration(&self, version: &str) -> Result<bool, StoreError> {
+        Ok(locked(&self.registrations).insert(version.to_owned()))
+    }
+
+    async fn forget_registration(&self, version: &str) -> Result<(), StoreError> {
+        locked(&self.registrations).remove(version);
         Ok(())
     }
 

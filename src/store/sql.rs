@@ -418,6 +418,27 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn first_registration(&self, version: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO registrations (version, registered_at) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING",
+        )
+        .bind(version.to_owned())
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(failed)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn forget_registration(&self, version: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM registrations WHERE version = $1")
+            .bind(version.to_owned())
+            .execute(&self.pool)
+            .await
+            .map_err(failed)?;
+        Ok(())
+    }
+
     async fn status(&self) -> Result<StoreStatus, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(failed)?;
         let applied = conn.list_applied_migrations().await.map_err(|e| StoreError(e.to_string()))?;
