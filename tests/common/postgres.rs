@@ -145,9 +145,10 @@ impl Postgres {
         self.port.load(Ordering::SeqCst)
     }
 
-    /// The URL of database `name` on this server.
+    /// The URL of database `name` on this server, with a password as deployments have one (the
+    /// server trusts loopback and ignores it; the secret scan looks for it in every log).
     pub fn url(&self, name: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port())
+        format!("postgres://postgres:{}@127.0.0.1:{}/{name}", super::secrets::DATABASE_PASSWORD, self.port())
     }
 
     /// Creates a database of its own for one test: `t_` and 16 random hex digits.

@@ -11,5 +11,10 @@ pub const SECRET_KEY: &str = "SK-test-secret-key-do-not-leak";
 pub const ROTATED_ACCESS_KEY: &str = "AK-rotated-access-key";
 pub const ROTATED_SECRET_KEY: &str = "SK-rotated-secret-key-do-not-leak";
 
+/// The password in every PostgreSQL URL the tests give the bot (`WSC_DATABASE_URL`); the test
+/// server trusts loopback and ignores it, but the bot must never log it.
+pub const DATABASE_PASSWORD: &str = "db-password-never-logged";
+
 /// Every value above.
-pub const ALL: [&str; 5] = [DISCORD_TOKEN, ACCESS_KEY, SECRET_KEY, ROTATED_ACCESS_KEY, ROTATED_SECRET_KEY];
+pub const ALL: [&str; 6] =
+    [DISCORD_TOKEN, ACCESS_KEY, SECRET_KEY, ROTATED_ACCESS_KEY, ROTATED_SECRET_KEY, DATABASE_PASSWORD];
