@@ -1,6 +1,6 @@
 //! `serve` replicas behind a load balancer, sharing one PostgreSQL database: every interaction
 //! is answered once whichever replica gets it, simultaneous confirms of one stop make one WSC
-//! call.
+//! call, and the watcher polls on one replica at a time, another taking over when it dies.
 //! PostgreSQL is a throwaway server (`common::postgres`); without one these tests fail, never skip.
 
 mod common;
@@ -9,14 +9,16 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::bot::{custom_ids, instance_arg, operator, viewer, CRAWLING, SCANNING};
+use common::bot::{custom_ids, instance_arg, operator, viewer, CRAWLING, SCANNING, SCHEDULED};
 use common::fake_discord::{
     component_click, slash_command, FakeDiscord, Member, RestCall, APPLICATION_ID, AUDIT_CHANNEL,
+    WATCH_CHANNEL,
 };
 use common::process::BotProcess;
 use common::serve::{now_secs, post, serve_vars, signature, signing_key, start_serve_with};
 use common::{settings, start_sim};
 use serde_json::{json, Value};
+use sqlx::Connection;
 use wsc_bot::wsc::sim::{Fault, Phase, SimHandle};
 use wsc_bot::wsc::Operation;
 
@@ -240,5 +242,153 @@ async fn a_replayed_interaction_is_answered_once_whichever_replica_gets_it() {
     assert_eq!(discord.followups(&token).len(), 1, "the team is told once");
     let stops: Vec<Option<u64>> = sim.requests_for(Operation::Stop).iter().map(|r| r.instance_no).collect();
     assert_eq!(stops, [Some(SCANNING), Some(CRAWLING)], "one WSC call per confirm");
+    discord.assert_clean().await;
+}
+
+/// The replica holding the watcher's lease, by process id (a holder is `<pid>-<random>`).
+async fn watch_leader(database: &str) -> Option<u32> {
+    let mut db = sqlx::PgConnection::connect(database).await.unwrap();
+    let holder: Option<String> = sqlx::query_scalar("SELECT holder FROM leases WHERE name = $1")
+        .bind(format!("watch:{WATCH_CHANNEL}"))
+        .fetch_optional(&mut db)
+        .await
+        .unwrap();
+    db.close().await.ok();
+    holder.and_then(|h| h.split('-').next()?.parse().ok())
+}
+
+/// What the store remembers of `instance` in the watch channel: its stage and message.
+async fn remembered(database: &str, instance: u64) -> Option<(String, Option<i64>)> {
+    let mut db = sqlx::PgConnection::connect(database).await.unwrap();
+    let row: Option<(String, Option<i64>)> =
+        sqlx::query_as("SELECT stage, message_id FROM watch_jobs WHERE channel = $1 AND instance = $2")
+            .bind(WATCH_CHANNEL as i64)
+            .bind(instance as i64)
+            .fetch_optional(&mut db)
+            .await
+            .unwrap();
+    db.close().await.ok();
+    row
+}
+
+async fn baseline_taken(database: &str) -> bool {
+    let mut db = sqlx::PgConnection::connect(database).await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM watch_baselines WHERE channel = $1")
+        .bind(WATCH_CHANNEL as i64)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    db.close().await.ok();
+    count == 1
+}
+
+async fn eventually<F: std::future::Future<Output = bool>>(
+    wait: Duration,
+    mut check: impl FnMut() -> F,
+) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < wait {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Two replicas watching one channel: one polls and announces each transition once; killed,
+/// the other takes over within two intervals and edits the message the first one posted.
+#[tokio::test]
+async fn the_watcher_runs_on_one_replica_and_another_takes_over_when_it_dies() {
+    const INTERVAL: Duration = Duration::from_secs(10);
+    let sim = start_sim(settings()).await;
+    let discord = FakeDiscord::start().await;
+    let database = common::postgres::database().await;
+    let mut vars = replica_vars(&discord, &sim, &database);
+    vars.insert("WSC_WATCH_CHANNEL_ID", WATCH_CHANNEL.to_string());
+    vars.insert("WSC_WATCH_INTERVAL_SECS", INTERVAL.as_secs().to_string());
+    let mut replicas: HashMap<u32, BotProcess> = (0..2)
+        .map(|_| {
+            let (process, _) = spawn_replica(&vars);
+            (process.pid(), process)
+        })
+        .collect();
+    let watch_path = format!("/api/v10/channels/{WATCH_CHANNEL}/messages");
+    let posts = |discord: &FakeDiscord| -> Vec<RestCall> {
+        discord.rest_calls().into_iter().filter(|c| c.method == "POST" && c.path == watch_path).collect()
+    };
+
+    // The baseline, by one of them; an hour on, the scheduled job starts (and others end).
+    assert!(eventually(WAIT, || baseline_taken(&database)).await, "the baseline poll");
+    let leader = watch_leader(&database).await.expect("a replica holds the watcher's lease");
+    assert!(replicas.contains_key(&leader), "the lease is held by one of the two: {leader}");
+    sim.advance(Duration::from_secs(3_610));
+    let started = format!("wsc:v1:stop:{SCHEDULED}");
+    let announced = discord
+        .wait_for_call(|c| c.method == "POST" && custom_ids(&c.body).contains(&started), INTERVAL * 2)
+        .await
+        .expect("the scheduled job announced as started");
+    let message_id: i64 = discord
+        .messages()
+        .into_iter()
+        .find(|m| custom_ids(m).contains(&started))
+        .and_then(|m| m["id"].as_str()?.parse().ok())
+        .unwrap_or_else(|| panic!("the announcement is a message: {announced:?}"));
+    // The announcement is saved at once; the replica that made it is killed once the poll that
+    // announced has ended (the next one has begun), not between a post and its save: that is a
+    // window no store closes (Discord took the post, the process died before recording it).
+    let saved =
+        || async { remembered(&database, SCHEDULED).await == Some(("running".to_owned(), Some(message_id))) };
+    assert!(
+        eventually(WAIT, saved).await,
+        "the announcement is saved: {:?}",
+        remembered(&database, SCHEDULED).await
+    );
+    let polls = sim.requests_for(Operation::List).len();
+    let next_poll = || async { sim.requests_for(Operation::List).len() > polls };
+    assert!(eventually(INTERVAL + Duration::from_secs(5), next_poll).await, "the next poll");
+    assert_eq!(watch_leader(&database).await, Some(leader), "one replica polled throughout");
+    let before_kill = posts(&discord);
+    drop(replicas.remove(&leader)); // kill -9, by pid
+    let killed = Instant::now();
+    let survivor = *replicas.keys().next().unwrap();
+
+    // The scan finishes while no one polls; the survivor takes over and edits its message.
+    sim.advance(Duration::from_secs(3_600));
+    let edit_path = format!("{watch_path}/{message_id}");
+    let edit = discord
+        .wait_for_call(
+            |c| c.method == "PATCH" && c.path == edit_path && c.status < 300,
+            Duration::from_secs(35),
+        )
+        .await
+        .unwrap_or_else(|| {
+            panic!("the survivor edited the job's message; calls: {:#?}", discord.rest_calls())
+        });
+    let took = killed.elapsed();
+    assert!(took <= INTERVAL * 3 + Duration::from_secs(5), "taken over in {took:?}");
+    let content = edit.body["content"].as_str().unwrap_or_default();
+    assert!(content.contains("Scan finished"), "{content}");
+    assert_eq!(watch_leader(&database).await, Some(survivor), "the survivor holds the lease now");
+
+    // The sentinel: the survivor's next poll has begun, so the one that edited has ended.
+    let polls = sim.requests_for(Operation::List).len();
+    let next_poll = || async { sim.requests_for(Operation::List).len() > polls };
+    assert!(eventually(INTERVAL + Duration::from_secs(5), next_poll).await, "the survivor polls on");
+    let posted = posts(&discord);
+    assert_eq!(posted.len(), before_kill.len(), "nothing posted anew after the takeover: {posted:#?}");
+    for job in sim.jobs() {
+        let job = format!("(job {})", job.instance_no);
+        let told =
+            posted.iter().filter(|c| c.body["content"].as_str().is_some_and(|t| t.contains(&job))).count();
+        assert!(told <= 1, "{job} posted {told} times: {posted:#?}");
+    }
+    let edits: Vec<RestCall> = discord
+        .rest_calls()
+        .into_iter()
+        .filter(|c| c.method == "PATCH" && c.path.starts_with(&watch_path))
+        .collect();
+    assert_eq!(edits.len(), 1, "one edit in all, the finished scan: {edits:#?}");
+    drop(replicas);
     discord.assert_clean().await;
 }
