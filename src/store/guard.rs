@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::bot::audit::AuditEvent;
 use crate::bot::ports::{AuditQuery, AuditRecord, Store, StoreError, StoreStatus, WatchedJob};
