@@ -15,7 +15,7 @@ use common::fake_discord::{
     WATCH_CHANNEL,
 };
 use common::process::BotProcess;
-use common::serve::{now_secs, post, serve_vars, signature, signing_key, start_serve_with};
+use common::serve::{now_secs, post, serve_vars, signed_post, start_serve_with};
 use common::{settings, start_sim};
 use serde_json::{json, Value};
 use sqlx::Connection;
@@ -100,16 +100,6 @@ async fn audit_trail(database: &str) -> Vec<Value> {
     .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-/// `body` signed now, as Discord delivers it; the same request can be sent again.
-fn signed_post(server: &str, body: &str, timestamp: &str) -> reqwest::RequestBuilder {
-    reqwest::Client::new()
-        .post(format!("{server}/interactions"))
-        .header("x-signature-ed25519", signature(&signing_key(), timestamp, body.as_bytes()))
-        .header("x-signature-timestamp", timestamp)
-        .header("content-type", "application/json")
-        .body(body.to_owned())
 }
 
 /// Nine taps on one confirmation at once, spread over three replicas: claims in the shared

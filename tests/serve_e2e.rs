@@ -12,7 +12,9 @@ use common::bot::{
 };
 use common::fake_discord::{component_click, slash_command, FakeDiscord, Member, APPLICATION_ID, CHANNEL_ID};
 use common::process::BotProcess;
-use common::serve::{now_secs, post, post_unjudged, serve_vars, signature, signing_key, start_serve_with};
+use common::serve::{
+    now_secs, post, post_unjudged, serve_vars, signature, signed_post, signing_key, start_serve_with,
+};
 use common::{settings, start_sim};
 use ed25519_dalek::SigningKey;
 use serde_json::{json, Value};
@@ -310,16 +312,6 @@ async fn readiness_stays_200_while_wsc_is_unreachable_and_the_metric_says_so() {
     let (_, metrics) = get("/metrics").await;
     assert_eq!(metric(&metrics, "wsc_bot_wsc_reachable"), Some(0.0), "{metrics}");
     bot.finish().await;
-}
-
-/// `body` signed now, as Discord would deliver it; the same headers can be sent again.
-fn signed_post(server: &str, body: &str, timestamp: &str) -> reqwest::RequestBuilder {
-    reqwest::Client::new()
-        .post(format!("{server}/interactions"))
-        .header("x-signature-ed25519", signature(&signing_key(), timestamp, body.as_bytes()))
-        .header("x-signature-timestamp", timestamp)
-        .header("content-type", "application/json")
-        .body(body.to_owned())
 }
 
 #[tokio::test]

@@ -97,3 +97,14 @@ pub async fn post_unjudged(server: &str, interaction: &Value) -> (u16, Value) {
     };
     (status, answer)
 }
+
+/// `body` signed at `timestamp`, as Discord delivers it, not yet sent: the same request can be
+/// sent again (replays) or to another replica.
+pub fn signed_post(server: &str, body: &str, timestamp: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .post(format!("{server}/interactions"))
+        .header("x-signature-ed25519", signature(&signing_key(), timestamp, body.as_bytes()))
+        .header("x-signature-timestamp", timestamp)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+}
