@@ -26,8 +26,6 @@ const RENEW: Duration = Duration::from_secs(5);
 /// runtime down. Health and metrics are served only when an address is set.
 pub async fn run(config: &Config, core: Core) -> Result<(), String> {
     let guilds = config.served_guilds().map_err(|e| e.to_string())?.to_vec();
-    // Checked before anything starts: a missing token stops the program at once.
-    http_client(config).map_err(|e| e.to_string())?;
     let health = match config.metrics_listen.or(config.http_listen) {
         Some(addr) => Some(
             tokio::net::TcpListener::bind(addr)

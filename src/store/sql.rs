@@ -46,7 +46,7 @@ pub struct SqlStore {
 pub enum OpenError {
     #[error("WSC_DATABASE_URL must start with sqlite:// or postgres:// (it starts with `{0}`)")]
     Scheme(String),
-    #[error("could not open the database: {0}")]
+    #[error("could not open the database ({0}): check WSC_DATABASE_URL, and that the database runs and this user may write there")]
     Connect(String),
     #[error(
         "the database was written by a newer wsc-bot (its schema has version {found}; this binary knows up \
