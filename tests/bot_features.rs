@@ -234,8 +234,10 @@ async fn members_with_a_korean_discord_get_korean() {
         .unwrap()
         .contains("작업 번호가 아닙니다"));
 
+    // Page 2: the first page is fresh and would not ask WSC.
     bot.sim.set_fault(Operation::List, Fault { error: Some(FaultError::Gateway(500)), ..Fault::default() });
-    let failed = bot.command_in("ko", &viewer(), "jobs", json!([])).await;
+    let failed =
+        bot.command_in("ko", &viewer(), "jobs", json!([{"name": "page", "type": 4, "value": 2}])).await;
     let text = content(&bot.original(failed).await);
     assert!(text.contains("사용할 수 없습니다") && text.contains("(참조 `"), "{text}");
     bot.assert_payloads_valid();
@@ -300,6 +302,64 @@ async fn the_channel_sees_the_guilds_language_and_the_sender_his_own() {
         let outcome = bot.follow_up(confirm).await;
         let told = outcome.body["content"].as_str().unwrap_or_default();
         assert!(told.contains("stopped the scan of"), "{front:?}: {told}");
+        bot.assert_payloads_valid();
+        bot.finish().await;
+    }
+}
+
+/// `/wsc jobs` while the newest list is fresh: that list is the first answer, however slow WSC
+/// is, and says how old it is; Refresh asks WSC again, and so does the next list after a stop.
+#[tokio::test]
+async fn a_fresh_list_is_the_first_answer_and_says_how_old_it_is() {
+    use common::fake_discord::FakeDiscord;
+    let lists = |bot: &Bot| bot.sim.requests_for(Operation::List).len();
+    for front in FRONTS {
+        let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 10, &[]).await;
+        let first = bot.command(&viewer(), "jobs", json!([])).await;
+        assert_eq!(bot.callback(first).await.body["type"], 5, "{front:?}: nothing known yet, so deferred");
+        let asked = bot.original(first).await;
+        assert_eq!(lists(&bot), 1);
+
+        // WSC now takes 5 s to list: the fresh list answers all the same, at once.
+        bot.sim.set_fault(Operation::List, Fault { latency_ms: 5_000, ..Fault::default() });
+        let sent = Instant::now();
+        let second = bot.command(&viewer(), "jobs", json!([])).await;
+        let callback = bot.callback(second).await;
+        assert!(callback.at.duration_since(sent) < Duration::from_secs(1), "{front:?}: answered at once");
+        assert_eq!(callback.body["type"], 4, "{front:?}: the list itself is the first answer");
+        assert!(!is_ephemeral(&callback.body["data"]), "{front:?}: the channel sees it");
+        let cached = &callback.body["data"];
+        let text = content(cached);
+        assert!(text.starts_with("**Scan jobs** · page 1 of 2"), "{front:?}: {text}");
+        let age = text.lines().last().unwrap_or_default();
+        assert!(age.starts_with("-# As of ") && age.ends_with(" s ago · 🔄 Refresh asks WSC again"), "{age}");
+        assert_eq!(cached["embeds"], asked["embeds"], "{front:?}: the same jobs");
+        assert_eq!(custom_ids(cached), custom_ids(&asked), "{front:?}: the same buttons");
+        assert_eq!(lists(&bot), 1, "{front:?}: WSC was not asked");
+
+        // Asked privately, in Korean: the same list, only to the asker, in his language.
+        let private = json!([{"name": "private", "type": 5, "value": true}]);
+        let mine = bot.send(bot.command_json("ko", "en-US", &viewer(), "jobs", private)).await;
+        let callback = bot.callback(mine).await;
+        assert_eq!(callback.body["type"], 4, "{front:?}");
+        assert!(is_ephemeral(&callback.body["data"]), "{front:?}");
+        assert!(content(&callback.body["data"]).contains("초 전 기준"), "{front:?}");
+
+        // Refresh asks WSC, slow as it is, and the message says nothing of an age.
+        bot.sim.clear_faults();
+        let refresh = bot.click(&viewer(), "wsc:v1:refresh:1", asked.clone()).await;
+        let refreshed = bot.original(refresh).await;
+        assert_eq!(lists(&bot), 2, "{front:?}: Refresh asked WSC");
+        assert!(!content(&refreshed).contains("As of"), "{front:?}: {}", content(&refreshed));
+
+        // A stop changes the jobs: the next list asks WSC first.
+        let confirm = bot.confirm_stop(SCANNING).await;
+        bot.original(confirm).await;
+        let after = bot.command(&viewer(), "jobs", json!([])).await;
+        assert_eq!(bot.callback(after).await.body["type"], 5, "{front:?}: deferred, WSC asked again");
+        let listed = bot.original(after).await;
+        assert!(lists(&bot) >= 3, "{front:?}");
+        assert!(!content(&listed).contains("As of"), "{front:?}");
         bot.assert_payloads_valid();
         bot.finish().await;
     }

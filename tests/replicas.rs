@@ -61,13 +61,8 @@ fn token_of(interaction: &Value) -> String {
 }
 
 async fn original(discord: &FakeDiscord, interaction: &Value) -> Value {
-    let token = token_of(interaction);
-    let edited = format!("/{token}/messages/@original");
-    discord
-        .wait_for_call(|c| c.method == "PATCH" && c.path.ends_with(&edited) && c.status < 300, WAIT)
-        .await
-        .expect("the original was edited");
-    discord.original(&token).unwrap()
+    let token = interaction["token"].as_str().unwrap();
+    discord.final_original(token, WAIT).await.expect("the interaction's answer")
 }
 
 /// The operator's `/wsc stop <instance>` on `replica`, and the confirmation it got.

@@ -1,5 +1,6 @@
-//! A short-lived cache of jobs for autocomplete: one refresh in flight at a time, and callers
-//! never wait long for it (Discord gives autocomplete 3 seconds and no deferral).
+//! Short-lived caches of jobs. For autocomplete: one refresh in flight at a time, and callers
+//! never wait long for it (Discord gives autocomplete 3 seconds and no deferral). For `/wsc jobs`:
+//! the newest first page listed, so the list can be shown at once while it is fresh.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -7,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use crate::wsc::{Job, SearchField, SearchQuery, WscClient};
+use crate::wsc::{Job, JobPage, SearchField, SearchQuery, WscClient};
 
 /// How long a fetched list is served before a refresh starts.
 const TTL: Duration = Duration::from_secs(30);
@@ -29,11 +30,26 @@ pub struct JobCache {
     state: Arc<Mutex<State>>,
     /// Bumped after every refresh, so a caller can wait for the first fill.
     generation: watch::Sender<u64>,
+    /// The newest unfiltered first page of `/wsc jobs`, and when WSC gave it.
+    first_page: Mutex<Option<(Instant, JobPage)>>,
 }
 
 impl JobCache {
     pub fn new(wsc: WscClient) -> Self {
-        Self { wsc, state: Arc::default(), generation: watch::channel(0).0 }
+        Self { wsc, state: Arc::default(), generation: watch::channel(0).0, first_page: Mutex::default() }
+    }
+
+    /// Keeps the unfiltered first page WSC just gave.
+    pub fn remember_first_page(&self, page: &JobPage) {
+        *lock(&self.first_page) = Some((Instant::now(), page.clone()));
+    }
+
+    /// The unfiltered first page and its age, when it is at most `max_age` old.
+    pub fn first_page(&self, max_age: Duration) -> Option<(Duration, JobPage)> {
+        let first_page = lock(&self.first_page);
+        let (at, page) = first_page.as_ref()?;
+        let age = at.elapsed();
+        (age <= max_age).then(|| (age, page.clone()))
     }
 
     /// The cached jobs, newest first. Starts a refresh when stale; waits at most `wait`, and
@@ -56,11 +72,13 @@ impl JobCache {
         lock(&self.state).jobs.clone()
     }
 
-    /// After an action the cached states are wrong: the next call refreshes.
+    /// After an action the cached states are wrong: the next call refreshes, and the next list
+    /// asks WSC.
     pub fn invalidate(&self) {
         if let Some(at) = lock(&self.state).fetched.as_mut() {
             *at -= TTL;
         }
+        *lock(&self.first_page) = None;
     }
 
     fn spawn_refresh(&self) {
@@ -82,8 +100,8 @@ impl JobCache {
     }
 }
 
-fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 async fn fetch(wsc: &WscClient) -> Result<Vec<Job>, crate::wsc::WscError> {

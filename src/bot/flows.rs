@@ -56,6 +56,8 @@ impl Counted {
 enum Answer {
     /// The first answer: a message only they see.
     Reply(Reply),
+    /// The first answer: a message the channel sees, unless `private`.
+    Message { reply: Reply, private: bool },
     /// The first answer: replaces the (ephemeral) message the button is on.
     Update(Reply),
     /// The first answer to an autocomplete.
@@ -281,12 +283,20 @@ impl<D: Discord> Turn<'_, D> {
         }
     }
 
-    /// `/wsc jobs`: everyone in the channel sees one status, unless asked privately.
+    /// `/wsc jobs`: everyone in the channel sees one status, unless asked privately. The newest
+    /// list, while fresh, is the answer at once, saying how old it is; Refresh asks WSC again.
     async fn jobs(&self, page: u32, private: bool, filter: &JobFilter, shortened: bool) -> Ending {
+        let lang = self.lang_for(!private);
+        if page == 1 && filter.is_empty() {
+            if let Some((age, jobs)) = self.core.cache.first_page(self.core.list_fresh_for) {
+                let reply =
+                    view::jobs_page(lang, &jobs, page, filter, shortened, self.core.demo).as_of(lang, age);
+                return Ending::answer(Answer::Message { reply, private });
+            }
+        }
         if !self.defer(private).await {
             return Ending::unanswered();
         }
-        let lang = self.lang_for(!private);
         match self.core.jobs_page(page, filter).await {
             Ok(jobs) => {
                 let reply = view::jobs_page(lang, &jobs, page, filter, shortened, self.core.demo);
@@ -525,6 +535,9 @@ impl<D: Discord> Turn<'_, D> {
         match answer {
             Answer::Reply(reply) => {
                 self.respond(CreateInteractionResponse::Message(reply.response(true))).await
+            }
+            Answer::Message { reply, private } => {
+                self.respond(CreateInteractionResponse::Message(reply.response(private))).await
             }
             Answer::Update(reply) => {
                 self.respond(CreateInteractionResponse::UpdateMessage(reply.response(true))).await

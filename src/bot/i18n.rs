@@ -52,6 +52,8 @@ catalogue! {
     Newer => "◀ Newer", "◀ 최신";
     Older => "Older ▶", "이전 ▶";
     Refresh => "Refresh", "새로고침";
+    AsOfSeconds => "As of {n} s ago · 🔄 Refresh asks WSC again", "{n}초 전 기준 · 🔄 새로고침은 WSC에 다시 묻습니다";
+    AsOfMinutes => "As of {n} min ago · 🔄 Refresh asks WSC again", "{n}분 전 기준 · 🔄 새로고침은 WSC에 다시 묻습니다";
     StopButton => "Stop {host}", "중지 {host}";
     CancelButton => "Cancel {host}", "취소 {host}";
     ReportButton => "Report {host}", "보고서 {host}";

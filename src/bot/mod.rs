@@ -24,6 +24,7 @@ use serenity::all::{
 };
 
 use crate::metrics::Metrics;
+use crate::store::SeenInteractions;
 use crate::wsc::WscClient;
 use action::{parse_autocomplete, parse_command, ButtonId, CommandRequest, JobFilter, Wanted};
 use audit::{AuditEvent, Outcome};
@@ -237,9 +238,12 @@ pub struct Core {
     /// Every embed says WSC is simulated.
     demo: bool,
     claim_ttl: Duration,
+    list_fresh_for: Duration,
     /// Jobs with a cancel or stop under way in this process: the guard that holds when the
     /// store cannot be reached.
     in_flight: Mutex<HashSet<u64>>,
+    /// Interactions this process received.
+    seen: SeenInteractions,
     /// Audit events the store did not take (it was down), oldest first: written once it is back.
     unsaved: Mutex<std::collections::VecDeque<AuditEvent>>,
 }
@@ -258,10 +262,15 @@ pub struct CoreSettings {
     /// calls), so it is never taken over while one runs, and a process that dies holding one
     /// does not block the job for ever. An attempt this old with no outcome is settled.
     pub claim_ttl: Duration,
+    /// How old a listed first page of jobs may be and still answer `/wsc jobs` at once: one watch
+    /// interval with a watch channel, a minute without.
+    pub list_fresh_for: Duration,
 }
 
 /// `claim_ttl` with WSC's default timeout of 10 seconds.
 const CLAIM_TTL: Duration = Duration::from_secs(40);
+/// `list_fresh_for` without a watch channel.
+const LIST_FRESH_FOR: Duration = Duration::from_secs(60);
 
 impl Default for CoreSettings {
     fn default() -> Self {
@@ -271,6 +280,7 @@ impl Default for CoreSettings {
             audit_channel: None,
             demo: false,
             claim_ttl: CLAIM_TTL,
+            list_fresh_for: LIST_FRESH_FOR,
         }
     }
 }
@@ -286,6 +296,11 @@ impl CoreSettings {
             audit_channel: config.audit_channel_id,
             demo: false,
             claim_ttl: config.request_timeout * 4,
+            list_fresh_for: if config.watch_channel_id.is_some() {
+                config.watch_interval
+            } else {
+                LIST_FRESH_FOR
+            },
         }
     }
 }
@@ -320,7 +335,9 @@ impl Core {
             metrics,
             demo: settings.demo,
             claim_ttl: settings.claim_ttl,
+            list_fresh_for: settings.list_fresh_for,
             in_flight: Mutex::new(HashSet::new()),
+            seen: SeenInteractions::default(),
             unsaved: Mutex::new(std::collections::VecDeque::new()),
         }
     }
@@ -346,7 +363,12 @@ impl Core {
 
     /// `true` the first time interaction `id` arrives, in any replica sharing the store. When the
     /// store cannot say, the interaction is handled: a repeat costs less than a lost stop.
+    /// A repeat to this process is refused without asking the store, so a slow or unreachable
+    /// store never lets one through here; the store tells the other replicas' deliveries apart.
     pub async fn first_delivery(&self, id: u64) -> bool {
+        if !self.seen.first_delivery(id) {
+            return false;
+        }
         self.store.first_delivery(id).await.unwrap_or_else(|error| {
             self.store_failed("first_delivery", &error);
             true
@@ -531,7 +553,11 @@ impl Core {
         filter: &JobFilter,
     ) -> Result<crate::wsc::JobPage, crate::wsc::WscError> {
         if filter.is_empty() {
-            return self.wsc.list_jobs(page, view::PAGE_SIZE).await;
+            let listed = self.wsc.list_jobs(page, view::PAGE_SIZE).await;
+            if let (1, Ok(first)) = (page, &listed) {
+                self.cache.remember_first_page(first);
+            }
+            return listed;
         }
         let query = crate::wsc::SearchQuery {
             field: filter.field,

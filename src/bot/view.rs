@@ -51,6 +51,18 @@ impl Reply {
             .ephemeral(ephemeral)
     }
 
+    /// A list that did not come from WSC just now says how old it is.
+    pub fn as_of(mut self, lang: Lang, age: std::time::Duration) -> Self {
+        let seconds = age.as_secs();
+        let line = if seconds < 120 {
+            t(lang, Msg::AsOfSeconds, &[("n", &seconds.to_string())])
+        } else {
+            t(lang, Msg::AsOfMinutes, &[("n", &(seconds / 60).to_string())])
+        };
+        self.content = truncate(&format!("{}\n-# {line}", self.content), 2000);
+        self
+    }
+
     pub fn edit(self) -> EditInteractionResponse {
         EditInteractionResponse::new()
             .content(self.content)

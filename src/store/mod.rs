@@ -9,4 +9,5 @@ mod sql;
 
 pub use guard::Guarded;
 pub use memory::MemoryStore;
+pub use seen::SeenInteractions;
 pub use sql::{open, OpenError, SqlStore};

@@ -12,7 +12,7 @@ const REMEMBER: Duration = Duration::from_secs(15 * 60);
 const CAPACITY: usize = 100_000;
 
 /// The interaction ids seen in the last 15 minutes, in this process.
-pub(super) struct SeenInteractions {
+pub struct SeenInteractions {
     inner: Mutex<Seen>,
     capacity: usize,
 }

@@ -313,21 +313,17 @@ impl Bot {
         self.call("callback", |c| c.method == "POST" && c.path == prefix).await
     }
 
-    /// The response as it ends up: the @original message once Discord took the bot's edit.
+    /// The response as it ends up: the @original message once Discord took the bot's edit, or
+    /// the message that was the first answer itself (a fresh list).
     pub async fn original(&self, id: u64) -> Value {
         self.original_within(id, WAIT).await
     }
 
     pub async fn original_within(&self, id: u64, wait: Duration) -> Value {
-        let token = format!("/token-{id}/");
-        self.call_within("accepted edit of the original", wait, |c| {
-            c.method == "PATCH"
-                && c.path.contains(&token)
-                && c.path.ends_with("/messages/@original")
-                && c.status < 300
-        })
-        .await;
-        self.discord.original(&format!("token-{id}")).expect("the original message is stored")
+        match self.discord.final_original(&format!("token-{id}"), wait).await {
+            Some(message) => message,
+            None => panic!("no answer of interaction {id}; calls: {:#?}", self.discord.rest_calls()),
+        }
     }
 
     pub async fn follow_up(&self, id: u64) -> RestCall {

@@ -471,6 +471,19 @@ impl FakeDiscord {
     }
 
     /// The first recorded call matching `pred` (already recorded, or arriving before `timeout`).
+    /// The response to the interaction with `token` as it ends up: the @original once Discord
+    /// took the bot's edit of it, or the message that was itself the first answer (a fresh list).
+    pub async fn final_original(&self, token: &str, timeout: Duration) -> Option<Value> {
+        let path = format!("/{token}/");
+        let given = |c: &RestCall| {
+            let edit = c.method == "PATCH" && c.path.ends_with("/messages/@original");
+            let message = c.method == "POST" && c.path.ends_with("/callback") && c.body["type"] == 4;
+            (edit || message) && c.path.contains(&path) && c.status < 300
+        };
+        self.wait_for_call(given, timeout).await?;
+        self.original(token)
+    }
+
     pub async fn wait_for_call(
         &self,
         pred: impl Fn(&RestCall) -> bool,
