@@ -134,6 +134,16 @@ catalogue! {
     WatchFailed => "❌ Scan failed: {url} (job {id}).", "❌ 스캔이 실패했습니다: {url} (작업 {id}).";
     WatchCancelled => "✖️ Scan cancelled: {url} (job {id}).", "✖️ 스캔이 취소되었습니다: {url} (작업 {id}).";
     WatchStopped => "⏹️ Scan stopped: {url} (job {id}).", "⏹️ 스캔이 중지되었습니다: {url} (작업 {id}).";
+    FieldReason => "Reason", "사유";
+    ConfirmStopWithReason => "Stop with reason…", "사유를 적고 중지…";
+    ConfirmCancelWithReason => "Cancel with reason…", "사유를 적고 취소…";
+    ReasonTitleStop => "Why stop job {id}?", "작업 {id} 중지 사유";
+    ReasonTitleCancel => "Why cancel job {id}?", "작업 {id} 취소 사유";
+    ReasonLabel => "Reason (the channel will see it)", "사유 (채널에 공개됩니다)";
+    ReasonPlaceholder => "e.g. the site's owner asked us to stop", "예: 사이트 담당자가 중지를 요청함";
+    ReasonTooLong => "The reason has {n} characters; at most {max} fit. Nothing was done.", "사유가 {n}자입니다. 최대 {max}자까지 쓸 수 있습니다. 아무것도 하지 않았습니다.";
+    ReasonMissing => "The reason form came back empty or altered, so nothing was done. Try again from the confirmation.", "사유 양식이 비었거나 변조되어 아무것도 하지 않았습니다. 확인 메시지에서 다시 시도하세요.";
+    PublicReason => "Reason: {reason}", "사유: {reason}";
     ReportNotReady => "Job {id} has no report: the scan is *{label}* ({state}).", "작업 {id}에는 보고서가 없습니다: 스캔이 *{label}* ({state}) 상태입니다.";
 }
 

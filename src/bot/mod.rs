@@ -51,17 +51,25 @@ pub enum Kind {
         origin: Option<u64>,
         /// The page and filter that message shows, read from its Refresh button.
         shown: Option<(u32, JobFilter)>,
+        /// The reason a confirmation shows (given with the command), read back from it.
+        reason: Option<String>,
+    },
+    /// A modal's submission: its custom id and its text fields (custom id, value).
+    Modal {
+        custom_id: String,
+        fields: Vec<(String, Option<String>)>,
     },
     /// `None` when it is for nothing the bot completes.
     Autocomplete(Option<(Wanted, String)>),
 }
 
 impl Kind {
-    /// `command`, `button` or `autocomplete`, for the metrics and the audit trail.
+    /// `command`, `button`, `modal` or `autocomplete`, for the metrics and the audit trail.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Command(_) => "command",
             Self::Button { .. } => "button",
+            Self::Modal { .. } => "modal",
             Self::Autocomplete(_) => "autocomplete",
         }
     }
@@ -112,7 +120,8 @@ pub struct Incoming {
 struct Common<'a> {
     guild_id: Option<GuildId>,
     context: Option<InteractionContext>,
-    owners: &'a AuthorizingIntegrationOwners,
+    /// `None` for a modal submission, whose owners serenity does not keep.
+    owners: Option<&'a AuthorizingIntegrationOwners>,
     user: &'a User,
     member: Option<&'a Member>,
 }
@@ -130,7 +139,7 @@ impl Incoming {
                 Common {
                     guild_id: c.guild_id,
                     context: c.context,
-                    owners: &c.authorizing_integration_owners,
+                    owners: Some(&c.authorizing_integration_owners),
                     user: &c.user,
                     member: c.member.as_deref(),
                 },
@@ -142,22 +151,50 @@ impl Incoming {
                     custom_id: c.data.custom_id.clone(),
                     origin: (!ephemeral).then_some(c.message.id.get()),
                     shown: shown_view(&c.message),
+                    reason: view::reason_shown(&c.message),
                 };
                 let common = Common {
                     guild_id: c.guild_id,
                     context: c.context,
-                    owners: &c.authorizing_integration_owners,
+                    owners: Some(&c.authorizing_integration_owners),
                     user: &c.user,
                     member: c.member.as_ref(),
                 };
                 (c.id, &c.token, c.channel_id, &c.locale, &c.guild_locale, common, kind)
+            }
+            Interaction::Modal(m) => {
+                let fields = m
+                    .data
+                    .components
+                    .iter()
+                    .flat_map(|row| &row.components)
+                    .map(|component| match component {
+                        ActionRowComponent::InputText(input) => {
+                            (input.custom_id.clone(), input.value.clone())
+                        }
+                        // Anything else in a submission is no field of the bot's modal.
+                        _ => (String::new(), None),
+                    })
+                    .collect();
+                let kind = Kind::Modal { custom_id: m.data.custom_id.clone(), fields };
+                // serenity 0.12.5 keeps no `context` or install owners of a modal submission. The
+                // bot opens its modals only in answer to an interaction it served, from a member
+                // in a served guild; the guild and member checks still apply.
+                let common = Common {
+                    guild_id: m.guild_id,
+                    context: Some(InteractionContext::Guild),
+                    owners: None,
+                    user: &m.user,
+                    member: m.member.as_ref(),
+                };
+                (m.id, &m.token, m.channel_id, &m.locale, &m.guild_locale, common, kind)
             }
             Interaction::Autocomplete(a) => {
                 let kind = Kind::Autocomplete(parse_autocomplete(&a.data));
                 let common = Common {
                     guild_id: a.guild_id,
                     context: a.context,
-                    owners: &a.authorizing_integration_owners,
+                    owners: Some(&a.authorizing_integration_owners),
                     user: &a.user,
                     member: a.member.as_deref(),
                 };
@@ -195,10 +232,11 @@ impl Common<'_> {
         let Some(guild) = self.guild_id else { return false };
         // Payloads from before user installs carry no `context`; the install owner says enough.
         let in_guild = matches!(self.context, None | Some(InteractionContext::Guild));
-        let installed_here =
-            self.owners.0.iter().any(
+        let installed_here = self.owners.is_none_or(|owners| {
+            owners.0.iter().any(
                 |owner| matches!(owner, AuthorizingIntegrationOwner::GuildInstall(Some(g)) if *g == guild),
-            );
+            )
+        });
         in_guild && installed_here
     }
 }
