@@ -140,3 +140,93 @@ async fn the_reason_is_asked_in_korean_and_refused_without_the_role() {
         bot.finish().await;
     }
 }
+
+fn titles(message: &Value) -> Vec<String> {
+    message["embeds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `/wsc audit` reads the store: a bot started again on the same SQLite file shows what the
+/// first one did, five a page, newest first, only to the one asking.
+#[tokio::test]
+async fn the_audit_trail_in_chat_pages_filters_and_survives_a_restart() {
+    for front in FRONTS {
+        let database = vec![("WSC_DATABASE_URL", common::sqlite_url())];
+        let first = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &database).await;
+        for _ in 0..3 {
+            let denied = first.command(&viewer(), "stop", instance_arg(SCANNING)).await;
+            first.callback(denied).await;
+        }
+        let mut options = instance_arg(SCHEDULED);
+        options
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "reason", "type": 3, "value": "**client** asked"}));
+        let ask = first.command(&operator(), "cancel", options).await;
+        let confirmation = first.original(ask).await;
+        let cancel =
+            first.click(&operator(), &format!("wsc:v1:confirm-cancel:{SCHEDULED}"), confirmation).await;
+        first.follow_up(cancel).await;
+        let stop = first.confirm_stop(SCANNING).await;
+        first.follow_up(stop).await;
+        first.audit_line("done", SCANNING).await;
+        first.finish().await;
+        drop(first);
+
+        // Started again in the other front end: a gateway bot's lease on the store outlives its
+        // task by 15 s, and each front end is then tested on each side of the restart.
+        let front = if front == Front::Gateway { Front::Serve } else { Front::Gateway };
+        let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &database).await;
+        let asked = bot.command(&viewer(), "audit", json!([])).await;
+        assert!(is_ephemeral(&bot.callback(asked).await.body["data"]), "{front:?}: only to the asker");
+        let page_one = bot.original(asked).await;
+        assert!(text(&page_one).starts_with("**Audit trail** · page 1"), "{}", text(&page_one));
+        let done = |act: &str, job: u64| format!("{act} · done · job {job}");
+        let attempted = |act: &str, job: u64| format!("{act} · attempted · job {job}");
+        assert_eq!(
+            titles(&page_one),
+            [
+                done("stop", SCANNING),
+                attempted("stop", SCANNING),
+                done("cancel", SCHEDULED),
+                attempted("cancel", SCHEDULED),
+                format!("stop · denied · job {SCANNING}"),
+            ],
+            "{front:?}: newest first"
+        );
+        let by = page_one["embeds"][0]["description"].as_str().unwrap();
+        assert!(by.contains(&format!("<@{}> (oncall)", operator().user_id)) && by.contains("<t:"), "{by}");
+        let cancelled = page_one["embeds"][2]["description"].as_str().unwrap();
+        assert!(cancelled.contains(r"Reason: \*\*client\*\* asked"), "{cancelled}");
+        assert_eq!(custom_ids(&page_one), ["wsc:v1:audit:2"]);
+
+        let older = bot.click(&viewer(), "wsc:v1:audit:2", page_one).await;
+        assert_eq!(bot.callback(older).await.body["type"], 6);
+        let page_two = bot.original(older).await;
+        assert_eq!(titles(&page_two), vec![format!("stop · denied · job {SCANNING}"); 2]);
+        assert_eq!(custom_ids(&page_two), ["wsc:v1:audit:1"], "only ◀ on the last page");
+
+        let member = json!([{"name": "member", "type": 6, "value": viewer().user_id.to_string()}]);
+        let mine = bot.original(bot.command(&operator(), "audit", member).await).await;
+        assert_eq!(titles(&mine).len(), 3, "{front:?}: the viewer's three attempts");
+        assert!(text(&mine).contains(&format!("asked by <@{}>", viewer().user_id)));
+        assert!(custom_ids(&mine).is_empty(), "one page");
+
+        let job = json!([{"name": "instance_id", "type": 3, "value": SCHEDULED.to_string()}]);
+        let of_job = bot.original(bot.command(&viewer(), "audit", job).await).await;
+        assert_eq!(titles(&of_job), [done("cancel", SCHEDULED), attempted("cancel", SCHEDULED)]);
+
+        let refused = bot.command(&stranger(), "audit", json!([])).await;
+        assert!(text(&bot.callback(refused).await.body["data"]).contains("You need"));
+        let bad = json!([{"name": "instance_id", "type": 3, "value": "<@&1>"}]);
+        let bad = bot.command(&viewer(), "audit", bad).await;
+        assert!(text(&bot.callback(bad).await.body["data"]).contains("not a job number"));
+        assert!(bot.sim.requests().is_empty(), "{front:?}: the audit trail asks WSC nothing");
+        bot.assert_payloads_valid();
+        bot.finish().await;
+    }
+}

@@ -62,6 +62,38 @@ pub enum ButtonId {
     Refresh { page: u32, filter: JobFilter },
     /// Report on a finished job.
     Report { instance: u64 },
+    /// ◀ ▶ on the audit trail's page.
+    Audit { page: u32, filter: AuditFilter },
+}
+
+/// Whose events and which job's `/wsc audit` shows; carried in its buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AuditFilter {
+    pub instance: Option<u64>,
+    /// The member who asked (a Discord user id).
+    pub actor: Option<u64>,
+}
+
+impl AuditFilter {
+    /// `:i<instance>` then `:u<member>`, each only when set.
+    fn suffix(&self) -> String {
+        let instance = self.instance.map(|i| format!(":i{i}")).unwrap_or_default();
+        let actor = self.actor.map(|a| format!(":u{a}")).unwrap_or_default();
+        format!("{instance}{actor}")
+    }
+
+    fn decode(parts: &[&str]) -> Option<Self> {
+        let mut filter = Self::default();
+        for part in parts {
+            let number = || part.get(1..).and_then(|digits| parse_instance_id(digits).ok());
+            match part.chars().next()? {
+                'i' if filter.instance.is_none() => filter.instance = Some(number()?),
+                'u' if filter.actor.is_none() => filter.actor = Some(number()?),
+                _ => return None,
+            }
+        }
+        Some(filter)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -118,9 +150,13 @@ impl ButtonId {
                 }
             }
             ("report", [id]) => Self::Report { instance: instance(id)? },
+            ("audit", [p, rest @ ..]) if rest.len() <= 2 => Self::Audit {
+                page: page(p)?,
+                filter: AuditFilter::decode(rest).ok_or(CustomIdError::Malformed)?,
+            },
             (
                 "cancel" | "stop" | "confirm-cancel" | "confirm-stop" | "reason-cancel" | "reason-stop"
-                | "keep" | "page" | "refresh" | "report",
+                | "keep" | "page" | "refresh" | "report" | "audit",
                 _,
             ) => return Err(CustomIdError::Malformed),
             _ => return Err(CustomIdError::UnknownVerb),
@@ -154,6 +190,7 @@ impl fmt::Display for ButtonId {
             Self::Page { page, filter } => write!(f, "{PREFIX}page:{page}{}", filter.suffix()),
             Self::Refresh { page, filter } => write!(f, "{PREFIX}refresh:{page}{}", filter.suffix()),
             Self::Report { instance } => write!(f, "{PREFIX}report:{instance}"),
+            Self::Audit { page, filter } => write!(f, "{PREFIX}audit:{page}{}", filter.suffix()),
         }
     }
 }
@@ -304,6 +341,8 @@ pub enum Request {
     OpenReason { act: Act, instance: u64, origin: Option<u64>, reason: Option<String> },
     /// "Keep running" on the confirmation.
     Keep { instance: u64 },
+    /// `/wsc audit`, or its ◀ ▶ (`update`: the message they are on is replaced).
+    Audit { page: u32, filter: AuditFilter, update: bool },
     /// Autocomplete of a job number.
     Choices { wanted: Wanted, typed: String },
     /// Autocomplete of anything else: no choices.
@@ -338,11 +377,15 @@ impl Request {
                     Self::Ask { act, instance, origin: None, shown: None, reason }
                 }
                 CommandRequest::Report { instance: Ok(instance) } => Self::Report { instance },
+                CommandRequest::Audit { instance: Ok(instance), actor } => {
+                    Self::Audit { page: 1, filter: AuditFilter { instance, actor }, update: false }
+                }
                 CommandRequest::Act { instance: Ok(_), reason: Err(error), .. } => {
                     Self::Invalid(Invalid::Reason(error))
                 }
                 CommandRequest::Act { instance: Err((raw, error)), .. }
-                | CommandRequest::Report { instance: Err((raw, error)) } => {
+                | CommandRequest::Report { instance: Err((raw, error)) }
+                | CommandRequest::Audit { instance: Err((raw, error)), .. } => {
                     Self::Invalid(Invalid::Instance(raw, error))
                 }
                 CommandRequest::Unknown => Self::Invalid(Invalid::UnknownCommand),
@@ -362,6 +405,7 @@ impl Request {
                     Self::Page { page, filter, origin: *origin }
                 }
                 Ok(ButtonId::Report { instance }) => Self::Report { instance },
+                Ok(ButtonId::Audit { page, filter }) => Self::Audit { page, filter, update: true },
                 Err(error) => Self::Invalid(Invalid::Button(custom_id.clone(), error)),
             },
             Kind::Modal { custom_id, fields } => match ButtonId::parse(custom_id) {
@@ -395,6 +439,11 @@ pub enum CommandRequest {
     },
     Report {
         instance: Result<u64, (String, InstanceIdError)>,
+    },
+    /// `instance`: `None` when not given.
+    Audit {
+        instance: Result<Option<u64>, (String, InstanceIdError)>,
+        actor: Option<u64>,
     },
     Unknown,
 }
@@ -493,6 +542,16 @@ pub fn parse_command(data: &CommandData) -> CommandRequest {
             reason: parse_reason(&text_option(options, "reason")),
         },
         "report" => CommandRequest::Report { instance: instance() },
+        "audit" => CommandRequest::Audit {
+            instance: match text_option(options, "instance_id") {
+                raw if raw.trim().is_empty() => Ok(None),
+                raw => parse_instance_id(&raw).map(Some).map_err(|e| (raw, e)),
+            },
+            actor: match option("member") {
+                Some(CommandDataOptionValue::User(user)) => Some(user.get()),
+                _ => None,
+            },
+        },
         _ => CommandRequest::Unknown,
     }
 }
@@ -555,6 +614,15 @@ mod tests {
             ButtonId::Page { page: 3, filter: JobFilter::default() },
             ButtonId::Refresh { page: MAX_PAGE, filter: JobFilter::default() },
             ButtonId::Report { instance: 9999999999999999999 },
+            ButtonId::Audit { page: 1, filter: AuditFilter::default() },
+            ButtonId::Audit {
+                page: MAX_PAGE,
+                filter: AuditFilter { instance: Some(9999999999999999999), actor: Some(u64::MAX / 2) },
+            },
+            ButtonId::Audit {
+                page: 2,
+                filter: AuditFilter { instance: None, actor: Some(800000000000000001) },
+            },
             ButtonId::Page {
                 page: 2,
                 filter: JobFilter {
@@ -612,6 +680,15 @@ mod tests {
             ("wsc:v1:reason-cancel:1:2:3", Malformed),
             ("wsc:v1:reason-stop:1:x", Malformed),
             ("wsc:v1:reason-halt:1", UnknownVerb),
+            ("wsc:v1:audit", Malformed),
+            ("wsc:v1:audit:0", Malformed),
+            ("wsc:v1:audit:1:u2:i1", Malformed),
+            ("wsc:v1:audit:1:i1:i2", Malformed),
+            ("wsc:v1:audit:1:i0", Malformed),
+            ("wsc:v1:audit:1:x1", Malformed),
+            ("wsc:v1:audit:1:i", Malformed),
+            ("wsc:v1:audit:1:i01", Malformed),
+            ("wsc:v1:audit:1:i1:u2:u3", Malformed),
         ];
         for (text, error) in cases {
             assert_eq!(ButtonId::parse(text), Err(error), "{text:?}");

@@ -105,11 +105,25 @@ pub fn definitions() -> Vec<CreateCommand> {
         ("A finished scan's report: risks, times, domains", "완료된 스캔의 보고서: 위험도, 시간, 도메인"),
     )
     .add_sub_option(instance_id());
+    let audit = option(
+        CommandOptionType::SubCommand,
+        ("audit", "감사기록"),
+        (
+            "Who asked for what, when, and what happened: only to you",
+            "누가 언제 무엇을 요청했고 어떻게 되었는지: 나에게만 보입니다",
+        ),
+    )
+    .add_sub_option(instance_id().required(false).set_autocomplete(false))
+    .add_sub_option(option(
+        CommandOptionType::User,
+        ("member", "멤버"),
+        ("Only what this member asked for", "이 멤버가 요청한 것만"),
+    ));
     let wsc = CreateCommand::new("wsc")
         .description("Web Security Checker scans: list, search, cancel, stop, reports")
         .description_localized("ko", "Web Security Checker 스캔: 목록, 검색, 취소, 중지, 보고서")
         .contexts(vec![InteractionContext::Guild])
         .integration_types(vec![InstallationContext::Guild])
-        .set_options(vec![jobs, cancel, stop, report]);
+        .set_options(vec![jobs, cancel, stop, report, audit]);
     vec![wsc]
 }

@@ -11,11 +11,11 @@ use serenity::all::{
 };
 use tracing::Instrument;
 
-use super::action::{Act, Invalid, JobFilter, Request, Wanted};
+use super::action::{Act, AuditFilter, Invalid, JobFilter, Request, Wanted};
 use super::audit::{AuditEvent, Outcome};
 use super::i18n::{Lang, Msg};
 use super::policy::{self, Decision};
-use super::ports::{with_retries, Discord};
+use super::ports::{with_retries, AuditQuery, Discord};
 use super::text::correlation_id;
 use super::view::{self, Denied, Reply};
 use super::{Actor, Core, Incoming};
@@ -233,6 +233,7 @@ impl<D: Discord> Turn<'_, D> {
                 }
             }
             Request::Keep { instance } => Ending::answer(Answer::Update(view::kept(self.lang, instance))),
+            Request::Audit { page, filter, update } => self.audit(page, filter, update).await,
             Request::Choices { wanted, typed } => self.autocomplete(wanted, &typed).await,
             Request::NoChoices => Ending::answer(Answer::Choices(Vec::new())),
             Request::Invalid(invalid) => self.invalid(invalid),
@@ -357,6 +358,37 @@ impl<D: Discord> Turn<'_, D> {
                 }
             }
             Err(error) => self.wsc_failed(lang, &error, Answer::Edit),
+        }
+    }
+
+    /// `/wsc audit` and its ◀ ▶: a page of the trail from the store, only to the person asking.
+    async fn audit(&self, page: u32, filter: AuditFilter, update: bool) -> Ending {
+        let acknowledged = if update {
+            self.respond(CreateInteractionResponse::Acknowledge).await
+        } else {
+            self.defer(true).await
+        };
+        if !acknowledged {
+            return Ending::unanswered();
+        }
+        let per_page = view::PAGE_SIZE;
+        let query = AuditQuery {
+            instance: filter.instance,
+            actor: filter.actor,
+            offset: (page - 1).saturating_mul(per_page),
+            // One more than a page says whether there is an older one.
+            limit: per_page + 1,
+            ..AuditQuery::default()
+        };
+        match self.core.store.audit_trail(&query).await {
+            Ok(records) => {
+                let more = records.len() > per_page as usize;
+                Ending::answer(Answer::Edit(view::audit_page(self.lang, &records, page, more, &filter)))
+            }
+            Err(error) => {
+                self.core.store_failed("audit_trail", &error);
+                Ending::answer(Answer::Edit(view::plain(self.lang, Msg::AuditUnavailable)))
+            }
         }
     }
 

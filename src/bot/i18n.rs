@@ -144,6 +144,13 @@ catalogue! {
     ReasonTooLong => "The reason has {n} characters; at most {max} fit. Nothing was done.", "사유가 {n}자입니다. 최대 {max}자까지 쓸 수 있습니다. 아무것도 하지 않았습니다.";
     ReasonMissing => "The reason form came back empty or altered, so nothing was done. Try again from the confirmation.", "사유 양식이 비었거나 변조되어 아무것도 하지 않았습니다. 확인 메시지에서 다시 시도하세요.";
     PublicReason => "Reason: {reason}", "사유: {reason}";
+    AuditTitle => "**Audit trail** · page {page}", "**감사 기록** · {page}쪽";
+    AuditOfJob => "job {id}", "작업 {id}";
+    AuditOfMember => "asked by <@{member}>", "요청자 <@{member}>";
+    AuditEmpty => "No audit events here.", "여기에는 감사 기록이 없습니다.";
+    AuditUnavailable => "The audit trail cannot be read right now: try again in a minute; the bot's log has every event.", "지금은 감사 기록을 읽을 수 없습니다: 1분 뒤에 다시 시도하세요. 봇의 로그에는 모든 기록이 있습니다.";
+    AuditEntry => "{action} · {outcome} · job {id}", "{action} · {outcome} · 작업 {id}";
+    AuditBy => "{when} · <@{actor}> ({name})", "{when} · <@{actor}> ({name}) 님의 요청";
     ReportNotReady => "Job {id} has no report: the scan is *{label}* ({state}).", "작업 {id}에는 보고서가 없습니다: 스캔이 *{label}* ({state}) 상태입니다.";
 }
 

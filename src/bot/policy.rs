@@ -30,7 +30,9 @@ pub enum Decision {
 /// bot refuses with a sentence, autocomplete of anything but a job number).
 pub fn permission(request: &Request) -> Option<Permission> {
     match request {
-        Request::Jobs { .. } | Request::Page { .. } | Request::Report { .. } => Some(Permission::View),
+        Request::Jobs { .. } | Request::Page { .. } | Request::Report { .. } | Request::Audit { .. } => {
+            Some(Permission::View)
+        }
         // It changes nothing, but it is a button anyone who sees the message could click.
         Request::Keep { .. } => Some(Permission::View),
         Request::Ask { act, .. } | Request::Confirm { act, .. } | Request::OpenReason { act, .. } => {
@@ -65,7 +67,9 @@ impl Roles {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bot::action::{CustomIdError, FilterError, InstanceIdError, Invalid, JobFilter, ReasonError};
+    use crate::bot::action::{
+        AuditFilter, CustomIdError, FilterError, InstanceIdError, Invalid, JobFilter, ReasonError,
+    };
 
     const VIEWER: u64 = 10;
     const OPERATOR: u64 = 20;
@@ -112,6 +116,15 @@ mod tests {
             (Request::Page { page: 2, filter: filter.clone(), origin: Some(5) }, view),
             (Request::Page { page: 2, filter: filter.clone(), origin: None }, view),
             (Request::Report { instance: 1 }, view),
+            (Request::Audit { page: 1, filter: AuditFilter::default(), update: false }, view),
+            (
+                Request::Audit {
+                    page: 2,
+                    filter: AuditFilter { instance: Some(1), actor: Some(2) },
+                    update: true,
+                },
+                view,
+            ),
             (Request::Keep { instance: 1 }, view),
             (
                 Request::Ask { act: Act::Stop, instance: 1, origin: None, shown: None, reason: None },

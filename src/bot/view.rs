@@ -7,10 +7,11 @@ use serenity::all::{
 };
 
 use super::action::{
-    Act, ButtonId, FilterError, InstanceIdError, JobFilter, ReasonError, MAX_PAGE, MAX_REASON_CHARS,
-    REASON_FIELD,
+    Act, AuditFilter, ButtonId, FilterError, InstanceIdError, JobFilter, ReasonError, MAX_PAGE,
+    MAX_REASON_CHARS, REASON_FIELD,
 };
 use super::i18n::{t, Lang, Msg};
+use super::ports::AuditRecord;
 use super::text::{code, escape, host, safe, safe_code, truncate, unescape};
 use crate::wsc::model::STATUS_CODES;
 use crate::wsc::{ErrorKind, Job, JobAction, JobPage, JobState, Report, SearchField};
@@ -298,6 +299,81 @@ pub fn kst(value: Option<&str>) -> String {
         }
         Some(time) => format!("{} KST", safe(time, 40)),
         None => "—".to_owned(),
+    }
+}
+
+/// One page of the audit trail for the person who asked: newest first, one embed per event,
+/// ◀ ▶ when there are newer or older ones. Every text in it came from people or WSC: escaped.
+pub fn audit_page(lang: Lang, records: &[AuditRecord], page: u32, more: bool, filter: &AuditFilter) -> Reply {
+    let mut about = Vec::new();
+    if let Some(instance) = filter.instance {
+        about.push(t(lang, Msg::AuditOfJob, &[("id", &instance.to_string())]));
+    }
+    if let Some(actor) = filter.actor {
+        about.push(t(lang, Msg::AuditOfMember, &[("member", &actor.to_string())]));
+    }
+    let mut content = t(lang, Msg::AuditTitle, &[("page", &page.to_string())]);
+    if !about.is_empty() {
+        content = format!("{content} · {}", about.join(" · "));
+    }
+    if records.is_empty() {
+        content = format!("{content}\n{}", t(lang, Msg::AuditEmpty, &[]));
+    }
+    let embeds = records.iter().take(PAGE_SIZE as usize).map(|record| audit_embed(lang, record)).collect();
+    let button = |page: u32, msg: Msg| {
+        CreateButton::new(ButtonId::Audit { page, filter: *filter }.to_string())
+            .label(t(lang, msg, &[]))
+            .style(ButtonStyle::Secondary)
+    };
+    let mut row = Vec::new();
+    if page > 1 {
+        row.push(button(page - 1, Msg::Newer));
+    }
+    if more && page < MAX_PAGE {
+        row.push(button(page + 1, Msg::Older));
+    }
+    let components = if row.is_empty() { Vec::new() } else { vec![CreateActionRow::Buttons(row)] };
+    Reply { content, embeds, components }
+}
+
+/// One audit event: what, how it ended, on which job; who and when (Discord shows the time in
+/// the reader's zone); the target, the reason and the reference. At most about 1,100 characters.
+fn audit_embed(lang: Lang, record: &AuditRecord) -> CreateEmbed {
+    let title = t(
+        lang,
+        Msg::AuditEntry,
+        &[
+            ("action", &safe(&record.action, 20)),
+            ("outcome", &safe(&record.outcome, 40)),
+            ("id", &record.instance.to_string()),
+        ],
+    );
+    let when = format!("<t:{}:f>", record.at_ms.div_euclid(1000));
+    let mut lines = vec![t(
+        lang,
+        Msg::AuditBy,
+        &[("when", &when), ("actor", &record.actor_id.to_string()), ("name", &safe(&record.actor_name, 40))],
+    )];
+    if let Some(url) = record.target_url.as_deref() {
+        lines.push(safe_code(url, 200));
+    }
+    if let Some(reason) = record.reason.as_deref() {
+        lines.push(t(lang, Msg::PublicReason, &[("reason", &safe(reason, 600))]));
+    }
+    let reference = truncate(&super::text::one_line(&record.correlation).replace('`', "ˋ"), 40);
+    lines.push(t(lang, Msg::Reference, &[("ref", &reference)]));
+    CreateEmbed::new()
+        .title(truncate(&title, 256))
+        .description(lines.join("\n"))
+        .colour(outcome_colour(&record.outcome))
+}
+
+fn outcome_colour(outcome: &str) -> u32 {
+    match outcome {
+        "done" => 0x23A55A,
+        "attempted" | "unconfirmed" => 0xF0B232,
+        "denied" | "not_applicable" | "not_found" | "already_in_progress" | "abandoned" => 0x80848E,
+        _ => 0xDA373C,
     }
 }
 
