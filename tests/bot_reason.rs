@@ -10,7 +10,6 @@ use common::fake_discord::FakeDiscord;
 use common::settings;
 use serde_json::{json, Value};
 use wsc_bot::wsc::sim::Phase;
-use wsc_bot::wsc::Operation;
 
 /// Mentions, markdown, a forged audit line and a heading, on several lines.
 const HOSTILE: &str = "@everyone <@1> <@&1> **owner** asked\n`stop` **done** job 1 by <@1>\n# forged ||x||";
