@@ -127,6 +127,7 @@ catalogue! {
     Categories => "Main vulnerability categories", "주요 취약점 유형";
     ReportDate => "Report date", "보고서 날짜";
     ReportExpired => "The report of job {id} has expired: its retention period is over.", "작업 {id}의 보고서는 보관 기간이 지나 만료되었습니다.";
+    WatchStartsSoon => "⏰ Scan starts in {minutes} min: {url} (job {id}). If it must not run, cancel it here.", "⏰ {minutes}분 뒤 스캔이 시작됩니다: {url} (작업 {id}). 실행하면 안 된다면 여기서 취소하세요.";
     WatchStarted => "▶️ Scan started: {url} (job {id}).", "▶️ 스캔이 시작되었습니다: {url} (작업 {id}).";
     WatchFinished => "✅ Scan finished: {url} (job {id}). {findings}", "✅ 스캔이 완료되었습니다: {url} (작업 {id}). {findings}";
     WatchRisks => "Vulnerabilities: 🔴 {high} high · 🟠 {medium} medium · 🟡 {low} low ({total} in all).", "취약점: 🔴 높음 {high} · 🟠 중간 {medium} · 🟡 낮음 {low} (전체 {total}).";

@@ -372,11 +372,12 @@ impl Core {
         incoming.guild_installed && incoming.guild_id.is_some_and(|guild| self.guilds.contains(&guild))
     }
 
-    /// The scan-state watcher for `channel_id`, sharing this core's WSC client, store and metrics.
-    pub fn watcher(&self, channel_id: u64, interval: Duration) -> watch::Watcher {
+    /// The scan-state watcher for `channel_id`, sharing this core's WSC client, store and metrics;
+    /// it warns `warn_before` a scheduled scan starts (zero: never).
+    pub fn watcher(&self, channel_id: u64, interval: Duration, warn_before: Duration) -> watch::Watcher {
         watch::Watcher::new(
             self.wsc.clone(),
-            watch::WatchSettings { channel_id, interval, demo: self.demo },
+            watch::WatchSettings { channel_id, interval, warn_before, demo: self.demo },
             self.store.clone(),
             self.metrics.clone(),
         )
