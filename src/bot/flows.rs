@@ -375,7 +375,7 @@ impl<D: Discord> Turn<'_, D> {
         let query = AuditQuery {
             instance: filter.instance,
             actor: filter.actor,
-            offset: (page - 1).saturating_mul(per_page),
+            offset: page.saturating_sub(1).saturating_mul(per_page),
             // One more than a page says whether there is an older one.
             limit: per_page + 1,
             ..AuditQuery::default()
