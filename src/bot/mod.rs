@@ -640,4 +640,33 @@ mod tests {
         });
         assert_eq!((dm.guild_id, dm.guild_installed, dm.user_id, dm.actor.is_none()), (None, false, 8, true));
     }
+
+    /// serenity keeps no install owners of a modal submission: only the guild and member count.
+    #[test]
+    fn a_modal_submission_is_the_guilds_only_from_a_member_in_a_guild() {
+        let modal = |edit: fn(&mut serde_json::Value)| {
+            let mut payload = json!({
+                "id": "5", "application_id": "6", "type": 5, "token": "t", "version": 1, "locale": "ko",
+                "channel_id": "7", "guild_id": GUILD.to_string(),
+                "member": {"user": {"id": "8", "username": "oncall", "discriminator": "0"}, "roles": ["3"],
+                           "joined_at": "2024-01-01T00:00:00.000000+00:00", "deaf": false, "mute": false, "flags": 0},
+                "data": {"custom_id": "wsc:v1:reason-stop:42", "components": [{"type": 1, "components": [
+                    {"type": 4, "custom_id": "reason", "value": "why"}]}]},
+                "entitlements": [], "attachment_size_limit": 10485760
+            });
+            edit(&mut payload);
+            Incoming::from_interaction(&serde_json::from_value(payload).unwrap()).unwrap()
+        };
+        let submitted = modal(|_| {});
+        assert!(submitted.guild_installed && submitted.lang() == Lang::Ko);
+        let fields = vec![("reason".to_owned(), Some("why".to_owned()))];
+        assert_eq!(submitted.kind, Kind::Modal { custom_id: "wsc:v1:reason-stop:42".into(), fields });
+        let dm = modal(|p| {
+            let object = p.as_object_mut().unwrap();
+            let member = object.remove("member").unwrap();
+            object.remove("guild_id");
+            object.insert("user".into(), member["user"].clone());
+        });
+        assert_eq!((dm.guild_installed, dm.actor.is_none()), (false, true));
+    }
 }
