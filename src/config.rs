@@ -53,6 +53,8 @@ pub struct Config {
     pub audit_channel_id: Option<u64>,
     pub watch_channel_id: Option<u64>,
     pub watch_interval: Duration,
+    /// How long before a scheduled scan starts the watch channel is told; zero: never.
+    pub warn_before: Duration,
     pub http_listen: Option<SocketAddr>,
     /// Health and metrics here instead of on `http_listen`.
     pub metrics_listen: Option<SocketAddr>,
@@ -88,6 +90,7 @@ pub const VARIABLES: &[&str] = &[
     "WSC_AUDIT_CHANNEL_ID",
     "WSC_WATCH_CHANNEL_ID",
     "WSC_WATCH_INTERVAL_SECS",
+    "WSC_WARN_BEFORE_MINS",
     "WSC_HTTP_LISTEN",
     "WSC_METRICS_LISTEN",
     "WSC_REQUEST_TIMEOUT_SECS",
@@ -163,6 +166,18 @@ impl Config {
                 60,
                 10..=86_400,
             )?,
+            warn_before: match get("WSC_WARN_BEFORE_MINS") {
+                None => Duration::from_secs(10 * 60),
+                Some(mins) => mins.parse::<u64>().ok().filter(|m| *m <= 1_440).map_or_else(
+                    || {
+                        Err(ConfigError::new(
+                            "WSC_WARN_BEFORE_MINS",
+                            format!("must be a whole number of minutes from 0 (off) to 1440 (got {mins:?})"),
+                        ))
+                    },
+                    |m| Ok(Duration::from_secs(m * 60)),
+                )?,
+            },
             http_listen: get("WSC_HTTP_LISTEN").map(|v| address("WSC_HTTP_LISTEN", &v)).transpose()?,
             metrics_listen: get("WSC_METRICS_LISTEN")
                 .map(|v| address("WSC_METRICS_LISTEN", &v))
@@ -409,6 +424,8 @@ mod tests {
         assert_eq!(config.wsc_api_base.as_str(), "https://wsc.apigw.ntruss.com/");
         assert_eq!(config.request_timeout, Duration::from_secs(10));
         assert_eq!(config.watch_interval, Duration::from_secs(60));
+        assert_eq!(config.warn_before, Duration::from_secs(600));
+        assert_eq!(load(&[("WSC_WARN_BEFORE_MINS", "0")]).unwrap().warn_before, Duration::ZERO, "off");
         assert!(config.operator_role_ids.is_empty() && config.viewer_role_ids.is_empty());
         assert_eq!(config.log_format, LogFormat::Text);
         assert_eq!(config.http_limits.request_timeout, Duration::from_secs(30));
@@ -449,6 +466,9 @@ mod tests {
             ("WSC_REQUEST_TIMEOUT_SECS", "0"),
             ("WSC_REQUEST_TIMEOUT_SECS", "ten"),
             ("WSC_WATCH_INTERVAL_SECS", "1"),
+            ("WSC_WARN_BEFORE_MINS", "-1"),
+            ("WSC_WARN_BEFORE_MINS", "10m"),
+            ("WSC_WARN_BEFORE_MINS", "1441"),
             ("WSC_HTTP_LISTEN", "8080"),
             ("WSC_METRICS_LISTEN", "localhost"),
             ("WSC_TEST_HTTP_TIMEOUT_MS", "0"),

@@ -349,7 +349,12 @@ async fn audit(config: &Config, args: AuditArgs) -> ExitCode {
     let since_ms = args.since.map_or(0, |age| {
         wsc_bot::bot::ports::now_ms().saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX))
     });
-    let query = wsc_bot::bot::ports::AuditQuery { since_ms, instance: args.job, limit: u32::MAX };
+    let query = wsc_bot::bot::ports::AuditQuery {
+        since_ms,
+        instance: args.job,
+        limit: u32::MAX,
+        ..Default::default()
+    };
     match wsc_bot::bot::Store::audit_trail(&store, &query).await {
         Ok(records) => {
             print!("{}", wsc_bot::trail::render(&records, args.format));

@@ -38,7 +38,7 @@ impl Runtime {
     pub fn start(config: &Config, core: Core, rest: Rest, health: Option<TcpListener>) -> Self {
         let runtime = Self::new(core, rest, stop_on_signal());
         if let Some(channel) = config.watch_channel_id {
-            let watcher = runtime.core.watcher(channel, config.watch_interval);
+            let watcher = runtime.core.watcher(channel, config.watch_interval, config.warn_before);
             runtime.spawn_background(watcher.run(runtime.rest.clone()));
             tracing::info!(channel, interval_secs = config.watch_interval.as_secs(), "watching scan states");
         }

@@ -42,6 +42,9 @@ async fn crafted_custom_ids_change_nothing() {
         "wsc".to_owned(),
         "wsc:v1:".to_owned(),
         "wsc:v1:page:abc".to_owned(),
+        "wsc:v1:reason-stop:abc".to_owned(), // the modal's button, altered
+        format!("wsc:v1:reason-stop:{SCANNING}:1:2"), // extra fields
+        format!("wsc:v1:reason-halt:{SCANNING}"), // unknown action
     ];
     for front in FRONTS {
         let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &[]).await;
@@ -131,6 +134,9 @@ async fn crafted_options_get_a_sentence_and_act_on_nothing() {
             Jobs(Operation::List),
         ),
         ("jobs", json!([{"name": "surprise", "type": 3, "value": "x"}]), listed, FirstPage),
+        ("stop", with_reason(SCANNING, &"x".repeat(201)), "The reason has 201 characters", Refused),
+        ("cancel", with_reason(SCHEDULED, &"@everyone ".repeat(500)), "at most 200 fit", Refused),
+        ("stop", with_reason(SCANNING, &"<@&1>\n".repeat(40)), "The reason has 239 characters", Refused),
     ];
     for front in FRONTS {
         let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &[]).await;
@@ -172,6 +178,72 @@ async fn crafted_options_get_a_sentence_and_act_on_nothing() {
             }
         }
         assert_eq!(bot.wsc_actions(), 0, "{front:?}: no cancel or stop reached WSC");
+        bot.assert_payloads_valid();
+        bot.finish().await;
+    }
+    assert_eq!(common::panics(), 0);
+}
+
+fn with_reason(instance: u64, reason: &str) -> Value {
+    let mut options = instance_arg(instance);
+    options.as_array_mut().unwrap().push(json!({"name": "reason", "type": 3, "value": reason}));
+    options
+}
+
+#[tokio::test]
+async fn crafted_modal_submissions_change_nothing() {
+    const ALTERED_FORM: &str = "The reason form came back empty or altered, so nothing was done.";
+    let modal = format!("wsc:v1:reason-stop:{SCANNING}");
+    let row = |components: Value| json!([{"type": 1, "components": components}]);
+    let input = |id: &str, value: &str| json!({"type": 4, "custom_id": id, "value": value});
+    let cases: Vec<(String, Value, &str)> = vec![
+        (modal.clone(), row(json!([input("why", "owner asked")])), ALTERED_FORM),
+        (modal.clone(), row(json!([input("Reason", "owner asked")])), ALTERED_FORM),
+        (modal.clone(), json!([]), ALTERED_FORM),
+        (modal.clone(), row(json!([{"type": 4, "custom_id": "reason"}])), ALTERED_FORM),
+        (modal.clone(), row(json!([input("reason", "a"), input("reason", "b")])), ALTERED_FORM),
+        (modal.clone(), row(json!([input("reason", " \n\t ")])), ALTERED_FORM),
+        (
+            modal.clone(),
+            row(json!([{"type": 2, "style": 1, "label": "x", "custom_id": "reason"}])),
+            ALTERED_FORM,
+        ),
+        (
+            modal.clone(),
+            row(json!([input("reason", &"@everyone".repeat(444))])),
+            "The reason has 3996 characters",
+        ),
+        (format!("wsc:v1:confirm-stop:{SCANNING}"), row(json!([input("reason", "x")])), BAD_BUTTON),
+        (format!("wsc:v1:stop:{SCANNING}"), row(json!([input("reason", "x")])), BAD_BUTTON),
+        (format!("wsc:v2:reason-stop:{SCANNING}"), row(json!([input("reason", "x")])), BAD_BUTTON),
+        (format!("wsc:v1:reason-stop:{SCANNING}:x"), row(json!([input("reason", "x")])), BAD_BUTTON),
+        (String::new(), row(json!([input("reason", "x")])), BAD_BUTTON),
+    ];
+    for front in FRONTS {
+        let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &[]).await;
+        let ask = bot.command(&operator(), "stop", instance_arg(SCANNING)).await;
+        let confirmation = bot.original(ask).await;
+        for (custom_id, components, expected) in &cases {
+            let case = format!(
+                "{front:?} {custom_id:?} {}",
+                components.to_string().chars().take(80).collect::<String>()
+            );
+            bot.sim.clear_requests();
+            let id = bot.submit_modal(&operator(), custom_id, components.clone(), confirmation.clone()).await;
+            let answer = first_answer(&bot, id).await;
+            assert_eq!(answer["type"], 4, "{case}: {answer:#}");
+            assert!(answer["data"]["content"].as_str().unwrap().contains(expected), "{case}: {answer:#}");
+            assert!(is_ephemeral(&answer["data"]), "{case}: only to the sender");
+            assert_inert(&answer);
+            assert!(bot.sim.requests().is_empty(), "{case}: no WSC call");
+        }
+        // A modal for a job WSC does not know: read once, nothing done.
+        let unknown =
+            bot.submit_modal(&operator(), "wsc:v1:reason-stop:999", reason_field("x"), confirmation).await;
+        assert!(bot.original(unknown).await["content"].as_str().unwrap().contains("No job 999"));
+        bot.still_serves().await;
+        assert_eq!(bot.wsc_actions(), 0, "{front:?}: no cancel or stop reached WSC");
+        assert_eq!(bot.sim.phase(SCANNING), Some(wsc_bot::wsc::sim::Phase::Scanning));
         bot.assert_payloads_valid();
         bot.finish().await;
     }

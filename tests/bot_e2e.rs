@@ -22,7 +22,7 @@ async fn registers_a_valid_guild_only_command() {
     assert_eq!(wsc["contexts"], json!([0]));
     let subs: Vec<&str> =
         wsc["options"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
-    assert_eq!(subs, ["jobs", "cancel", "stop", "report"]);
+    assert_eq!(subs, ["jobs", "cancel", "stop", "report", "audit"]);
     assert_eq!(
         wsc["description_localizations"]["ko"],
         "Web Security Checker 스캔: 목록, 검색, 취소, 중지, 보고서"
@@ -98,7 +98,14 @@ async fn an_operator_stops_a_scan_in_two_taps() {
     let confirmation = bot.original(ask).await;
     assert!(confirmation["content"].as_str().unwrap().contains("https://www.example.com/"));
     let confirm_id = format!("wsc:v1:confirm-stop:{SCANNING}:{jobs_message_id}");
-    assert_eq!(custom_ids(&confirmation), [confirm_id.clone(), format!("wsc:v1:keep:{SCANNING}")]);
+    assert_eq!(
+        custom_ids(&confirmation),
+        [
+            confirm_id.clone(),
+            format!("wsc:v1:reason-stop:{SCANNING}:{jobs_message_id}"),
+            format!("wsc:v1:keep:{SCANNING}")
+        ]
+    );
     assert_eq!(bot.wsc_actions(), 0, "nothing is stopped before the confirmation");
 
     // Tap 2: confirm → exactly one stop at WSC.

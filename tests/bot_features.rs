@@ -221,7 +221,7 @@ async fn members_with_a_korean_discord_get_korean() {
         .iter()
         .map(|b| b["label"].as_str().unwrap())
         .collect();
-    assert_eq!(labels, ["스캔 중지", "계속 진행"]);
+    assert_eq!(labels, ["스캔 중지", "사유를 적고 중지…", "계속 진행"]);
 
     let denied = bot.command_in("ko", &stranger(), "stop", instance("1000000006")).await;
     assert!(bot.callback(denied).await.body["data"]["content"]

@@ -49,7 +49,9 @@ async fn setup(guild_locale: &str) -> Setup {
 
 /// A watcher of `WATCH_CHANNEL` with a store of its own.
 fn watcher(sim: &SimHandle, interval: Duration) -> Watcher {
-    let settings = WatchSettings { channel_id: WATCH_CHANNEL, interval, demo: false };
+    // No warnings before scheduled scans here: `bot_warning.rs` tests them.
+    let settings =
+        WatchSettings { channel_id: WATCH_CHANNEL, interval, warn_before: Duration::ZERO, demo: false };
     Watcher::new(client(sim), settings, std::sync::Arc::new(MemoryStore::default()), Metrics::new())
 }
 

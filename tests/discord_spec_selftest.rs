@@ -609,3 +609,27 @@ fn the_spec_is_vendored_with_its_licence_and_origin() {
     );
     assert!(!DiscordSpec::get().locales().is_empty(), "the vendored spec loads");
 }
+
+// ----- the reason modal (callback type 9) ------------------------------------------------------
+
+/// The modal the bot opens, as serenity serializes it.
+fn reason_modal(lang: wsc_bot::bot::i18n::Lang) -> Value {
+    use wsc_bot::bot::action::Act;
+    let modal = wsc_bot::bot::view::reason_modal(lang, Act::Stop, 9999999999999999999, Some(1), Some("x"));
+    serde_json::to_value(serenity::all::CreateInteractionResponse::Modal(modal)).unwrap()
+}
+
+#[test]
+fn the_reason_modal_is_valid_and_a_bad_one_is_caught() {
+    for lang in [wsc_bot::bot::i18n::Lang::En, wsc_bot::bot::i18n::Lang::Ko] {
+        let modal = reason_modal(lang);
+        assert_eq!(modal["type"], 9);
+        assert_clean("POST", CALLBACK, &modal);
+    }
+    let mut long_title = reason_modal(wsc_bot::bot::i18n::Lang::En);
+    long_title["data"]["title"] = json!("t".repeat(46));
+    assert_caught("POST", CALLBACK, &long_title, &["title"]);
+    let mut huge_field = reason_modal(wsc_bot::bot::i18n::Lang::En);
+    huge_field["data"]["components"][0]["components"][0]["max_length"] = json!(4001);
+    assert_caught("POST", CALLBACK, &huge_field, &["max_length"]);
+}

@@ -120,6 +120,7 @@ for_engines!(memory: Memory, sqlite: Sqlite, postgres: Postgres; [
     the_audit_trail_keeps_every_field_even_hostile_text,
     an_audit_event_carrying_a_nul_is_kept_not_refused,
     the_audit_trail_is_newest_first_filtered_by_time_and_job_and_limited,
+    the_audit_trail_pages_and_filters_by_member_and_job,
     a_lease_is_renewed_by_its_holder_refused_to_another_and_taken_over_when_it_lapses,
     housekeeping_forgets_what_expired_and_audit_past_its_retention,
     an_attempt_without_an_outcome_is_unsettled_until_one_is_written,
@@ -174,7 +175,7 @@ async fn a_job_number_beyond_i64_is_kept_like_any_other(s: Subject) {
     let watched = store.watched(5).await.unwrap().expect("a baseline");
     assert_eq!(watched.get(&BEYOND_I64), Some(&job), "{watched:?}");
     store.append_audit(&event(BEYOND_I64, Outcome::Attempted)).await.unwrap();
-    let query = AuditQuery { since_ms: 0, instance: Some(BEYOND_I64), limit: 10 };
+    let query = AuditQuery { instance: Some(BEYOND_I64), limit: 10, ..AuditQuery::default() };
     let trail = store.audit_trail(&query).await.unwrap();
     assert_eq!(trail.iter().map(|r| r.instance).collect::<Vec<_>>(), [BEYOND_I64]);
 }
@@ -430,7 +431,7 @@ fn store_ok(result: Result<(), StoreError>, what: &str) {
 
 async fn the_audit_trail_is_newest_first_filtered_by_time_and_job_and_limited(s: Subject) {
     let store = &s.store;
-    let everything = || AuditQuery { since_ms: 0, instance: None, limit: 100 };
+    let everything = || AuditQuery { limit: 100, ..AuditQuery::default() };
     assert_eq!(trail(store, everything()).await, vec![], "empty at first");
     // Apart by a few milliseconds each, so that "newest" is well defined.
     let pause = || tokio::time::sleep(Duration::from_millis(3));
@@ -450,7 +451,8 @@ async fn the_audit_trail_is_newest_first_filtered_by_time_and_job_and_limited(s:
     assert_eq!(since, all[..2], "since a time (inclusive)");
     let job_1 = summary(&trail(store, AuditQuery { instance: Some(1), ..everything() }).await);
     assert_eq!(job_1, vec![all[0].clone(), all[2].clone(), all[3].clone()], "one job's");
-    let both = summary(&trail(store, AuditQuery { since_ms: middle, instance: Some(1), limit: 100 }).await);
+    let both =
+        summary(&trail(store, AuditQuery { since_ms: middle, instance: Some(1), ..everything() }).await);
     assert_eq!(both, all[..1], "one job's since a time");
     let limited = summary(&trail(store, AuditQuery { limit: 2, ..everything() }).await);
     assert_eq!(limited, all[..2], "the newest within the limit");
@@ -461,6 +463,38 @@ async fn the_audit_trail_is_newest_first_filtered_by_time_and_job_and_limited(s:
         "a job without events"
     );
     assert_eq!(trail(store, AuditQuery { since_ms: now_ms() + 60_000, ..everything() }).await, vec![]);
+}
+
+/// `/wsc audit`'s pages: a member's events (a snowflake beyond `i64::MAX` too), one job's, both,
+/// and any page past the end, newest first.
+async fn the_audit_trail_pages_and_filters_by_member_and_job(s: Subject) {
+    let store = &s.store;
+    let members = [SNOWFLAKE, BEYOND_I64];
+    for n in 0..12u64 {
+        let member = members[(n % 2) as usize];
+        let event = AuditEvent { actor_id: member, ..event(1 + n % 3, Outcome::Done) };
+        store.append_audit(&AuditEvent { correlation: format!("c{n:02}"), ..event }).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let page = |actor: Option<u64>, instance: Option<u64>, offset: u32| {
+        let query = AuditQuery { actor, instance, offset, limit: 5, ..AuditQuery::default() };
+        async move {
+            let records = trail(store, query).await;
+            records.iter().map(|r| (r.correlation.clone(), r.actor_id, r.instance)).collect::<Vec<_>>()
+        }
+    };
+    let correlations = |rows: &[(String, u64, u64)]| rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>();
+    assert_eq!(correlations(&page(None, None, 0).await), ["c11", "c10", "c09", "c08", "c07"]);
+    assert_eq!(correlations(&page(None, None, 10).await), ["c01", "c00"], "the last page");
+    assert!(page(None, None, 15).await.is_empty(), "past the end");
+    let second = page(Some(BEYOND_I64), None, 5).await;
+    assert_eq!(correlations(&second), ["c01"], "the member's second page");
+    let first = page(Some(BEYOND_I64), None, 0).await;
+    assert_eq!(correlations(&first), ["c11", "c09", "c07", "c05", "c03"]);
+    assert!(first.iter().all(|r| r.1 == BEYOND_I64));
+    let both = page(Some(SNOWFLAKE), Some(1), 0).await;
+    assert_eq!(correlations(&both), ["c06", "c00"], "a member's events on one job");
+    assert!(page(Some(SNOWFLAKE + 5), None, 0).await.is_empty(), "a member who never asked");
 }
 
 async fn a_lease_is_renewed_by_its_holder_refused_to_another_and_taken_over_when_it_lapses(s: Subject) {

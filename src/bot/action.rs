@@ -12,6 +12,10 @@ pub const PREFIX: &str = "wsc:v1:";
 /// A job number: a positive integer of at most 19 digits (fits `u64`).
 pub const MAX_INSTANCE_DIGITS: usize = 19;
 pub const MAX_PAGE: u32 = 10_000;
+/// The longest reason a person may give for a cancel or stop, in characters.
+pub const MAX_REASON_CHARS: usize = 200;
+/// The custom id of the reason modal's one text field.
+pub const REASON_FIELD: &str = "reason";
 
 /// The destructive actions, each confirmed before it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,6 +51,9 @@ pub enum ButtonId {
     Ask { act: Act, instance: u64 },
     /// The confirmation's danger button. `origin` is the public jobs message to refresh afterwards.
     Confirm { act: Act, instance: u64, origin: Option<u64> },
+    /// "Stop with reason…" on the confirmation: opens the reason modal, whose custom id is the
+    /// same text (its submission is the confirmation).
+    Reason { act: Act, instance: u64, origin: Option<u64> },
     /// "Keep running": closes the confirmation, changes nothing.
     Keep { instance: u64 },
     /// ◀ ▶ on the jobs view.
@@ -55,6 +62,38 @@ pub enum ButtonId {
     Refresh { page: u32, filter: JobFilter },
     /// Report on a finished job.
     Report { instance: u64 },
+    /// ◀ ▶ on the audit trail's page.
+    Audit { page: u32, filter: AuditFilter },
+}
+
+/// Whose events and which job's `/wsc audit` shows; carried in its buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AuditFilter {
+    pub instance: Option<u64>,
+    /// The member who asked (a Discord user id).
+    pub actor: Option<u64>,
+}
+
+impl AuditFilter {
+    /// `:i<instance>` then `:u<member>`, each only when set.
+    fn suffix(&self) -> String {
+        let instance = self.instance.map(|i| format!(":i{i}")).unwrap_or_default();
+        let actor = self.actor.map(|a| format!(":u{a}")).unwrap_or_default();
+        format!("{instance}{actor}")
+    }
+
+    fn decode(parts: &[&str]) -> Option<Self> {
+        let mut filter = Self::default();
+        for part in parts {
+            let number = || part.get(1..).and_then(|digits| parse_instance_id(digits).ok());
+            match part.chars().next()? {
+                'i' if filter.instance.is_none() => filter.instance = Some(number()?),
+                'u' if filter.actor.is_none() => filter.actor = Some(number()?),
+                _ => return None,
+            }
+        }
+        Some(filter)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,6 +132,11 @@ impl ButtonId {
                 instance: instance(id)?,
                 origin: rest.first().map(|m| instance(m)).transpose()?,
             },
+            ("reason-cancel" | "reason-stop", [id, rest @ ..]) if rest.len() <= 1 => Self::Reason {
+                act: if verb == "reason-stop" { Act::Stop } else { Act::Cancel },
+                instance: instance(id)?,
+                origin: rest.first().map(|m| instance(m)).transpose()?,
+            },
             ("keep", [id]) => Self::Keep { instance: instance(id)? },
             ("page" | "refresh", [p, rest @ ..]) if rest.len() <= 1 => {
                 let page = page(p)?;
@@ -106,9 +150,13 @@ impl ButtonId {
                 }
             }
             ("report", [id]) => Self::Report { instance: instance(id)? },
+            ("audit", [p, rest @ ..]) if rest.len() <= 2 => Self::Audit {
+                page: page(p)?,
+                filter: AuditFilter::decode(rest).ok_or(CustomIdError::Malformed)?,
+            },
             (
-                "cancel" | "stop" | "confirm-cancel" | "confirm-stop" | "keep" | "page" | "refresh"
-                | "report",
+                "cancel" | "stop" | "confirm-cancel" | "confirm-stop" | "reason-cancel" | "reason-stop"
+                | "keep" | "page" | "refresh" | "report" | "audit",
                 _,
             ) => return Err(CustomIdError::Malformed),
             _ => return Err(CustomIdError::UnknownVerb),
@@ -132,10 +180,17 @@ impl fmt::Display for ButtonId {
             Self::Confirm { act, instance, origin: Some(message) } => {
                 write!(f, "{PREFIX}confirm-{}:{instance}:{message}", act.verb())
             }
+            Self::Reason { act, instance, origin: None } => {
+                write!(f, "{PREFIX}reason-{}:{instance}", act.verb())
+            }
+            Self::Reason { act, instance, origin: Some(message) } => {
+                write!(f, "{PREFIX}reason-{}:{instance}:{message}", act.verb())
+            }
             Self::Keep { instance } => write!(f, "{PREFIX}keep:{instance}"),
             Self::Page { page, filter } => write!(f, "{PREFIX}page:{page}{}", filter.suffix()),
             Self::Refresh { page, filter } => write!(f, "{PREFIX}refresh:{page}{}", filter.suffix()),
             Self::Report { instance } => write!(f, "{PREFIX}report:{instance}"),
+            Self::Audit { page, filter } => write!(f, "{PREFIX}audit:{page}{}", filter.suffix()),
         }
     }
 }
@@ -270,12 +325,24 @@ pub enum Request {
     Page { page: u32, filter: JobFilter, origin: Option<u64> },
     /// `/wsc report`, or the Report button.
     Report { instance: u64 },
-    /// `/wsc cancel|stop`, or the Cancel or Stop button: shows the confirmation.
-    Ask { act: Act, instance: u64, origin: Option<u64>, shown: Option<(u32, JobFilter)> },
-    /// The confirmation's danger button.
-    Confirm { act: Act, instance: u64, origin: Option<u64> },
+    /// `/wsc cancel|stop`, or the Cancel or Stop button: shows the confirmation; `reason` is the
+    /// command's.
+    Ask {
+        act: Act,
+        instance: u64,
+        origin: Option<u64>,
+        shown: Option<(u32, JobFilter)>,
+        reason: Option<String>,
+    },
+    /// The confirmation's danger button (`reason`: the one it shows), or the reason modal's
+    /// submission.
+    Confirm { act: Act, instance: u64, origin: Option<u64>, reason: Option<String> },
+    /// "Stop with reason…": opens the modal, filled with the reason the confirmation shows.
+    OpenReason { act: Act, instance: u64, origin: Option<u64>, reason: Option<String> },
     /// "Keep running" on the confirmation.
     Keep { instance: u64 },
+    /// `/wsc audit`, or its ◀ ▶ (`update`: the message they are on is replaced).
+    Audit { page: u32, filter: AuditFilter, update: bool },
     /// Autocomplete of a job number.
     Choices { wanted: Wanted, typed: String },
     /// Autocomplete of anything else: no choices.
@@ -291,6 +358,9 @@ pub enum Invalid {
     Instance(String, InstanceIdError),
     /// A `custom_id` the bot did not write, or no longer understands; kept for the log.
     Button(String, CustomIdError),
+    /// A modal submission that is none of the bot's modals; its custom id, for the log.
+    Modal(String),
+    Reason(ReasonError),
     UnknownCommand,
 }
 
@@ -303,27 +373,47 @@ impl Request {
                     Self::Jobs { page, private, filter, shortened }
                 }
                 CommandRequest::Jobs { filter: Err(error), .. } => Self::Invalid(Invalid::Filter(error)),
-                CommandRequest::Act { act, instance: Ok(instance) } => {
-                    Self::Ask { act, instance, origin: None, shown: None }
+                CommandRequest::Act { act, instance: Ok(instance), reason: Ok(reason) } => {
+                    Self::Ask { act, instance, origin: None, shown: None, reason }
                 }
                 CommandRequest::Report { instance: Ok(instance) } => Self::Report { instance },
+                CommandRequest::Audit { instance: Ok(instance), actor } => {
+                    Self::Audit { page: 1, filter: AuditFilter { instance, actor }, update: false }
+                }
+                CommandRequest::Act { instance: Ok(_), reason: Err(error), .. } => {
+                    Self::Invalid(Invalid::Reason(error))
+                }
                 CommandRequest::Act { instance: Err((raw, error)), .. }
-                | CommandRequest::Report { instance: Err((raw, error)) } => {
+                | CommandRequest::Report { instance: Err((raw, error)) }
+                | CommandRequest::Audit { instance: Err((raw, error)), .. } => {
                     Self::Invalid(Invalid::Instance(raw, error))
                 }
                 CommandRequest::Unknown => Self::Invalid(Invalid::UnknownCommand),
             },
-            Kind::Button { custom_id, origin, shown } => match ButtonId::parse(custom_id) {
+            Kind::Button { custom_id, origin, shown, reason } => match ButtonId::parse(custom_id) {
                 Ok(ButtonId::Ask { act, instance }) => {
-                    Self::Ask { act, instance, origin: *origin, shown: shown.clone() }
+                    Self::Ask { act, instance, origin: *origin, shown: shown.clone(), reason: None }
                 }
-                Ok(ButtonId::Confirm { act, instance, origin }) => Self::Confirm { act, instance, origin },
+                Ok(ButtonId::Confirm { act, instance, origin }) => {
+                    Self::Confirm { act, instance, origin, reason: reason.clone() }
+                }
+                Ok(ButtonId::Reason { act, instance, origin }) => {
+                    Self::OpenReason { act, instance, origin, reason: reason.clone() }
+                }
                 Ok(ButtonId::Keep { instance }) => Self::Keep { instance },
                 Ok(ButtonId::Page { page, filter } | ButtonId::Refresh { page, filter }) => {
                     Self::Page { page, filter, origin: *origin }
                 }
                 Ok(ButtonId::Report { instance }) => Self::Report { instance },
+                Ok(ButtonId::Audit { page, filter }) => Self::Audit { page, filter, update: true },
                 Err(error) => Self::Invalid(Invalid::Button(custom_id.clone(), error)),
+            },
+            Kind::Modal { custom_id, fields } => match ButtonId::parse(custom_id) {
+                Ok(ButtonId::Reason { act, instance, origin }) => match modal_reason(fields) {
+                    Ok(reason) => Self::Confirm { act, instance, origin, reason: Some(reason) },
+                    Err(error) => Self::Invalid(Invalid::Reason(error)),
+                },
+                _ => Self::Invalid(Invalid::Modal(custom_id.clone())),
             },
             Kind::Autocomplete(Some((wanted, typed))) => {
                 Self::Choices { wanted: *wanted, typed: typed.clone() }
@@ -345,11 +435,49 @@ pub enum CommandRequest {
     Act {
         act: Act,
         instance: Result<u64, (String, InstanceIdError)>,
+        reason: Result<Option<String>, ReasonError>,
     },
     Report {
         instance: Result<u64, (String, InstanceIdError)>,
     },
+    /// `instance`: `None` when not given.
+    Audit {
+        instance: Result<Option<u64>, (String, InstanceIdError)>,
+        actor: Option<u64>,
+    },
     Unknown,
+}
+
+/// What is wrong with a reason given for a cancel or stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasonError {
+    /// Longer than `MAX_REASON_CHARS`: how many characters it had.
+    TooLong(usize),
+    /// A modal submission without the one `reason` field, with another field or with more.
+    Fields,
+    /// The modal's field was left blank.
+    Blank,
+}
+
+/// A reason as typed: one line (line breaks cannot forge lines of the audit trail), trimmed;
+/// `None` when blank.
+pub fn parse_reason(text: &str) -> Result<Option<String>, ReasonError> {
+    let line = super::text::one_line(text);
+    let line = line.trim();
+    match line.chars().count() {
+        0 => Ok(None),
+        n if n > MAX_REASON_CHARS => Err(ReasonError::TooLong(n)),
+        _ => Ok(Some(line.to_owned())),
+    }
+}
+
+/// The reason modal's submission, as (field custom id, value) pairs: exactly the one `reason`
+/// field, not blank.
+pub fn modal_reason(fields: &[(String, Option<String>)]) -> Result<String, ReasonError> {
+    match fields {
+        [(id, Some(value))] if id == REASON_FIELD => parse_reason(value)?.ok_or(ReasonError::Blank),
+        _ => Err(ReasonError::Fields),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -408,9 +536,22 @@ pub fn parse_command(data: &CommandData) -> CommandRequest {
                 option("status"),
             ),
         },
-        "cancel" => CommandRequest::Act { act: Act::Cancel, instance: instance() },
-        "stop" => CommandRequest::Act { act: Act::Stop, instance: instance() },
+        "cancel" | "stop" => CommandRequest::Act {
+            act: if name == "stop" { Act::Stop } else { Act::Cancel },
+            instance: instance(),
+            reason: parse_reason(&text_option(options, "reason")),
+        },
         "report" => CommandRequest::Report { instance: instance() },
+        "audit" => CommandRequest::Audit {
+            instance: match text_option(options, "instance_id") {
+                raw if raw.trim().is_empty() => Ok(None),
+                raw => parse_instance_id(&raw).map(Some).map_err(|e| (raw, e)),
+            },
+            actor: match option("member") {
+                Some(CommandDataOptionValue::User(user)) => Some(user.get()),
+                _ => None,
+            },
+        },
         _ => CommandRequest::Unknown,
     }
 }
@@ -464,9 +605,24 @@ mod tests {
             },
             ButtonId::Confirm { act: Act::Cancel, instance: 5, origin: None },
             ButtonId::Keep { instance: 7 },
+            ButtonId::Reason {
+                act: Act::Stop,
+                instance: 9999999999999999999,
+                origin: Some(9999999999999999999),
+            },
+            ButtonId::Reason { act: Act::Cancel, instance: 5, origin: None },
             ButtonId::Page { page: 3, filter: JobFilter::default() },
             ButtonId::Refresh { page: MAX_PAGE, filter: JobFilter::default() },
             ButtonId::Report { instance: 9999999999999999999 },
+            ButtonId::Audit { page: 1, filter: AuditFilter::default() },
+            ButtonId::Audit {
+                page: MAX_PAGE,
+                filter: AuditFilter { instance: Some(9999999999999999999), actor: Some(u64::MAX / 2) },
+            },
+            ButtonId::Audit {
+                page: 2,
+                filter: AuditFilter { instance: None, actor: Some(800000000000000001) },
+            },
             ButtonId::Page {
                 page: 2,
                 filter: JobFilter {
@@ -519,6 +675,20 @@ mod tests {
             ("wsc:v1:page:1:a.", Malformed),
             ("wsc:v1:page:1:uabc", Malformed),
             ("wsc:v1:report:x", Malformed),
+            ("wsc:v1:reason-stop", Malformed),
+            ("wsc:v1:reason-stop:0", Malformed),
+            ("wsc:v1:reason-cancel:1:2:3", Malformed),
+            ("wsc:v1:reason-stop:1:x", Malformed),
+            ("wsc:v1:reason-halt:1", UnknownVerb),
+            ("wsc:v1:audit", Malformed),
+            ("wsc:v1:audit:0", Malformed),
+            ("wsc:v1:audit:1:u2:i1", Malformed),
+            ("wsc:v1:audit:1:i1:i2", Malformed),
+            ("wsc:v1:audit:1:i0", Malformed),
+            ("wsc:v1:audit:1:x1", Malformed),
+            ("wsc:v1:audit:1:i", Malformed),
+            ("wsc:v1:audit:1:i01", Malformed),
+            ("wsc:v1:audit:1:i1:u2:u3", Malformed),
         ];
         for (text, error) in cases {
             assert_eq!(ButtonId::parse(text), Err(error), "{text:?}");
@@ -539,6 +709,57 @@ mod tests {
         }
         let (filter, shortened) = JobFilter::fitted(SearchField::Url, " example.com ", None);
         assert_eq!((filter.keyword.as_str(), shortened), ("example.com", false));
+    }
+
+    fn field(id: &str, value: Option<&str>) -> (String, Option<String>) {
+        (id.to_owned(), value.map(str::to_owned))
+    }
+
+    #[test]
+    fn modal_submissions_give_one_reason_or_a_reason_to_refuse() {
+        use ReasonError::*;
+        let cases = [
+            (
+                vec![field(REASON_FIELD, Some("  owner asked \n to stop "))],
+                Ok("owner asked   to stop".to_owned()),
+            ),
+            (vec![field(REASON_FIELD, Some(&"한".repeat(200)))], Ok("한".repeat(200))),
+            (vec![field(REASON_FIELD, Some(&"a".repeat(201)))], Err(TooLong(201))),
+            (vec![field(REASON_FIELD, Some(" \n\t "))], Err(Blank)),
+            (vec![field(REASON_FIELD, Some(""))], Err(Blank)),
+            (vec![field(REASON_FIELD, None)], Err(Fields)),
+            (vec![field("why", Some("x"))], Err(Fields)),
+            (vec![field("", None)], Err(Fields)),
+            (vec![], Err(Fields)),
+            (vec![field(REASON_FIELD, Some("x")), field(REASON_FIELD, Some("y"))], Err(Fields)),
+        ];
+        for (fields, expected) in cases {
+            assert_eq!(modal_reason(&fields), expected, "{fields:?}");
+        }
+    }
+
+    /// Any submission: a reason of one line, trimmed, 1 to 200 characters, or a refusal; no panic.
+    #[test]
+    fn any_modal_submission_is_a_bounded_reason_or_refused() {
+        let alphabet: Vec<char> = "ab 한@`*\n\r\t\u{2028}\u{85}\u{200B}<>#".chars().collect();
+        let ids = [REASON_FIELD, "Reason", "reason ", "", "x"];
+        let mut rng = fastrand::Rng::with_seed(14);
+        for _ in 0..5_000 {
+            let fields: Vec<_> = (0..rng.usize(0..3))
+                .map(|_| {
+                    let len = rng.usize(0..260);
+                    let text: String = (0..len).map(|_| alphabet[rng.usize(..alphabet.len())]).collect();
+                    (ids[rng.usize(..ids.len())].to_owned(), rng.bool().then_some(text))
+                })
+                .collect();
+            if let Ok(reason) = modal_reason(&fields) {
+                let n = reason.chars().count();
+                assert!((1..=MAX_REASON_CHARS).contains(&n), "{reason:?}");
+                assert_eq!(reason, reason.trim());
+                assert_eq!(reason, super::super::text::one_line(&reason), "one line: {reason:?}");
+                assert!(matches!(fields.as_slice(), [(id, Some(_))] if id == REASON_FIELD));
+            }
+        }
     }
 
     #[test]

@@ -105,6 +105,7 @@ impl AuditEvent {
             wsc_code = self.wsc_code.as_deref(),
             request_id = self.request_id.as_deref(),
             latency_ms = self.latency_ms,
+            reason = self.reason.as_deref(),
             "{}",
             if self.outcome == Outcome::Attempted { "calling WSC" } else { "action ended" }
         );

@@ -5,7 +5,7 @@ use serenity::all::{
     CommandOptionType, CreateCommand, CreateCommandOption, InstallationContext, InteractionContext,
 };
 
-use super::action::{JobFilter, MAX_PAGE};
+use super::action::{JobFilter, MAX_PAGE, MAX_REASON_CHARS};
 use crate::wsc::model::STATUS_CODES;
 use crate::wsc::SearchField;
 
@@ -30,6 +30,16 @@ fn instance_id() -> CreateCommandOption {
 }
 
 /// Longest keyword the buttons can carry (see `JobFilter::fitted`); longer ones are shortened.
+/// The optional `reason` of `/wsc cancel` and `/wsc stop`.
+fn reason() -> CreateCommandOption {
+    option(
+        CommandOptionType::String,
+        ("reason", "사유"),
+        ("Why: shown to the channel and kept in the audit trail", "이유: 채널에 보이고 감사 기록에 남습니다"),
+    )
+    .max_length(MAX_REASON_CHARS as u16)
+}
+
 pub fn max_keyword_chars() -> u16 {
     let (filter, _) = JobFilter::fitted(SearchField::Any, &"k".repeat(200), Some(93));
     filter.keyword.chars().count() as u16
@@ -80,24 +90,40 @@ pub fn definitions() -> Vec<CreateCommand> {
         ("cancel", "취소"),
         ("Cancel a scan that has not started (asks to confirm)", "시작 전인 스캔을 취소합니다 (확인 후)"),
     )
-    .add_sub_option(instance_id());
+    .add_sub_option(instance_id())
+    .add_sub_option(reason());
     let stop = option(
         CommandOptionType::SubCommand,
         ("stop", "중지"),
         ("Stop a running scan (asks to confirm)", "진행 중인 스캔을 중지합니다 (확인 후)"),
     )
-    .add_sub_option(instance_id());
+    .add_sub_option(instance_id())
+    .add_sub_option(reason());
     let report = option(
         CommandOptionType::SubCommand,
         ("report", "보고서"),
         ("A finished scan's report: risks, times, domains", "완료된 스캔의 보고서: 위험도, 시간, 도메인"),
     )
     .add_sub_option(instance_id());
+    let audit = option(
+        CommandOptionType::SubCommand,
+        ("audit", "감사기록"),
+        (
+            "Who asked for what, when, and what happened: only to you",
+            "누가 언제 무엇을 요청했고 어떻게 되었는지: 나에게만 보입니다",
+        ),
+    )
+    .add_sub_option(instance_id().required(false).set_autocomplete(false))
+    .add_sub_option(option(
+        CommandOptionType::User,
+        ("member", "멤버"),
+        ("Only what this member asked for", "이 멤버가 요청한 것만"),
+    ));
     let wsc = CreateCommand::new("wsc")
         .description("Web Security Checker scans: list, search, cancel, stop, reports")
         .description_localized("ko", "Web Security Checker 스캔: 목록, 검색, 취소, 중지, 보고서")
         .contexts(vec![InteractionContext::Guild])
         .integration_types(vec![InstallationContext::Guild])
-        .set_options(vec![jobs, cancel, stop, report]);
+        .set_options(vec![jobs, cancel, stop, report, audit]);
     vec![wsc]
 }

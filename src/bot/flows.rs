@@ -11,11 +11,11 @@ use serenity::all::{
 };
 use tracing::Instrument;
 
-use super::action::{Act, Invalid, JobFilter, Request, Wanted};
+use super::action::{Act, AuditFilter, Invalid, JobFilter, Request, Wanted};
 use super::audit::{AuditEvent, Outcome};
 use super::i18n::{Lang, Msg};
 use super::policy::{self, Decision};
-use super::ports::{with_retries, Discord};
+use super::ports::{with_retries, AuditQuery, Discord};
 use super::text::correlation_id;
 use super::view::{self, Denied, Reply};
 use super::{Actor, Core, Incoming};
@@ -76,17 +76,26 @@ struct Attempt {
     matched_role: Option<u64>,
     act: Act,
     instance: u64,
+    /// Why, when the person said.
+    reason: Option<String>,
     started: Instant,
 }
 
 impl Attempt {
-    fn new(actor: &Actor, matched_role: Option<u64>, act: Act, instance: u64) -> Self {
+    fn new(
+        actor: &Actor,
+        matched_role: Option<u64>,
+        act: Act,
+        instance: u64,
+        reason: Option<String>,
+    ) -> Self {
         Self {
             actor_id: actor.id,
             actor_name: actor.name.clone(),
             matched_role,
             act,
             instance,
+            reason,
             started: Instant::now(),
         }
     }
@@ -210,11 +219,23 @@ impl<D: Discord> Turn<'_, D> {
             }
             Request::Page { page, filter, origin } => self.page(page, &filter, origin.is_some()).await,
             Request::Report { instance } => self.report(instance).await,
-            Request::Ask { act, instance, origin, shown } => self.ask(act, instance, origin, shown).await,
-            Request::Confirm { act, instance, origin } => {
-                self.confirm(Attempt::new(actor, matched_role, act, instance), origin).await
+            Request::Ask { act, instance, origin, shown, reason } => {
+                self.ask(act, instance, origin, shown, reason.as_deref()).await
+            }
+            Request::Confirm { act, instance, origin, reason } => {
+                self.confirm(Attempt::new(actor, matched_role, act, instance, reason), origin).await
+            }
+            // A modal must be the first answer: no deferral, no WSC call before it.
+            Request::OpenReason { act, instance, origin, reason } => {
+                let modal = view::reason_modal(self.lang, act, instance, origin, reason.as_deref());
+                if self.respond(CreateInteractionResponse::Modal(modal)).await {
+                    Ending::default()
+                } else {
+                    Ending::unanswered()
+                }
             }
             Request::Keep { instance } => Ending::answer(Answer::Update(view::kept(self.lang, instance))),
+            Request::Audit { page, filter, update } => self.audit(page, filter, update).await,
             Request::Choices { wanted, typed } => self.autocomplete(wanted, &typed).await,
             Request::NoChoices => Ending::answer(Answer::Choices(Vec::new())),
             Request::Invalid(invalid) => self.invalid(invalid),
@@ -243,14 +264,16 @@ impl<D: Discord> Turn<'_, D> {
         let lang = self.lang;
         let ending = match request {
             Request::Choices { .. } => Ending::answer(Answer::Choices(Vec::new())),
-            Request::Ask { act, instance, .. } | Request::Confirm { act, instance, .. } => {
+            Request::Ask { act, instance, .. }
+            | Request::Confirm { act, instance, .. }
+            | Request::OpenReason { act, instance, .. } => {
                 let reply = view::denied(lang, needed, Denied::Act(*act));
                 // A confirmation's refusal replaces that private message; a new one otherwise.
-                let answer = match request {
-                    Request::Confirm { .. } => Answer::Update(reply),
-                    _ => Answer::Reply(reply),
+                let (answer, reason) = match request {
+                    Request::Confirm { reason, .. } => (Answer::Update(reply), reason.clone()),
+                    _ => (Answer::Reply(reply), None),
                 };
-                let attempt = Attempt::new(actor, None, *act, *instance);
+                let attempt = Attempt::new(actor, None, *act, *instance, reason);
                 Ending::answer(answer).audited(attempt.ended(None, Outcome::Denied, NcpRef::default()))
             }
             _ => Ending::answer(Answer::Reply(view::denied(lang, needed, Denied::View))),
@@ -266,6 +289,11 @@ impl<D: Discord> Turn<'_, D> {
                 tracing::warn!(custom_id = %custom_id.escape_debug(), %error, "refused a button");
                 view::bad_button(self.lang, &self.correlation)
             }
+            Invalid::Modal(custom_id) => {
+                tracing::warn!(custom_id = %custom_id.escape_debug(), "refused a modal submission");
+                view::bad_button(self.lang, &self.correlation)
+            }
+            Invalid::Reason(error) => view::invalid_reason(self.lang, *error),
             Invalid::UnknownCommand => {
                 return Ending::answer(Answer::Reply(view::plain(self.lang, Msg::UnknownCommand)))
             }
@@ -343,6 +371,37 @@ impl<D: Discord> Turn<'_, D> {
         }
     }
 
+    /// `/wsc audit` and its ◀ ▶: a page of the trail from the store, only to the person asking.
+    async fn audit(&self, page: u32, filter: AuditFilter, update: bool) -> Ending {
+        let acknowledged = if update {
+            self.respond(CreateInteractionResponse::Acknowledge).await
+        } else {
+            self.defer(true).await
+        };
+        if !acknowledged {
+            return Ending::unanswered();
+        }
+        let per_page = view::PAGE_SIZE;
+        let query = AuditQuery {
+            instance: filter.instance,
+            actor: filter.actor,
+            offset: page.saturating_sub(1).saturating_mul(per_page),
+            // One more than a page says whether there is an older one.
+            limit: per_page + 1,
+            ..AuditQuery::default()
+        };
+        match self.core.store.audit_trail(&query).await {
+            Ok(records) => {
+                let more = records.len() > per_page as usize;
+                Ending::answer(Answer::Edit(view::audit_page(self.lang, &records, page, more, &filter)))
+            }
+            Err(error) => {
+                self.core.store_failed("audit_trail", &error);
+                Ending::answer(Answer::Edit(view::plain(self.lang, Msg::AuditUnavailable)))
+            }
+        }
+    }
+
     /// Job numbers to pick from, only where the action applies, from the cache.
     async fn autocomplete(&self, wanted: Wanted, typed: &str) -> Ending {
         let action = match wanted {
@@ -372,6 +431,7 @@ impl<D: Discord> Turn<'_, D> {
         instance: u64,
         origin: Option<u64>,
         shown: Option<(u32, JobFilter)>,
+        reason: Option<&str>,
     ) -> Ending {
         if !self.defer(true).await {
             return Ending::unanswered();
@@ -385,7 +445,9 @@ impl<D: Discord> Turn<'_, D> {
                 Ending::answer(Answer::Edit(view::not_applicable(lang, &job, act, demo)))
                     .refresh(origin, shown)
             }
-            Ok(Some(job)) => Ending::answer(Answer::Edit(view::confirmation(lang, &job, act, origin, demo))),
+            Ok(Some(job)) => {
+                Ending::answer(Answer::Edit(view::confirmation(lang, &job, act, origin, reason, demo)))
+            }
         }
     }
 
@@ -438,7 +500,13 @@ impl<D: Discord> Turn<'_, D> {
             Act::Cancel => self.core.wsc.cancel_job(instance).await,
         };
         self.core.cache.invalidate();
-        let public = view::public_outcome(self.incoming.team_lang(), attempt.actor_id, act, &job);
+        let public = view::public_outcome(
+            self.incoming.team_lang(),
+            attempt.actor_id,
+            act,
+            &job,
+            attempt.reason.as_deref(),
+        );
         let ending = match result {
             Ok(info) => {
                 let ncp = NcpRef { code: None, request_id: info.request_id };
@@ -526,7 +594,7 @@ impl<D: Discord> Turn<'_, D> {
             wsc_code: audited.ncp.code.clone(),
             request_id: audited.ncp.request_id.clone(),
             latency_ms: attempt.started.elapsed().as_millis() as u64,
-            reason: None,
+            reason: attempt.reason.clone(),
         }
     }
 

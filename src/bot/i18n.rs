@@ -129,6 +129,7 @@ catalogue! {
     Categories => "Main vulnerability categories", "주요 취약점 유형";
     ReportDate => "Report date", "보고서 날짜";
     ReportExpired => "The report of job {id} has expired: its retention period is over.", "작업 {id}의 보고서는 보관 기간이 지나 만료되었습니다.";
+    WatchStartsSoon => "⏰ Scan starts in {minutes} min: {url} (job {id}). If it must not run, cancel it here.", "⏰ {minutes}분 뒤 스캔이 시작됩니다: {url} (작업 {id}). 실행하면 안 된다면 여기서 취소하세요.";
     WatchStarted => "▶️ Scan started: {url} (job {id}).", "▶️ 스캔이 시작되었습니다: {url} (작업 {id}).";
     WatchFinished => "✅ Scan finished: {url} (job {id}). {findings}", "✅ 스캔이 완료되었습니다: {url} (작업 {id}). {findings}";
     WatchRisks => "Vulnerabilities: 🔴 {high} high · 🟠 {medium} medium · 🟡 {low} low ({total} in all).", "취약점: 🔴 높음 {high} · 🟠 중간 {medium} · 🟡 낮음 {low} (전체 {total}).";
@@ -136,6 +137,23 @@ catalogue! {
     WatchFailed => "❌ Scan failed: {url} (job {id}).", "❌ 스캔이 실패했습니다: {url} (작업 {id}).";
     WatchCancelled => "✖️ Scan cancelled: {url} (job {id}).", "✖️ 스캔이 취소되었습니다: {url} (작업 {id}).";
     WatchStopped => "⏹️ Scan stopped: {url} (job {id}).", "⏹️ 스캔이 중지되었습니다: {url} (작업 {id}).";
+    FieldReason => "Reason", "사유";
+    ConfirmStopWithReason => "Stop with reason…", "사유를 적고 중지…";
+    ConfirmCancelWithReason => "Cancel with reason…", "사유를 적고 취소…";
+    ReasonTitleStop => "Why stop job {id}?", "작업 {id} 중지 사유";
+    ReasonTitleCancel => "Why cancel job {id}?", "작업 {id} 취소 사유";
+    ReasonLabel => "Reason (the channel will see it)", "사유 (채널에 공개됩니다)";
+    ReasonPlaceholder => "e.g. the site's owner asked us to stop", "예: 사이트 담당자가 중지를 요청함";
+    ReasonTooLong => "The reason has {n} characters; at most {max} fit. Nothing was done.", "사유가 {n}자입니다. 최대 {max}자까지 쓸 수 있습니다. 아무것도 하지 않았습니다.";
+    ReasonMissing => "The reason form came back empty or altered, so nothing was done. Try again from the confirmation.", "사유 양식이 비었거나 변조되어 아무것도 하지 않았습니다. 확인 메시지에서 다시 시도하세요.";
+    PublicReason => "Reason: {reason}", "사유: {reason}";
+    AuditTitle => "**Audit trail** · page {page}", "**감사 기록** · {page}쪽";
+    AuditOfJob => "job {id}", "작업 {id}";
+    AuditOfMember => "asked by <@{member}>", "요청자 <@{member}>";
+    AuditEmpty => "No audit events here.", "여기에는 감사 기록이 없습니다.";
+    AuditUnavailable => "The audit trail cannot be read right now: try again in a minute; the bot's log has every event.", "지금은 감사 기록을 읽을 수 없습니다: 1분 뒤에 다시 시도하세요. 봇의 로그에는 모든 기록이 있습니다.";
+    AuditEntry => "{action} · {outcome} · job {id}", "{action} · {outcome} · 작업 {id}";
+    AuditBy => "{when} · <@{actor}> ({name})", "{when} · <@{actor}> ({name}) 님의 요청";
     ReportNotReady => "Job {id} has no report: the scan is *{label}* ({state}).", "작업 {id}에는 보고서가 없습니다: 스캔이 *{label}* ({state}) 상태입니다.";
 }
 

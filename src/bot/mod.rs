@@ -52,17 +52,25 @@ pub enum Kind {
         origin: Option<u64>,
         /// The page and filter that message shows, read from its Refresh button.
         shown: Option<(u32, JobFilter)>,
+        /// The reason a confirmation shows (given with the command), read back from it.
+        reason: Option<String>,
+    },
+    /// A modal's submission: its custom id and its text fields (custom id, value).
+    Modal {
+        custom_id: String,
+        fields: Vec<(String, Option<String>)>,
     },
     /// `None` when it is for nothing the bot completes.
     Autocomplete(Option<(Wanted, String)>),
 }
 
 impl Kind {
-    /// `command`, `button` or `autocomplete`, for the metrics and the audit trail.
+    /// `command`, `button`, `modal` or `autocomplete`, for the metrics and the audit trail.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Command(_) => "command",
             Self::Button { .. } => "button",
+            Self::Modal { .. } => "modal",
             Self::Autocomplete(_) => "autocomplete",
         }
     }
@@ -113,7 +121,8 @@ pub struct Incoming {
 struct Common<'a> {
     guild_id: Option<GuildId>,
     context: Option<InteractionContext>,
-    owners: &'a AuthorizingIntegrationOwners,
+    /// `None` for a modal submission, whose owners serenity does not keep.
+    owners: Option<&'a AuthorizingIntegrationOwners>,
     user: &'a User,
     member: Option<&'a Member>,
 }
@@ -131,7 +140,7 @@ impl Incoming {
                 Common {
                     guild_id: c.guild_id,
                     context: c.context,
-                    owners: &c.authorizing_integration_owners,
+                    owners: Some(&c.authorizing_integration_owners),
                     user: &c.user,
                     member: c.member.as_deref(),
                 },
@@ -143,22 +152,50 @@ impl Incoming {
                     custom_id: c.data.custom_id.clone(),
                     origin: (!ephemeral).then_some(c.message.id.get()),
                     shown: shown_view(&c.message),
+                    reason: view::reason_shown(&c.message),
                 };
                 let common = Common {
                     guild_id: c.guild_id,
                     context: c.context,
-                    owners: &c.authorizing_integration_owners,
+                    owners: Some(&c.authorizing_integration_owners),
                     user: &c.user,
                     member: c.member.as_ref(),
                 };
                 (c.id, &c.token, c.channel_id, &c.locale, &c.guild_locale, common, kind)
+            }
+            Interaction::Modal(m) => {
+                let fields = m
+                    .data
+                    .components
+                    .iter()
+                    .flat_map(|row| &row.components)
+                    .map(|component| match component {
+                        ActionRowComponent::InputText(input) => {
+                            (input.custom_id.clone(), input.value.clone())
+                        }
+                        // Anything else in a submission is no field of the bot's modal.
+                        _ => (String::new(), None),
+                    })
+                    .collect();
+                let kind = Kind::Modal { custom_id: m.data.custom_id.clone(), fields };
+                // serenity 0.12.5 keeps no `context` or install owners of a modal submission. The
+                // bot opens its modals only in answer to an interaction it served, from a member
+                // in a served guild; the guild and member checks still apply.
+                let common = Common {
+                    guild_id: m.guild_id,
+                    context: Some(InteractionContext::Guild),
+                    owners: None,
+                    user: &m.user,
+                    member: m.member.as_ref(),
+                };
+                (m.id, &m.token, m.channel_id, &m.locale, &m.guild_locale, common, kind)
             }
             Interaction::Autocomplete(a) => {
                 let kind = Kind::Autocomplete(parse_autocomplete(&a.data));
                 let common = Common {
                     guild_id: a.guild_id,
                     context: a.context,
-                    owners: &a.authorizing_integration_owners,
+                    owners: Some(&a.authorizing_integration_owners),
                     user: &a.user,
                     member: a.member.as_deref(),
                 };
@@ -196,10 +233,11 @@ impl Common<'_> {
         let Some(guild) = self.guild_id else { return false };
         // Payloads from before user installs carry no `context`; the install owner says enough.
         let in_guild = matches!(self.context, None | Some(InteractionContext::Guild));
-        let installed_here =
-            self.owners.0.iter().any(
+        let installed_here = self.owners.is_none_or(|owners| {
+            owners.0.iter().any(
                 |owner| matches!(owner, AuthorizingIntegrationOwner::GuildInstall(Some(g)) if *g == guild),
-            );
+            )
+        });
         in_guild && installed_here
     }
 }
@@ -351,11 +389,12 @@ impl Core {
         incoming.guild_installed && incoming.guild_id.is_some_and(|guild| self.guilds.contains(&guild))
     }
 
-    /// The scan-state watcher for `channel_id`, sharing this core's WSC client, store and metrics.
-    pub fn watcher(&self, channel_id: u64, interval: Duration) -> watch::Watcher {
+    /// The scan-state watcher for `channel_id`, sharing this core's WSC client, store and metrics;
+    /// it warns `warn_before` a scheduled scan starts (zero: never).
+    pub fn watcher(&self, channel_id: u64, interval: Duration, warn_before: Duration) -> watch::Watcher {
         watch::Watcher::new(
             self.wsc.clone(),
-            watch::WatchSettings { channel_id, interval, demo: self.demo },
+            watch::WatchSettings { channel_id, interval, warn_before, demo: self.demo },
             self.store.clone(),
             self.metrics.clone(),
         )
@@ -626,5 +665,34 @@ mod tests {
             object.insert("authorizing_integration_owners".into(), json!({"0": "0"}));
         });
         assert_eq!((dm.guild_id, dm.guild_installed, dm.user_id, dm.actor.is_none()), (None, false, 8, true));
+    }
+
+    /// serenity keeps no install owners of a modal submission: only the guild and member count.
+    #[test]
+    fn a_modal_submission_is_the_guilds_only_from_a_member_in_a_guild() {
+        let modal = |edit: fn(&mut serde_json::Value)| {
+            let mut payload = json!({
+                "id": "5", "application_id": "6", "type": 5, "token": "t", "version": 1, "locale": "ko",
+                "channel_id": "7", "guild_id": GUILD.to_string(),
+                "member": {"user": {"id": "8", "username": "oncall", "discriminator": "0"}, "roles": ["3"],
+                           "joined_at": "2024-01-01T00:00:00.000000+00:00", "deaf": false, "mute": false, "flags": 0},
+                "data": {"custom_id": "wsc:v1:reason-stop:42", "components": [{"type": 1, "components": [
+                    {"type": 4, "custom_id": "reason", "value": "why"}]}]},
+                "entitlements": [], "attachment_size_limit": 10485760
+            });
+            edit(&mut payload);
+            Incoming::from_interaction(&serde_json::from_value(payload).unwrap()).unwrap()
+        };
+        let submitted = modal(|_| {});
+        assert!(submitted.guild_installed && submitted.lang() == Lang::Ko);
+        let fields = vec![("reason".to_owned(), Some("why".to_owned()))];
+        assert_eq!(submitted.kind, Kind::Modal { custom_id: "wsc:v1:reason-stop:42".into(), fields });
+        let dm = modal(|p| {
+            let object = p.as_object_mut().unwrap();
+            let member = object.remove("member").unwrap();
+            object.remove("guild_id");
+            object.insert("user".into(), member["user"].clone());
+        });
+        assert_eq!((dm.guild_installed, dm.actor.is_none()), (false, true));
     }
 }

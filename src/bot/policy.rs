@@ -30,10 +30,14 @@ pub enum Decision {
 /// bot refuses with a sentence, autocomplete of anything but a job number).
 pub fn permission(request: &Request) -> Option<Permission> {
     match request {
-        Request::Jobs { .. } | Request::Page { .. } | Request::Report { .. } => Some(Permission::View),
+        Request::Jobs { .. } | Request::Page { .. } | Request::Report { .. } | Request::Audit { .. } => {
+            Some(Permission::View)
+        }
         // It changes nothing, but it is a button anyone who sees the message could click.
         Request::Keep { .. } => Some(Permission::View),
-        Request::Ask { act, .. } | Request::Confirm { act, .. } => Some(Permission::Act(*act)),
+        Request::Ask { act, .. } | Request::Confirm { act, .. } | Request::OpenReason { act, .. } => {
+            Some(Permission::Act(*act))
+        }
         Request::Choices { wanted: Wanted::Act(act), .. } => Some(Permission::Act(*act)),
         Request::Choices { wanted: Wanted::Report, .. } => Some(Permission::View),
         Request::NoChoices | Request::Invalid(_) => None,
@@ -63,7 +67,9 @@ impl Roles {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bot::action::{CustomIdError, FilterError, InstanceIdError, Invalid, JobFilter};
+    use crate::bot::action::{
+        AuditFilter, CustomIdError, FilterError, InstanceIdError, Invalid, JobFilter, ReasonError,
+    };
 
     const VIEWER: u64 = 10;
     const OPERATOR: u64 = 20;
@@ -110,11 +116,45 @@ mod tests {
             (Request::Page { page: 2, filter: filter.clone(), origin: Some(5) }, view),
             (Request::Page { page: 2, filter: filter.clone(), origin: None }, view),
             (Request::Report { instance: 1 }, view),
+            (Request::Audit { page: 1, filter: AuditFilter::default(), update: false }, view),
+            (
+                Request::Audit {
+                    page: 2,
+                    filter: AuditFilter { instance: Some(1), actor: Some(2) },
+                    update: true,
+                },
+                view,
+            ),
             (Request::Keep { instance: 1 }, view),
-            (Request::Ask { act: Act::Stop, instance: 1, origin: None, shown: None }, act(Act::Stop)),
-            (Request::Ask { act: Act::Cancel, instance: 1, origin: Some(5), shown: None }, act(Act::Cancel)),
-            (Request::Confirm { act: Act::Stop, instance: 1, origin: None }, act(Act::Stop)),
-            (Request::Confirm { act: Act::Cancel, instance: 1, origin: Some(5) }, act(Act::Cancel)),
+            (
+                Request::Ask { act: Act::Stop, instance: 1, origin: None, shown: None, reason: None },
+                act(Act::Stop),
+            ),
+            (
+                Request::Ask {
+                    act: Act::Cancel,
+                    instance: 1,
+                    origin: Some(5),
+                    shown: None,
+                    reason: Some("x".into()),
+                },
+                act(Act::Cancel),
+            ),
+            (Request::Confirm { act: Act::Stop, instance: 1, origin: None, reason: None }, act(Act::Stop)),
+            (
+                Request::Confirm { act: Act::Cancel, instance: 1, origin: Some(5), reason: Some("x".into()) },
+                act(Act::Cancel),
+            ),
+            (Request::OpenReason { act: Act::Stop, instance: 1, origin: None, reason: None }, act(Act::Stop)),
+            (
+                Request::OpenReason {
+                    act: Act::Cancel,
+                    instance: 1,
+                    origin: Some(5),
+                    reason: Some("x".into()),
+                },
+                act(Act::Cancel),
+            ),
             (Request::Choices { wanted: Wanted::Act(Act::Stop), typed: String::new() }, act(Act::Stop)),
             (Request::Choices { wanted: Wanted::Act(Act::Cancel), typed: "1".into() }, act(Act::Cancel)),
             (Request::Choices { wanted: Wanted::Report, typed: String::new() }, view),
@@ -123,6 +163,10 @@ mod tests {
             (Request::Invalid(Invalid::Instance("x".into(), InstanceIdError::NotDigits)), None),
             (Request::Invalid(Invalid::Button("wsc:v9:x".into(), CustomIdError::Version)), None),
             (Request::Invalid(Invalid::UnknownCommand), None),
+            (Request::Invalid(Invalid::Modal("wsc:v1:confirm-stop:1".into())), None),
+            (Request::Invalid(Invalid::Reason(ReasonError::TooLong(201))), None),
+            (Request::Invalid(Invalid::Reason(ReasonError::Fields)), None),
+            (Request::Invalid(Invalid::Reason(ReasonError::Blank)), None),
         ];
         for (request, needed) in table {
             assert_eq!(permission(&request), needed, "{request:?}");
@@ -132,7 +176,7 @@ mod tests {
     #[test]
     fn a_viewer_may_do_what_needs_view_and_nothing_that_acts() {
         let roles = Roles { viewers: vec![VIEWER], operators: vec![OPERATOR] };
-        let stop = Request::Confirm { act: Act::Stop, instance: 1, origin: None };
+        let stop = Request::Confirm { act: Act::Stop, instance: 1, origin: None, reason: None };
         let keep = Request::Keep { instance: 1 };
         let decide = |roles_held: &[u64], request: &Request| {
             permission(request).map(|needed| roles.decide(roles_held, needed))

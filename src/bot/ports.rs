@@ -154,6 +154,10 @@ pub struct AuditQuery {
     /// Only events written at or after this time (milliseconds since the Unix epoch).
     pub since_ms: i64,
     pub instance: Option<u64>,
+    /// Only events of this member's asking.
+    pub actor: Option<u64>,
+    /// Newest events skipped first (paging).
+    pub offset: u32,
     pub limit: u32,
 }
 

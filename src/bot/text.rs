@@ -26,6 +26,23 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// `escape` undone: the text a person typed (on one line), from what the bot showed of it.
+pub fn unescape(shown: &str) -> String {
+    let mut out = String::with_capacity(shown.len());
+    let mut chars = shown.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            '@' => {
+                out.push('@');
+                chars.next_if_eq(&'\u{200B}');
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// Inline code: nothing inside renders as markdown, a link or a mention.
 pub fn code(text: &str) -> String {
     let inner = one_line(text).replace('`', "ˋ");
@@ -104,6 +121,16 @@ mod tests {
         assert!(safe.contains(r"\[link\](http://x)"));
         assert_eq!(escape("# big"), r"\# big");
         assert_eq!(escape("a-b > c"), "a-b > c");
+    }
+
+    #[test]
+    fn unescape_undoes_escape_for_any_line() {
+        let alphabet: Vec<char> = "\\*_~`|[]<>#-@ \u{200B}a한\n".chars().collect();
+        let mut rng = fastrand::Rng::with_seed(14);
+        for _ in 0..20_000 {
+            let text: String = (0..rng.usize(0..24)).map(|_| alphabet[rng.usize(..alphabet.len())]).collect();
+            assert_eq!(unescape(&escape(&text)), one_line(&text), "{text:?}");
+        }
     }
 
     #[test]

@@ -2,13 +2,17 @@
 
 use serenity::all::{
     ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed, CreateEmbedFooter,
-    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage,
-    EditInteractionResponse, EditMessage, ReactionType,
+    CreateInputText, CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage,
+    CreateModal, EditInteractionResponse, EditMessage, InputTextStyle, Message, ReactionType,
 };
 
-use super::action::{Act, ButtonId, FilterError, InstanceIdError, JobFilter, MAX_PAGE};
+use super::action::{
+    Act, AuditFilter, ButtonId, FilterError, InstanceIdError, JobFilter, ReasonError, MAX_PAGE,
+    MAX_REASON_CHARS, REASON_FIELD,
+};
 use super::i18n::{t, Lang, Msg};
-use super::text::{code, escape, host, safe, safe_code, truncate};
+use super::ports::AuditRecord;
+use super::text::{code, escape, host, safe, safe_code, truncate, unescape};
 use crate::wsc::model::STATUS_CODES;
 use crate::wsc::{ErrorKind, Job, JobAction, JobPage, JobState, Report, SearchField};
 
@@ -310,25 +314,169 @@ pub fn kst(value: Option<&str>) -> String {
     }
 }
 
-/// The ephemeral question before a destructive action, with the target in view.
-pub fn confirmation(lang: Lang, job: &Job, act: Act, origin: Option<u64>, demo: bool) -> Reply {
-    let (question, yes, no) = match act {
-        Act::Stop => (Msg::ConfirmStop, Msg::ConfirmStopYes, Msg::ConfirmStopNo),
-        Act::Cancel => (Msg::ConfirmCancel, Msg::ConfirmCancelYes, Msg::ConfirmCancelNo),
+/// One page of the audit trail for the person who asked: newest first, one embed per event,
+/// ◀ ▶ when there are newer or older ones. Every text in it came from people or WSC: escaped.
+pub fn audit_page(lang: Lang, records: &[AuditRecord], page: u32, more: bool, filter: &AuditFilter) -> Reply {
+    let mut about = Vec::new();
+    if let Some(instance) = filter.instance {
+        about.push(t(lang, Msg::AuditOfJob, &[("id", &instance.to_string())]));
+    }
+    if let Some(actor) = filter.actor {
+        about.push(t(lang, Msg::AuditOfMember, &[("member", &actor.to_string())]));
+    }
+    let mut content = t(lang, Msg::AuditTitle, &[("page", &page.to_string())]);
+    if !about.is_empty() {
+        content = format!("{content} · {}", about.join(" · "));
+    }
+    if records.is_empty() {
+        content = format!("{content}\n{}", t(lang, Msg::AuditEmpty, &[]));
+    }
+    let embeds = records.iter().take(PAGE_SIZE as usize).map(|record| audit_embed(lang, record)).collect();
+    let button = |page: u32, msg: Msg| {
+        CreateButton::new(ButtonId::Audit { page, filter: *filter }.to_string())
+            .label(t(lang, msg, &[]))
+            .style(ButtonStyle::Secondary)
     };
+    let mut row = Vec::new();
+    if page > 1 {
+        row.push(button(page - 1, Msg::Newer));
+    }
+    if more && page < MAX_PAGE {
+        row.push(button(page + 1, Msg::Older));
+    }
+    let components = if row.is_empty() { Vec::new() } else { vec![CreateActionRow::Buttons(row)] };
+    Reply { content, embeds, components }
+}
+
+/// One audit event: what, how it ended, on which job; who and when (Discord shows the time in
+/// the reader's zone); the target, the reason and the reference. At most about 1,100 characters.
+fn audit_embed(lang: Lang, record: &AuditRecord) -> CreateEmbed {
+    let title = t(
+        lang,
+        Msg::AuditEntry,
+        &[
+            ("action", &safe(&record.action, 20)),
+            ("outcome", &safe(&record.outcome, 40)),
+            ("id", &record.instance.to_string()),
+        ],
+    );
+    let when = format!("<t:{}:f>", record.at_ms.div_euclid(1000));
+    let mut lines = vec![t(
+        lang,
+        Msg::AuditBy,
+        &[("when", &when), ("actor", &record.actor_id.to_string()), ("name", &safe(&record.actor_name, 40))],
+    )];
+    if let Some(url) = record.target_url.as_deref() {
+        lines.push(safe_code(url, 200));
+    }
+    if let Some(reason) = record.reason.as_deref() {
+        lines.push(t(lang, Msg::PublicReason, &[("reason", &safe(reason, 600))]));
+    }
+    let reference = truncate(&super::text::one_line(&record.correlation).replace('`', "ˋ"), 40);
+    lines.push(t(lang, Msg::Reference, &[("ref", &reference)]));
+    CreateEmbed::new()
+        .title(truncate(&title, 256))
+        .description(lines.join("\n"))
+        .colour(outcome_colour(&record.outcome))
+}
+
+fn outcome_colour(outcome: &str) -> u32 {
+    match outcome {
+        "done" => 0x23A55A,
+        "attempted" | "unconfirmed" => 0xF0B232,
+        "denied" | "not_applicable" | "not_found" | "already_in_progress" | "abandoned" => 0x80848E,
+        _ => 0xDA373C,
+    }
+}
+
+/// The ephemeral question before a destructive action, with the target in view: one tap acts
+/// (with the reason given with the command, shown in a field the click reads back), or opens
+/// the reason modal.
+pub fn confirmation(
+    lang: Lang,
+    job: &Job,
+    act: Act,
+    origin: Option<u64>,
+    reason: Option<&str>,
+    demo: bool,
+) -> Reply {
+    let (question, yes, with_reason, no) = match act {
+        Act::Stop => (Msg::ConfirmStop, Msg::ConfirmStopYes, Msg::ConfirmStopWithReason, Msg::ConfirmStopNo),
+        Act::Cancel => {
+            (Msg::ConfirmCancel, Msg::ConfirmCancelYes, Msg::ConfirmCancelWithReason, Msg::ConfirmCancelNo)
+        }
+    };
+    let instance = job.instance_no;
     let buttons = vec![
-        CreateButton::new(ButtonId::Confirm { act, instance: job.instance_no, origin }.to_string())
+        CreateButton::new(ButtonId::Confirm { act, instance, origin }.to_string())
             .label(t(lang, yes, &[]))
             .style(ButtonStyle::Danger),
-        CreateButton::new(ButtonId::Keep { instance: job.instance_no }.to_string())
+        CreateButton::new(ButtonId::Reason { act, instance, origin }.to_string())
+            .label(t(lang, with_reason, &[]))
+            .style(ButtonStyle::Secondary),
+        CreateButton::new(ButtonId::Keep { instance }.to_string())
             .label(t(lang, no, &[]))
             .style(ButtonStyle::Secondary),
     ];
+    let mut embed = job_embed(lang, job, demo);
+    if let Some(reason) = reason {
+        // Escaped without cutting (at most 200 characters typed), so the click reads it back whole.
+        embed = embed.field(t(lang, Msg::FieldReason, &[]), escape(reason), false);
+    }
     Reply {
         content: format!("{}\n{}", t(lang, question, &[]), safe_code(&job.start_url, 300)),
-        embeds: vec![job_embed(lang, job, demo)],
+        embeds: vec![embed],
         components: vec![CreateActionRow::Buttons(buttons)],
     }
+}
+
+/// The reason a confirmation shows, read back from the message a click came from.
+pub fn reason_shown(message: &Message) -> Option<String> {
+    let names = [Lang::En, Lang::Ko].map(|lang| Msg::FieldReason.text(lang));
+    message
+        .embeds
+        .iter()
+        .flat_map(|embed| &embed.fields)
+        .find(|field| names.contains(&field.name.as_str()))
+        .and_then(|field| super::action::parse_reason(&unescape(&field.value)).ok().flatten())
+}
+
+/// The modal that asks why, opened by "Stop with reason…"; its custom id is that button's, so
+/// its submission says what to do to which job. `reason` fills it in.
+pub fn reason_modal(
+    lang: Lang,
+    act: Act,
+    instance: u64,
+    origin: Option<u64>,
+    reason: Option<&str>,
+) -> CreateModal {
+    let title = match act {
+        Act::Stop => Msg::ReasonTitleStop,
+        Act::Cancel => Msg::ReasonTitleCancel,
+    };
+    let mut input =
+        CreateInputText::new(InputTextStyle::Paragraph, t(lang, Msg::ReasonLabel, &[]), REASON_FIELD)
+            .placeholder(t(lang, Msg::ReasonPlaceholder, &[]))
+            .min_length(1)
+            .max_length(MAX_REASON_CHARS as u16)
+            .required(true);
+    if let Some(reason) = reason {
+        input = input.value(reason);
+    }
+    CreateModal::new(
+        ButtonId::Reason { act, instance, origin }.to_string(),
+        truncate(&t(lang, title, &[("id", &instance.to_string())]), 45),
+    )
+    .components(vec![CreateActionRow::InputText(input)])
+}
+
+pub fn invalid_reason(lang: Lang, error: ReasonError) -> Reply {
+    Reply::text(match error {
+        ReasonError::TooLong(n) => {
+            t(lang, Msg::ReasonTooLong, &[("n", &n.to_string()), ("max", &MAX_REASON_CHARS.to_string())])
+        }
+        ReasonError::Fields | ReasonError::Blank => t(lang, Msg::ReasonMissing, &[]),
+    })
 }
 
 /// Why nothing was done: the job's state no longer allows the action.
@@ -416,14 +564,15 @@ pub fn bad_button(lang: Lang, correlation: &str) -> Reply {
     with_reference(lang, t(lang, Msg::BadButton, &[]), correlation)
 }
 
-/// What the team sees after an action: who did what to which job, and what state it was in.
-pub fn public_outcome(lang: Lang, actor_id: u64, act: Act, job: &Job) -> Reply {
+/// What the team sees after an action: who did what to which job, what state it was in, and
+/// why when they said.
+pub fn public_outcome(lang: Lang, actor_id: u64, act: Act, job: &Job, reason: Option<&str>) -> Reply {
     let msg = match act {
         Act::Stop => Msg::PublicStopped,
         Act::Cancel => Msg::PublicCancelled,
     };
     let progress = job.progress.map(|p| format!(", {p}%")).unwrap_or_default();
-    Reply::text(t(
+    let mut text = t(
         lang,
         msg,
         &[
@@ -433,7 +582,12 @@ pub fn public_outcome(lang: Lang, actor_id: u64, act: Act, job: &Job) -> Reply {
             ("label", &status_text(&job.status_label)),
             ("progress", &progress),
         ],
-    ))
+    );
+    if let Some(reason) = reason {
+        text.push('\n');
+        text.push_str(&t(lang, Msg::PublicReason, &[("reason", &escape(reason))]));
+    }
+    Reply::text(text)
 }
 
 pub fn done_privately(lang: Lang, act: Act, job: &Job) -> Reply {

@@ -29,6 +29,8 @@ const STOPPED: u16 = 93;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
     Waiting,
+    /// Waiting, and told it starts soon: kept until it moves on, so nobody is told twice.
+    Warned,
     Running,
     Finished,
     Failed,
@@ -64,6 +66,7 @@ impl Stage {
     pub fn name(self) -> &'static str {
         match self {
             Self::Waiting => "waiting",
+            Self::Warned => "warned",
             Self::Running => "running",
             Self::Finished => "finished",
             Self::Failed => "failed",
@@ -76,6 +79,7 @@ impl Stage {
     pub fn from_name(name: &str) -> Option<Self> {
         [
             Self::Waiting,
+            Self::Warned,
             Self::Running,
             Self::Finished,
             Self::Failed,
@@ -88,7 +92,10 @@ impl Stage {
     }
 
     fn announced(self) -> bool {
-        matches!(self, Self::Running | Self::Finished | Self::Failed | Self::Cancelled | Self::Stopped)
+        matches!(
+            self,
+            Self::Warned | Self::Running | Self::Finished | Self::Failed | Self::Cancelled | Self::Stopped
+        )
     }
 }
 
@@ -96,6 +103,8 @@ impl Stage {
 pub struct WatchSettings {
     pub channel_id: u64,
     pub interval: Duration,
+    /// How long before a scheduled scan starts the channel is told; zero: never.
+    pub warn_before: Duration,
     /// Every embed says WSC is simulated.
     pub demo: bool,
 }
@@ -222,9 +231,15 @@ impl Watcher {
                 },
                 None => previous.map_or(Stage::Other, |seen| seen.stage),
             };
+            let stage = match (stage, previous.map(|p| p.stage)) {
+                (Stage::Waiting, Some(Stage::Warned)) => Stage::Warned,
+                (Stage::Waiting, _) if self.starts_within_warning(job) => Stage::Warned,
+                (stage, _) => stage,
+            };
             let mut seen = previous.unwrap_or(WatchedJob { stage, message_id: None });
             let moved = previous.is_none_or(|p| p.stage != stage);
-            let announce = self.baseline_taken && moved && stage.announced();
+            // A warning is about what is to come: told at the baseline too.
+            let announce = (self.baseline_taken || stage == Stage::Warned) && moved && stage.announced();
             if announce {
                 match self.announce(discord, lang, job, stage, seen.message_id).await {
                     Some(id) => seen.message_id = Some(id),
@@ -255,9 +270,19 @@ impl Watcher {
     /// running, or is new since the baseline.
     fn may_have_ended(&self, previous: Option<WatchedJob>) -> bool {
         match previous {
-            Some(seen) => matches!(seen.stage, Stage::Waiting | Stage::Running),
+            Some(seen) => matches!(seen.stage, Stage::Waiting | Stage::Warned | Stage::Running),
             None => self.baseline_taken,
         }
+    }
+
+    /// Whether `job`, not started, is due within the warning time (and not already past due).
+    fn starts_within_warning(&self, job: &Job) -> bool {
+        let warn_ms = i64::try_from(self.settings.warn_before.as_millis()).unwrap_or(i64::MAX);
+        if warn_ms == 0 {
+            return false;
+        }
+        let now = super::ports::now_ms();
+        starts_at_ms(job).is_some_and(|at| (now..=now.saturating_add(warn_ms)).contains(&at))
     }
 
     /// For the jobs that may have just ended by hand, WSC's status code (91 cancelled, 92
@@ -359,6 +384,7 @@ impl Watcher {
 
     async fn render(&self, lang: Lang, job: &Job, stage: Stage) -> Reply {
         let (msg, findings) = match stage {
+            Stage::Warned => (Some(Msg::WatchStartsSoon), String::new()),
             Stage::Running => (Some(Msg::WatchStarted), String::new()),
             Stage::Finished => (Some(Msg::WatchFinished), self.findings(lang, job).await),
             Stage::Failed => (Some(Msg::WatchFailed), String::new()),
@@ -367,12 +393,16 @@ impl Watcher {
             Stage::Waiting | Stage::Other => (None, String::new()),
         };
         let (url, id) = (safe_code(&job.start_url, 300), job.instance_no.to_string());
+        let minutes = minutes_left(job).to_string();
         let content = msg
-            .map(|msg| t(lang, msg, &[("url", &url), ("id", &id), ("findings", &findings)]))
+            .map(|msg| {
+                t(lang, msg, &[("url", &url), ("id", &id), ("findings", &findings), ("minutes", &minutes)])
+            })
             .unwrap_or_default();
-        // The jobs view's Stop button while it runs: its click goes through the same role check.
+        // The jobs view's Cancel button before it starts, Stop while it runs: their clicks go
+        // through the same role check.
         let components = match stage {
-            Stage::Running => view::action_button(lang, job)
+            Stage::Warned | Stage::Running => view::action_button(lang, job)
                 .map(|b| CreateActionRow::Buttons(vec![b]))
                 .into_iter()
                 .collect(),
@@ -400,13 +430,29 @@ impl Watcher {
     }
 }
 
+/// When a job starts (or started), from its `start_date` in KST; `None` when WSC gave none.
+fn starts_at_ms(job: &Job) -> Option<i64> {
+    let text = job.start_date.as_deref()?.trim();
+    let local = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").ok()?;
+    let kst = chrono::FixedOffset::east_opt(9 * 3600)?;
+    Some(local.and_local_timezone(kst).single()?.timestamp_millis())
+}
+
+/// Whole minutes until `job` starts, rounded up (a warning never says 0 for a scan still ahead).
+fn minutes_left(job: &Job) -> i64 {
+    let left = starts_at_ms(job).map_or(0, |at| at.saturating_sub(super::ports::now_ms()));
+    (left.max(0) + 59_999) / 60_000
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn stages_round_trip_through_their_names() {
-        for stage in [Stage::Waiting, Stage::Running, Stage::Finished, Stage::Failed, Stage::Cancelled] {
+        for stage in
+            [Stage::Waiting, Stage::Warned, Stage::Running, Stage::Finished, Stage::Failed, Stage::Cancelled]
+        {
             assert_eq!(Stage::from_name(stage.name()), Some(stage));
         }
         assert_eq!(Stage::from_name(Stage::Stopped.name()), Some(Stage::Stopped));

@@ -93,7 +93,12 @@ impl Store for MemoryStore {
         Ok(audit
             .iter()
             .rev()
-            .filter(|r| r.at_ms >= query.since_ms && query.instance.is_none_or(|i| r.instance == i))
+            .filter(|r| {
+                r.at_ms >= query.since_ms
+                    && query.instance.is_none_or(|i| r.instance == i)
+                    && query.actor.is_none_or(|a| r.actor_id == a)
+            })
+            .skip(query.offset as usize)
             .take(query.limit as usize)
             .cloned()
             .collect())

@@ -364,26 +364,24 @@ impl Store for SqlStore {
     }
 
     async fn audit_trail(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
-        let rows = match query.instance {
-            Some(instance) => {
-                sqlx::query(
-                    "SELECT * FROM audit_events WHERE at_ms >= $1 AND instance = $2 ORDER BY at_ms DESC, id DESC LIMIT $3",
-                )
-                .bind(query.since_ms)
-                .bind(id(instance))
-                .bind(i64::from(query.limit))
-                .fetch_all(&self.pool)
-                .await
-            }
-            None => {
-                sqlx::query("SELECT * FROM audit_events WHERE at_ms >= $1 ORDER BY at_ms DESC, id DESC LIMIT $2")
-                    .bind(query.since_ms)
-                    .bind(i64::from(query.limit))
-                    .fetch_all(&self.pool)
-                    .await
+        // Only numbers are bound, each as `$n` in the order pushed.
+        let mut sql = "SELECT * FROM audit_events WHERE at_ms >= $1".to_owned();
+        let mut values = vec![query.since_ms];
+        for (column, value) in [("instance", query.instance), ("actor_id", query.actor)] {
+            if let Some(value) = value {
+                values.push(id(value));
+                sql.push_str(&format!(" AND {column} = ${}", values.len()));
             }
         }
-        .map_err(failed)?;
+        values.extend([i64::from(query.limit), i64::from(query.offset)]);
+        let n = values.len();
+        sql.push_str(&format!(" ORDER BY at_ms DESC, id DESC LIMIT ${} OFFSET ${n}", n - 1));
+        let rows = values
+            .into_iter()
+            .fold(sqlx::query(&sql), |q, value| q.bind(value))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed)?;
         rows.iter().map(audit_record).collect::<Result<_, _>>().map_err(failed)
     }
 

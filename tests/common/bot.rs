@@ -292,6 +292,21 @@ impl Bot {
         self.send(self.click_json("en-US", "en-US", member, custom_id, message)).await
     }
 
+    /// A submission of the modal `custom_id` opened from a button on `message`, with `components`
+    /// as its action rows of text inputs.
+    pub async fn submit_modal(
+        &self,
+        member: &Member,
+        custom_id: &str,
+        components: Value,
+        message: Value,
+    ) -> u64 {
+        let mut interaction = fake_discord::modal_submit(self.id(), member, "en-US", custom_id, components);
+        interaction["guild_locale"] = json!("en-US");
+        interaction["message"] = fake_discord::full_message(message);
+        self.send(interaction).await
+    }
+
     pub async fn call(&self, what: &str, pred: impl Fn(&RestCall) -> bool) -> RestCall {
         self.call_within(what, WAIT, pred).await
     }
@@ -375,6 +390,11 @@ impl Bot {
             .filter(|r| matches!(r.operation, Some(Operation::Cancel | Operation::Stop)))
             .count()
     }
+}
+
+/// The reason modal's one text field, holding `value`.
+pub fn reason_field(value: &str) -> Value {
+    json!([{"type": 1, "components": [{"type": 4, "custom_id": "reason", "value": value}]}])
 }
 
 /// The `instance_id` option of `/wsc stop` and `/wsc cancel`.
