@@ -203,6 +203,12 @@ pub trait Store: Send + Sync {
     /// has; `forget_registration` undoes it when the registration failed.
     async fn first_registration(&self, version: &str) -> Result<bool, StoreError>;
     async fn forget_registration(&self, version: &str) -> Result<(), StoreError>;
+    /// Keeps a request awaiting confirmation (`payload`, of `kind`) under `id` until `ttl` from
+    /// now, readable by any replica.
+    async fn put_pending(&self, id: &str, kind: &str, payload: &str, ttl: Duration) -> Result<(), StoreError>;
+    /// Takes request `id` of `kind`: its payload to the first caller only, and `None` once it was
+    /// taken, when it expired, or when there is none (two confirms at once: one gets it).
+    async fn take_pending(&self, id: &str, kind: &str) -> Result<Option<String>, StoreError>;
     async fn status(&self) -> Result<StoreStatus, StoreError>;
 }
 
