@@ -42,6 +42,14 @@ async fn crafted_custom_ids_change_nothing() {
         "wsc".to_owned(),
         "wsc:v1:".to_owned(),
         "wsc:v1:page:abc".to_owned(),
+        "wsc:v1:rescan:abc".to_owned(),                    // rescan of no number
+        format!("wsc:v1:rescan:{SCANNING}:1"),             // extra field
+        "wsc:v1:confirm-scan:short".to_owned(),            // not a pending id
+        "wsc:v1:confirm-scan:ABCDEFGHIJKL".to_owned(),     // upper case
+        "wsc:v1:confirm-scan:../../etc/pa".to_owned(),     // path in it
+        "wsc:v1:confirm-scan:abcdefghijkl:x".to_owned(),   // extra field
+        "wsc:v1:confirm-stop-all:".to_owned(),             // empty id
+        "wsc:v1:confirm-stop-all:abcdefghijk%".to_owned(), // a symbol
     ];
     for front in FRONTS {
         let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &[]).await;
@@ -128,6 +136,20 @@ async fn crafted_options_get_a_sentence_and_act_on_nothing() {
             Jobs(Operation::List),
         ),
         ("jobs", json!([{"name": "surprise", "type": 3, "value": "x"}]), listed, Jobs(Operation::List)),
+        (
+            "scan",
+            json!([{"name": "url", "type": 3, "value": "https://shop.example.com/"}]),
+            "Scanning from chat is off",
+            Refused,
+        ),
+        (
+            "scan",
+            json!([{"name": "url", "type": 3, "value": "https://shop.example.com/"},
+                   {"name": "speed", "type": 3, "value": "<@&1> @everyone"}]),
+            "is not a scan speed",
+            Refused,
+        ),
+        ("scan", json!([]), "Scanning from chat is off", Refused),
     ];
     for front in FRONTS {
         let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &[]).await;
@@ -191,6 +213,8 @@ async fn other_guilds_dms_and_user_installs_are_refused_before_anything_happens(
                 ("stop", instance_arg(SCANNING)),
                 ("cancel", instance_arg(SCHEDULED)),
                 ("report", instance_arg(1000000001)),
+                ("scan", json!([{"name": "url", "type": 3, "value": "https://shop.example.com/"}])),
+                ("stop-all", json!([])),
             ];
             for (sub, options) in commands {
                 let id =
@@ -202,6 +226,9 @@ async fn other_guilds_dms_and_user_installs_are_refused_before_anything_happens(
                 (format!("wsc:v1:confirm-stop:{SCANNING}"), 64),
                 (format!("wsc:v1:report:{SCANNING}"), 0),
                 ("wsc:v1:page:2".to_owned(), 0),
+                (format!("wsc:v1:rescan:{SCANNING}"), 0),
+                ("wsc:v1:confirm-scan:abcdefghijkl".to_owned(), 64),
+                ("wsc:v1:confirm-stop-all:abcdefghijkl".to_owned(), 64),
             ];
             for (custom_id, flags) in buttons {
                 // Discord sends clicks only on buttons that are on a message: the bot's own,

@@ -10,6 +10,7 @@ mod flows;
 pub mod i18n;
 pub mod policy;
 pub mod ports;
+pub mod targets;
 pub mod text;
 pub mod view;
 pub mod watch;
@@ -237,12 +238,20 @@ pub struct Core {
     /// Every embed says WSC is simulated.
     demo: bool,
     claim_ttl: Duration,
+    /// The hosts `/wsc scan` and Rescan may target; empty: scanning from chat is off.
+    scan_targets: targets::ScanTargets,
     /// Jobs with a cancel or stop under way in this process: the guard that holds when the
     /// store cannot be reached.
     in_flight: Mutex<HashSet<u64>>,
     /// Audit events the store did not take (it was down), oldest first: written once it is back.
     unsaved: Mutex<std::collections::VecDeque<AuditEvent>>,
 }
+
+/// Who started a job from chat, kept in the store under the job's number (as a pending request of
+/// this kind) until the watcher tells them it finished or failed; taken once, so one DM.
+pub(crate) const SCAN_STARTER: &str = "scan-starter";
+/// How long a scan's starter is remembered: far beyond any scan's run.
+pub(crate) const SCAN_STARTER_TTL: Duration = Duration::from_secs(30 * 86_400);
 
 /// Audit events kept for a store that is down; the log has every one in any case.
 const UNSAVED_KEPT: usize = 10_000;
@@ -258,6 +267,7 @@ pub struct CoreSettings {
     /// calls), so it is never taken over while one runs, and a process that dies holding one
     /// does not block the job for ever. An attempt this old with no outcome is settled.
     pub claim_ttl: Duration,
+    pub scan_targets: targets::ScanTargets,
 }
 
 /// `claim_ttl` with WSC's default timeout of 10 seconds.
@@ -271,6 +281,7 @@ impl Default for CoreSettings {
             audit_channel: None,
             demo: false,
             claim_ttl: CLAIM_TTL,
+            scan_targets: targets::ScanTargets::default(),
         }
     }
 }
@@ -286,6 +297,7 @@ impl CoreSettings {
             audit_channel: config.audit_channel_id,
             demo: false,
             claim_ttl: config.request_timeout * 4,
+            scan_targets: config.scan_targets.clone(),
         }
     }
 }
@@ -320,6 +332,7 @@ impl Core {
             metrics,
             demo: settings.demo,
             claim_ttl: settings.claim_ttl,
+            scan_targets: settings.scan_targets,
             in_flight: Mutex::new(HashSet::new()),
             unsaved: Mutex::new(std::collections::VecDeque::new()),
         }
@@ -380,6 +393,12 @@ impl Core {
                 self.store_failed("release", &error);
             }
         }
+        self.lock_in_flight().remove(&claim.instance);
+    }
+
+    /// Leaves `claim` in the store to expire on its own (a stop done: nobody need stop it again),
+    /// and frees it in this process.
+    fn keep(&self, claim: Claim) {
         self.lock_in_flight().remove(&claim.instance);
     }
 

@@ -8,9 +8,10 @@ use serenity::all::{
 
 use super::action::{Act, ButtonId, FilterError, InstanceIdError, JobFilter, MAX_PAGE};
 use super::i18n::{t, Lang, Msg};
+use super::targets::{UrlRefusal, MAX_URL_CHARS};
 use super::text::{code, escape, host, safe, safe_code, truncate};
 use crate::wsc::model::STATUS_CODES;
-use crate::wsc::{ErrorKind, Job, JobAction, JobPage, JobState, Report, SearchField};
+use crate::wsc::{ErrorKind, Job, JobAction, JobPage, JobState, NewJob, Report, ScanSpeed, SearchField};
 
 /// A footer; in demo mode (`demo`) it says WSC is simulated, on every embed.
 fn footer(text: String, demo: bool) -> CreateEmbedFooter {
@@ -303,6 +304,8 @@ pub fn confirmation(lang: Lang, job: &Job, act: Act, origin: Option<u64>, demo: 
     let (question, yes, no) = match act {
         Act::Stop => (Msg::ConfirmStop, Msg::ConfirmStopYes, Msg::ConfirmStopNo),
         Act::Cancel => (Msg::ConfirmCancel, Msg::ConfirmCancelYes, Msg::ConfirmCancelNo),
+        // A scan has its own confirmation (`scan_confirmation`); this is never asked for one.
+        Act::Scan => (Msg::ConfirmScan, Msg::ConfirmScanYes, Msg::ConfirmCancelNo),
     };
     let buttons = vec![
         CreateButton::new(ButtonId::Confirm { act, instance: job.instance_no, origin }.to_string())
@@ -324,6 +327,7 @@ pub fn not_applicable(lang: Lang, job: &Job, act: Act, demo: bool) -> Reply {
     let msg = match act {
         Act::Stop => Msg::NothingToStop,
         Act::Cancel => Msg::NothingToCancel,
+        Act::Scan => Msg::NothingToRescan,
     };
     let state = state_name(lang, &job.state);
     Reply {
@@ -375,6 +379,7 @@ pub fn denied(lang: Lang, needed: &[u64], what: Denied) -> Reply {
         Denied::View => Msg::DeniedView,
         Denied::Act(Act::Stop) => Msg::DeniedStop,
         Denied::Act(Act::Cancel) => Msg::DeniedCancel,
+        Denied::Act(Act::Scan) => Msg::DeniedScan,
     };
     Reply::text(t(lang, msg, &[("roles", &roles)]))
 }
@@ -409,6 +414,8 @@ pub fn public_outcome(lang: Lang, actor_id: u64, act: Act, job: &Job) -> Reply {
     let msg = match act {
         Act::Stop => Msg::PublicStopped,
         Act::Cancel => Msg::PublicCancelled,
+        // A scan's public outcome is `scan_started`.
+        Act::Scan => Msg::PublicStarted,
     };
     let progress = job.progress.map(|p| format!(", {p}%")).unwrap_or_default();
     Reply::text(t(
@@ -428,6 +435,7 @@ pub fn done_privately(lang: Lang, act: Act, job: &Job) -> Reply {
     let msg = match act {
         Act::Stop => Msg::DoneStop,
         Act::Cancel => Msg::DoneCancel,
+        Act::Scan => Msg::DoneScan,
     };
     Reply::text(t(lang, msg, &[("host", &code(&host(&job.start_url))), ("id", &job.instance_no.to_string())]))
 }
@@ -442,11 +450,205 @@ pub fn unconfirmed(lang: Lang, now: &Job, demo: bool) -> Reply {
 }
 
 pub fn in_progress(lang: Lang, act: Act) -> Reply {
-    Reply::text(t(lang, if act == Act::Stop { Msg::InProgressStop } else { Msg::InProgressCancel }, &[]))
+    let msg = match act {
+        Act::Stop => Msg::InProgressStop,
+        Act::Cancel => Msg::InProgressCancel,
+        // A scan's confirmation is taken once: a second confirm finds it used.
+        Act::Scan => Msg::PendingExpired,
+    };
+    Reply::text(t(lang, msg, &[]))
 }
 
 pub fn working(lang: Lang, act: Act) -> Reply {
-    Reply::text(t(lang, if act == Act::Stop { Msg::WorkingStop } else { Msg::WorkingCancel }, &[]))
+    let msg = match act {
+        Act::Stop => Msg::WorkingStop,
+        Act::Cancel => Msg::WorkingCancel,
+        Act::Scan => Msg::WorkingScan,
+    };
+    Reply::text(t(lang, msg, &[]))
+}
+
+pub fn speed_name(lang: Lang, speed: ScanSpeed) -> String {
+    let msg = match speed {
+        ScanSpeed::Normal => Msg::SpeedNormal,
+        ScanSpeed::Faster => Msg::SpeedFaster,
+        ScanSpeed::Fast => Msg::SpeedFast,
+    };
+    t(lang, msg, &[])
+}
+
+/// Why a URL typed in chat will not be scanned; `typed` is quoted back inert.
+pub fn scan_refused(lang: Lang, typed: &str, refusal: &UrlRefusal) -> Reply {
+    Reply::text(match refusal {
+        UrlRefusal::NotAUrl => t(lang, Msg::ScanNotAUrl, &[("input", &safe_code(typed, 100))]),
+        UrlRefusal::Scheme => t(lang, Msg::ScanScheme, &[]),
+        UrlRefusal::Credentials => t(lang, Msg::ScanCredentials, &[]),
+        UrlRefusal::TooLong => t(lang, Msg::ScanTooLong, &[("max", &MAX_URL_CHARS.to_string())]),
+        UrlRefusal::NotListed(host) => t(lang, Msg::ScanNotListed, &[("host", &safe_code(host, 100))]),
+    })
+}
+
+/// The question before a billed scan, only to the asker: the URL, the speed, the bill, NCP's
+/// precondition; one button, whose request waits in the store under `id`.
+pub fn scan_confirmation(lang: Lang, job: &NewJob, id: &str, master: Option<&Job>, demo: bool) -> Reply {
+    let question = match job.master_instance_no {
+        Some(master) => t(lang, Msg::ConfirmRescan, &[("id", &master.to_string())]),
+        None => t(lang, Msg::ConfirmScan, &[]),
+    };
+    let content = format!(
+        "{question}\n{}\n{}\n{}",
+        safe_code(&job.start_url, 600),
+        t(lang, Msg::ScanSpeedLine, &[("speed", &speed_name(lang, job.speed))]),
+        t(lang, Msg::ScanPrecondition, &[]),
+    );
+    let button = CreateButton::new(ButtonId::ConfirmScan { id: id.to_owned() }.to_string())
+        .label(t(lang, Msg::ConfirmScanYes, &[]))
+        .style(ButtonStyle::Danger);
+    Reply {
+        content,
+        embeds: master.map(|job| job_embed(lang, job, demo)).into_iter().collect(),
+        components: vec![CreateActionRow::Buttons(vec![button])],
+    }
+}
+
+/// The team's message for a scan started from chat: who, what, the job with its button.
+pub fn scan_started(lang: Lang, actor_id: u64, job: &Job, speed: ScanSpeed, demo: bool) -> Reply {
+    let content = t(
+        lang,
+        Msg::PublicStarted,
+        &[
+            ("actor", &actor_id.to_string()),
+            ("url", &safe_code(&job.start_url, 300)),
+            ("id", &job.instance_no.to_string()),
+            ("speed", &speed_name(lang, speed)),
+        ],
+    );
+    Reply {
+        content,
+        embeds: vec![job_embed(lang, job, demo)],
+        components: action_button(lang, job).map(|b| CreateActionRow::Buttons(vec![b])).into_iter().collect(),
+    }
+}
+
+/// The Rescan button of a finished job.
+pub fn rescan_row(lang: Lang, instance: u64) -> CreateActionRow {
+    let label = t(lang, Msg::RescanButton, &[("id", &instance.to_string())]);
+    CreateActionRow::Buttons(vec![CreateButton::new(ButtonId::Rescan { instance }.to_string())
+        .label(truncate(&label, 80))
+        .emoji(ReactionType::Unicode("🔁".into()))
+        .style(ButtonStyle::Secondary)])
+}
+
+/// A job in a list of a message: its number and URL, inert.
+fn job_line((instance, url): &(u64, String)) -> String {
+    format!("{instance} {}", safe_code(url, 120))
+}
+
+/// Running jobs listed in a message: at most 25, then how many more.
+fn listed(lang: Lang, jobs: &[(u64, String)]) -> String {
+    let mut lines: Vec<String> = jobs.iter().take(25).map(|job| format!("• {}", job_line(job))).collect();
+    if jobs.len() > 25 {
+        lines.push(t(lang, Msg::AndMore, &[("n", &(jobs.len() - 25).to_string())]));
+    }
+    lines.join("\n")
+}
+
+fn url_filter(lang: Lang, keyword: &str) -> String {
+    if keyword.trim().is_empty() {
+        String::new()
+    } else {
+        t(lang, Msg::StopAllFilter, &[("keyword", &safe_code(keyword, 100))])
+    }
+}
+
+pub fn nothing_running(lang: Lang, keyword: &str) -> Reply {
+    Reply::text(t(lang, Msg::NothingRunning, &[("filter", &url_filter(lang, keyword))]))
+}
+
+/// The question before stopping every running job listed, with one button.
+pub fn stop_all_confirmation(lang: Lang, jobs: &[(u64, String)], keyword: &str, id: &str) -> Reply {
+    let n = jobs.len().to_string();
+    let question = t(lang, Msg::ConfirmStopAll, &[("n", &n), ("filter", &url_filter(lang, keyword))]);
+    let button = CreateButton::new(ButtonId::ConfirmStopAll { id: id.to_owned() }.to_string())
+        .label(truncate(&t(lang, Msg::ConfirmStopAllYes, &[("n", &n)]), 80))
+        .style(ButtonStyle::Danger);
+    Reply {
+        content: truncate(&format!("{question}\n{}", listed(lang, jobs)), 2000),
+        embeds: Vec::new(),
+        components: vec![CreateActionRow::Buttons(vec![button])],
+    }
+}
+
+pub fn stop_all_working(lang: Lang, n: usize) -> Reply {
+    Reply::text(t(lang, Msg::WorkingStopAll, &[("n", &n.to_string())]))
+}
+
+/// What became of each job a stop-all listed.
+#[derive(Debug, Default)]
+pub struct StopAllSummary {
+    pub stopped: Vec<(u64, String)>,
+    pub finished: Vec<(u64, String)>,
+    pub busy: Vec<(u64, String)>,
+    pub failed: Vec<(u64, String)>,
+}
+
+impl StopAllSummary {
+    /// Stopped (by this confirm or by someone at the same time), had already finished, failed.
+    fn counts(&self) -> [String; 3] {
+        [self.stopped.len() + self.busy.len(), self.finished.len(), self.failed.len()].map(|n| n.to_string())
+    }
+
+    fn details(&self, lang: Lang, reference: &str) -> String {
+        let mut lines = Vec::new();
+        for (msg, jobs) in [
+            (Msg::StopAllStopped, &self.stopped),
+            (Msg::StopAllBusy, &self.busy),
+            (Msg::StopAllFinished, &self.finished),
+            (Msg::StopAllFailed, &self.failed),
+        ] {
+            if !jobs.is_empty() {
+                let shown: Vec<String> = jobs.iter().take(25).map(job_line).collect();
+                let more = jobs.len().saturating_sub(25);
+                let mut text = shown.join(", ");
+                if more > 0 {
+                    text = format!("{text} {}", t(lang, Msg::AndMore, &[("n", &more.to_string())]));
+                }
+                lines.push(t(lang, msg, &[("jobs", &text)]));
+            }
+        }
+        if !self.failed.is_empty() {
+            lines.push(t(lang, Msg::Reference, &[("ref", reference)]));
+        }
+        lines.join("\n")
+    }
+
+    /// The team's one message.
+    pub fn public(&self, lang: Lang, actor_id: u64, keyword: &str, reference: &str) -> Reply {
+        let [stopped, finished, failed] = self.counts();
+        let (actor, filter) = (actor_id.to_string(), url_filter(lang, keyword));
+        let head = t(
+            lang,
+            Msg::PublicStopAll,
+            &[
+                ("actor", &actor),
+                ("filter", &filter),
+                ("stopped", &stopped),
+                ("finished", &finished),
+                ("failed", &failed),
+            ],
+        );
+        Reply::text(format!("{head}\n{}", self.details(lang, reference)))
+    }
+
+    /// The asker's answer.
+    pub fn private(&self, lang: Lang) -> Reply {
+        let [stopped, finished, failed] = self.counts();
+        Reply::text(t(
+            lang,
+            Msg::DoneStopAll,
+            &[("stopped", &stopped), ("finished", &finished), ("failed", &failed)],
+        ))
+    }
 }
 
 pub fn kept(lang: Lang, instance: u64) -> Reply {
