@@ -544,11 +544,21 @@ fn job_line((instance, url): &(u64, String)) -> String {
     format!("{instance} {}", safe_code(url, 120))
 }
 
-/// Running jobs listed in a message: at most 25, then how many more.
-fn listed(lang: Lang, jobs: &[(u64, String)]) -> String {
-    let mut lines: Vec<String> = jobs.iter().take(25).map(|job| format!("• {}", job_line(job))).collect();
-    if jobs.len() > 25 {
-        lines.push(t(lang, Msg::AndMore, &[("n", &(jobs.len() - 25).to_string())]));
+/// Running jobs listed in a message: at most 25, and fewer when long URLs would pass `budget`
+/// characters; then how many more, so the count is never cut off.
+fn listed(lang: Lang, jobs: &[(u64, String)], budget: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut used = 0;
+    for job in jobs.iter().take(25) {
+        let line = format!("• {}", job_line(job));
+        used += line.chars().count() + 1;
+        if used > budget {
+            break;
+        }
+        lines.push(line);
+    }
+    if jobs.len() > lines.len() {
+        lines.push(t(lang, Msg::AndMore, &[("n", &(jobs.len() - lines.len()).to_string())]));
     }
     lines.join("\n")
 }
@@ -573,7 +583,7 @@ pub fn stop_all_confirmation(lang: Lang, jobs: &[(u64, String)], keyword: &str, 
         .label(truncate(&t(lang, Msg::ConfirmStopAllYes, &[("n", &n)]), 80))
         .style(ButtonStyle::Danger);
     Reply {
-        content: truncate(&format!("{question}\n{}", listed(lang, jobs)), 2000),
+        content: truncate(&format!("{question}\n{}", listed(lang, jobs, 1500)), 2000),
         embeds: Vec::new(),
         components: vec![CreateActionRow::Buttons(vec![button])],
     }
@@ -727,6 +737,68 @@ pub fn choice_name(lang: Lang, job: &Job) -> String {
 mod tests {
     use super::*;
     use crate::wsc::model::decode_job;
+
+    /// No forged mention or heading outside a code span.
+    fn assert_inert(text: &str) {
+        for forged in ["@everyone", "<@&1>"] {
+            for (at, _) in text.match_indices(forged) {
+                let before = &text[..at];
+                let ticks = before.match_indices('`').filter(|(i, _)| !before[..*i].ends_with('\\')).count();
+                assert!(before.ends_with('\\') || ticks % 2 == 1, "`{forged}` came through: {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_stop_all_confirmation_shows_at_most_25_jobs_and_stays_within_limits() {
+        let hostile = format!("https://x.example.com/{}@everyone`<@&1>", "a".repeat(600));
+        let jobs: Vec<(u64, String)> =
+            (1..=40).map(|i| (9_999_999_999_999_999_000 + i, hostile.clone())).collect();
+        for lang in [Lang::En, Lang::Ko] {
+            let reply = stop_all_confirmation(lang, &jobs, "x.example.com", "abcdefghijkl");
+            assert!(reply.content.chars().count() <= 2000, "{}", reply.content.len());
+            let shown = reply.content.matches('•').count();
+            assert!((5..25).contains(&shown), "as many as fit: {shown}");
+            let more = (40 - shown).to_string();
+            let more =
+                if lang == Lang::En { format!("…and {more} more") } else { format!("…외 {more}개") };
+            assert!(reply.content.ends_with(&more), "the count is never cut off: {}", reply.content);
+            assert_inert(&reply.content);
+            let button = serde_json::to_value(&reply.components[0]).unwrap();
+            let custom_id = button["components"][0]["custom_id"].as_str().unwrap();
+            assert_eq!(
+                ButtonId::parse(custom_id),
+                Ok(ButtonId::ConfirmStopAll { id: "abcdefghijkl".into() })
+            );
+            assert!(button["components"][0]["label"].as_str().unwrap().contains("40"));
+        }
+        let short: Vec<(u64, String)> = (1..=30).map(|i| (i, format!("https://h{i}.example.com/"))).collect();
+        let reply = stop_all_confirmation(Lang::En, &short, "", "abcdefghijkl");
+        assert_eq!(reply.content.matches('•').count(), 25, "at most 25 shown");
+        assert!(reply.content.ends_with("…and 5 more"), "{}", reply.content);
+        let few = stop_all_confirmation(Lang::En, &jobs[..3], "", "abcdefghijkl");
+        assert!(!few.content.contains("more") && few.content.matches('•').count() == 3, "{}", few.content);
+    }
+
+    #[test]
+    fn a_stop_all_summary_counts_and_names_every_job() {
+        let summary = StopAllSummary {
+            stopped: vec![(1, "https://a/".into())],
+            finished: vec![(2, "https://b/".into()), (3, "https://c/".into())],
+            busy: vec![(4, "https://d/".into())],
+            failed: vec![(5, "https://e/".into())],
+        };
+        let public = summary.public(Lang::En, 42, "", "REF123").content;
+        assert!(
+            public
+                .starts_with("⏹️ <@42> stopped running scans: 2 stopped, 2 had already finished, 1 failed."),
+            "{public}"
+        );
+        for job in ["1 `https://a/`", "2 `https://b/`", "4 `https://d/`", "5 `https://e/`", "REF123"] {
+            assert!(public.contains(job), "{job} in {public}");
+        }
+        assert!(summary.private(Lang::Ko).content.starts_with("완료: 2개 중지"));
+    }
 
     fn page_of(jobs: usize, total_pages: u64) -> JobPage {
         let job = |n: usize| {
