@@ -65,6 +65,8 @@ pub struct Config {
     /// may hold a password, so it is kept like one.
     pub database_url: Option<SecretString>,
     pub audit_retention: Duration,
+    /// `WSC_SCAN_TARGETS`: the hosts `/wsc scan` and Rescan may target; empty turns them off.
+    pub scan_targets: crate::bot::targets::ScanTargets,
 }
 
 const DAY: u64 = 86_400;
@@ -96,6 +98,7 @@ pub const VARIABLES: &[&str] = &[
     "WSC_REQUEST_TIMEOUT_SECS",
     "WSC_DATABASE_URL",
     "WSC_AUDIT_RETENTION_DAYS",
+    "WSC_SCAN_TARGETS",
     "RUST_LOG",
     "LOG_FORMAT",
 ];
@@ -190,6 +193,10 @@ impl Config {
                 1..=300,
             )?,
             database_url: get("WSC_DATABASE_URL").map(|url| database_url(&url)).transpose()?,
+            scan_targets: crate::bot::targets::ScanTargets::parse(
+                get("WSC_SCAN_TARGETS").as_deref().unwrap_or_default(),
+            )
+            .map_err(|problem| ConfigError::new("WSC_SCAN_TARGETS", problem))?,
             audit_retention: match get("WSC_AUDIT_RETENTION_DAYS") {
                 None => Duration::from_secs(365 * DAY),
                 Some(days) => days.parse::<u64>().ok().filter(|d| (1..=3_650).contains(d)).map_or_else(
@@ -431,6 +438,16 @@ mod tests {
         assert_eq!(config.http_limits.request_timeout, Duration::from_secs(30));
         assert_eq!((config.http_listen, config.metrics_listen), (None, None));
         assert_eq!(config.wsc_client_settings().unwrap_err().var, "NCP_ACCESS_KEY");
+    }
+
+    #[test]
+    fn scan_targets_are_off_by_default_and_a_bad_entry_names_the_variable() {
+        assert!(load(&[]).unwrap().scan_targets.is_empty());
+        let config = load(&[("WSC_SCAN_TARGETS", "shop.example.com, *.example.org")]).unwrap();
+        assert!(config.scan_targets.check("https://a.example.org/").is_ok());
+        let error = load(&[("WSC_SCAN_TARGETS", "https://shop.example.com")]).unwrap_err();
+        assert_eq!(error.var, "WSC_SCAN_TARGETS");
+        assert!(error.to_string().starts_with("WSC_SCAN_TARGETS has `https://shop.example.com`"), "{error}");
     }
 
     #[test]

@@ -83,7 +83,7 @@ struct SimulateArgs {
     #[arg(long, value_enum, default_value_t = Lang::En)]
     lang: Lang,
     /// A fault for one operation, repeatable: OP=latency=MS,error=KIND,rate=P,times=N,answer-latency=MS
-    /// where OP is list, search, cancel, stop, report or all and KIND is gateway:CODE, wsc:CODE,
+    /// where OP is list, search, cancel, stop, report, create or all and KIND is gateway:CODE, wsc:CODE,
     /// status:CODE, 429, malformed, truncated, html, drop or oversized; times=N fails only the next N requests,
     /// answer-latency waits after the operation was carried out.
     /// Example: --fault stop=latency=5000,error=wsc:901,rate=0.5

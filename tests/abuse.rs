@@ -45,6 +45,14 @@ async fn crafted_custom_ids_change_nothing() {
         "wsc:v1:reason-stop:abc".to_owned(), // the modal's button, altered
         format!("wsc:v1:reason-stop:{SCANNING}:1:2"), // extra fields
         format!("wsc:v1:reason-halt:{SCANNING}"), // unknown action
+        "wsc:v1:rescan:abc".to_owned(),      // rescan of no number
+        format!("wsc:v1:rescan:{SCANNING}:1"), // extra field
+        "wsc:v1:confirm-scan:short".to_owned(), // not a pending id
+        "wsc:v1:confirm-scan:ABCDEFGHIJKL".to_owned(), // upper case
+        "wsc:v1:confirm-scan:../../etc/pa".to_owned(), // path in it
+        "wsc:v1:confirm-scan:abcdefghijkl:x".to_owned(), // extra field
+        "wsc:v1:confirm-stop-all:".to_owned(), // empty id
+        "wsc:v1:confirm-stop-all:abcdefghijk%".to_owned(), // a symbol
     ];
     for front in FRONTS {
         let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &[]).await;
@@ -137,6 +145,20 @@ async fn crafted_options_get_a_sentence_and_act_on_nothing() {
         ("stop", with_reason(SCANNING, &"x".repeat(201)), "The reason has 201 characters", Refused),
         ("cancel", with_reason(SCHEDULED, &"@everyone ".repeat(500)), "at most 200 fit", Refused),
         ("stop", with_reason(SCANNING, &"<@&1>\n".repeat(40)), "The reason has 239 characters", Refused),
+        (
+            "scan",
+            json!([{"name": "url", "type": 3, "value": "https://shop.example.com/"}]),
+            "Scanning from chat is off",
+            Refused,
+        ),
+        (
+            "scan",
+            json!([{"name": "url", "type": 3, "value": "https://shop.example.com/"},
+                   {"name": "speed", "type": 3, "value": "<@&1> @everyone"}]),
+            "is not a scan speed",
+            Refused,
+        ),
+        ("scan", json!([]), "Scanning from chat is off", Refused),
     ];
     for front in FRONTS {
         let bot = start_bot_in(front, FakeDiscord::start().await, settings(), 5, &[]).await;
@@ -279,6 +301,8 @@ async fn other_guilds_dms_and_user_installs_are_refused_before_anything_happens(
                 ("stop", instance_arg(SCANNING)),
                 ("cancel", instance_arg(SCHEDULED)),
                 ("report", instance_arg(1000000001)),
+                ("scan", json!([{"name": "url", "type": 3, "value": "https://shop.example.com/"}])),
+                ("stop-all", json!([])),
             ];
             for (sub, options) in commands {
                 let id =
@@ -290,6 +314,9 @@ async fn other_guilds_dms_and_user_installs_are_refused_before_anything_happens(
                 (format!("wsc:v1:confirm-stop:{SCANNING}"), 64),
                 (format!("wsc:v1:report:{SCANNING}"), 0),
                 ("wsc:v1:page:2".to_owned(), 0),
+                (format!("wsc:v1:rescan:{SCANNING}"), 0),
+                ("wsc:v1:confirm-scan:abcdefghijkl".to_owned(), 64),
+                ("wsc:v1:confirm-stop-all:abcdefghijkl".to_owned(), 64),
             ];
             for (custom_id, flags) in buttons {
                 // Discord sends clicks only on buttons that are on a message: the bot's own,

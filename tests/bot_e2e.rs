@@ -22,7 +22,7 @@ async fn registers_a_valid_guild_only_command() {
     assert_eq!(wsc["contexts"], json!([0]));
     let subs: Vec<&str> =
         wsc["options"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
-    assert_eq!(subs, ["jobs", "cancel", "stop", "report", "audit"]);
+    assert_eq!(subs, ["jobs", "cancel", "stop", "report", "audit", "scan", "stop-all"]);
     assert_eq!(
         wsc["description_localizations"]["ko"],
         "Web Security Checker 스캔: 목록, 검색, 취소, 중지, 보고서"

@@ -127,6 +127,8 @@ for_engines!(memory: Memory, sqlite: Sqlite, postgres: Postgres; [
     events_written_in_one_millisecond_keep_their_order,
     commands_are_registered_once_per_version_unless_it_failed,
     status_tells_the_engine_its_schema_and_the_live_leases,
+    a_pending_request_is_taken_once_by_its_kind_until_it_expires,
+    racing_takes_of_a_pending_request_have_exactly_one_winner,
 ]);
 
 for_engines!(sqlite_only: Sqlite, postgres_only: Postgres; [
@@ -551,8 +553,8 @@ async fn status_tells_the_engine_its_schema_and_the_live_leases(s: Subject) {
     let store = &s.store;
     let (engine, schema) = match s.engine {
         Engine::Memory => ("memory", 0),
-        Engine::Sqlite => ("sqlite", 1),
-        Engine::Postgres => ("postgres", 1),
+        Engine::Sqlite => ("sqlite", 2),
+        Engine::Postgres => ("postgres", 2),
     };
     let status = store.status().await.unwrap();
     assert_eq!((status.engine, status.schema_version, status.live_leases), (engine, schema, vec![]));
@@ -563,6 +565,57 @@ async fn status_tells_the_engine_its_schema_and_the_live_leases(s: Subject) {
     live.sort();
     let expected = [("presence/replica-a", "replica-a"), ("watch", "replica-b")];
     assert_eq!(live, expected.map(|(n, h)| (n.to_owned(), h.to_owned())), "unexpired leases only");
+}
+
+async fn a_pending_request_is_taken_once_by_its_kind_until_it_expires(s: Subject) {
+    let store = &s.store;
+    let payload = r#"{"url":"https://shop.example.com/?q='; DROP TABLE x; --","memo":"한국 \u0000"}"#;
+    store.put_pending("abc123", "scan", payload, MINUTE).await.unwrap();
+    assert_eq!(store.take_pending("abc123", "stop-all").await, Ok(None), "another kind's id takes nothing");
+    let other = s.another().await;
+    assert_eq!(
+        other.take_pending("abc123", "scan").await,
+        Ok(Some(payload.to_owned())),
+        "any replica reads it"
+    );
+    assert_eq!(store.take_pending("abc123", "scan").await, Ok(None), "taken once");
+    assert_eq!(store.take_pending("never", "scan").await, Ok(None));
+    store.put_pending("lapsed", "scan", "{}", Duration::ZERO).await.unwrap();
+    assert_eq!(store.take_pending("lapsed", "scan").await, Ok(None), "expired");
+    store.put_pending("kept", "stop-all", "[1,2]", HOUR).await.unwrap();
+    store.put_pending("gone", "stop-all", "[3]", Duration::ZERO).await.unwrap();
+    store.housekeep(HOUR).await.unwrap();
+    if s.url.is_some() {
+        assert_eq!(s.count("SELECT COUNT(*) FROM pending_requests").await, 1, "the expired two are deleted");
+    }
+    assert_eq!(
+        store.take_pending("kept", "stop-all").await,
+        Ok(Some("[1,2]".to_owned())),
+        "a live one is kept"
+    );
+}
+
+async fn racing_takes_of_a_pending_request_have_exactly_one_winner(s: Subject) {
+    const RACERS: usize = 20;
+    s.store.put_pending("race", "scan", "{}", MINUTE).await.unwrap();
+    let handles = [s.store.clone(), s.another().await];
+    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let racers: Vec<_> = (0..RACERS)
+        .map(|i| {
+            let (store, barrier) = (handles[i % 2].clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.take_pending("race", "scan").await
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for racer in racers {
+        if racer.await.expect("no racer panics").expect("no take fails").is_some() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1, "exactly one of {RACERS} confirms gets the request");
 }
 
 async fn what_is_written_survives_reopening(s: Subject) {
@@ -586,7 +639,7 @@ async fn what_is_written_survives_reopening(s: Subject) {
     let records = trail(&store, AuditQuery { limit: 10, ..AuditQuery::default() }).await;
     assert_eq!(summary(&records), vec![(1, "done".to_owned())], "the audit trail");
     assert_eq!(store.lease("watch", "b", MINUTE).await, Ok(false), "the lease");
-    assert_eq!(store.status().await.unwrap().schema_version, 1, "migrations are not run twice");
+    assert_eq!(store.status().await.unwrap().schema_version, 2, "migrations are not run twice");
 }
 
 async fn a_newer_schema_is_refused_and_left_as_it_was(s: Subject) {
@@ -607,10 +660,10 @@ async fn a_newer_schema_is_refused_and_left_as_it_was(s: Subject) {
     let before = sqlx::query(tables).fetch_one(&pool).await.unwrap().get::<i64, _>(0);
 
     let error = wsc_bot::store::open(s.url()).await.err().expect("a newer schema is refused");
-    assert!(matches!(error, OpenError::Newer { found: 99, known: 1 }), "{error:?}");
+    assert!(matches!(error, OpenError::Newer { found: 99, known: 2 }), "{error:?}");
     let sentence = error.to_string();
     assert!(
-        sentence.contains("newer wsc-bot") && sentence.contains("version 99") && sentence.contains("up to 1"),
+        sentence.contains("newer wsc-bot") && sentence.contains("version 99") && sentence.contains("up to 2"),
         "{sentence}"
     );
 
@@ -621,8 +674,16 @@ async fn a_newer_schema_is_refused_and_left_as_it_was(s: Subject) {
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(versions, vec![1, 99], "the migrations table is as it was");
-    for table in ["claims", "seen_interactions", "watch_baselines", "watch_jobs", "audit_events", "leases"] {
+    assert_eq!(versions, vec![1, 2, 99], "the migrations table is as it was");
+    for table in [
+        "claims",
+        "seen_interactions",
+        "watch_baselines",
+        "watch_jobs",
+        "audit_events",
+        "leases",
+        "pending_requests",
+    ] {
         sqlx::query(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&pool).await.expect(table);
     }
     assert_eq!(sqlx::query(tables).fetch_one(&pool).await.unwrap().get::<i64, _>(0), before, "the data too");
@@ -650,7 +711,7 @@ async fn replicas_opening_a_new_database_at_once_all_succeed(s: Subject) {
         assert_eq!(stores[0].claim(1, "a", MINUTE).await, Ok(true));
         for store in &stores[1..] {
             assert_eq!(store.claim(1, "b", MINUTE).await, Ok(false), "one database");
-            assert_eq!(store.status().await.unwrap().schema_version, 1);
+            assert_eq!(store.status().await.unwrap().schema_version, 2);
         }
     }
 }

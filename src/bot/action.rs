@@ -6,7 +6,7 @@ use std::fmt;
 use serenity::all::{CommandData, CommandDataOption, CommandDataOptionValue};
 
 use crate::wsc::model::STATUS_CODES;
-use crate::wsc::{JobAction, SearchField};
+use crate::wsc::{JobAction, ScanSpeed, SearchField};
 
 pub const PREFIX: &str = "wsc:v1:";
 /// A job number: a positive integer of at most 19 digits (fits `u64`).
@@ -17,21 +17,26 @@ pub const MAX_REASON_CHARS: usize = 200;
 /// The custom id of the reason modal's one text field.
 pub const REASON_FIELD: &str = "reason";
 
-/// The destructive actions, each confirmed before it runs.
+/// The actions with an effect, each confirmed before it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Act {
     Cancel,
     Stop,
+    /// A scan started from chat, or a rescan: billed.
+    Scan,
 }
 
 impl Act {
+    /// What the job's state must allow; a rescan needs a finished job (one with its report).
     pub fn job_action(self) -> JobAction {
         match self {
             Self::Cancel => JobAction::Cancel,
             Self::Stop => JobAction::Stop,
+            Self::Scan => JobAction::Report,
         }
     }
 
+    /// Cancel or stop by its verb: the attempts a restart can settle by reading the job again.
     pub fn from_verb(verb: &str) -> Option<Self> {
         [Self::Cancel, Self::Stop].into_iter().find(|act| act.verb() == verb)
     }
@@ -40,8 +45,22 @@ impl Act {
         match self {
             Self::Cancel => "cancel",
             Self::Stop => "stop",
+            Self::Scan => "scan",
         }
     }
+}
+
+/// The id of a request awaiting confirmation in the store: short, random, lower-case letters
+/// and digits (see `new_pending_id`).
+pub const PENDING_ID_LEN: usize = 12;
+
+pub fn new_pending_id() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..PENDING_ID_LEN).map(|_| char::from(ALPHABET[fastrand::usize(..ALPHABET.len())])).collect()
+}
+
+fn is_pending_id(text: &str) -> bool {
+    text.len() == PENDING_ID_LEN && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 /// Every button the bot puts on a message.
@@ -62,6 +81,12 @@ pub enum ButtonId {
     Refresh { page: u32, filter: JobFilter },
     /// Report on a finished job.
     Report { instance: u64 },
+    /// Rescan on a finished job: opens the scan confirmation.
+    Rescan { instance: u64 },
+    /// The scan confirmation's button; the scan's URL and options are in the store under `id`.
+    ConfirmScan { id: String },
+    /// The stop-all confirmation's button; the listed jobs are in the store under `id`.
+    ConfirmStopAll { id: String },
     /// ◀ ▶ on the audit trail's page.
     Audit { page: u32, filter: AuditFilter },
 }
@@ -124,6 +149,8 @@ impl ButtonId {
         let args: Vec<&str> = parts.collect();
         let instance = |text: &str| parse_instance_id(text).map_err(|_| CustomIdError::Malformed);
         let page = |text: &str| parse_page(text).ok_or(CustomIdError::Malformed);
+        let pending =
+            |text: &str| is_pending_id(text).then(|| text.to_owned()).ok_or(CustomIdError::Malformed);
         let button = match (verb, args.as_slice()) {
             ("cancel", [id]) => Self::Ask { act: Act::Cancel, instance: instance(id)? },
             ("stop", [id]) => Self::Ask { act: Act::Stop, instance: instance(id)? },
@@ -154,9 +181,13 @@ impl ButtonId {
                 page: page(p)?,
                 filter: AuditFilter::decode(rest).ok_or(CustomIdError::Malformed)?,
             },
+            ("rescan", [id]) => Self::Rescan { instance: instance(id)? },
+            ("confirm-scan", [id]) => Self::ConfirmScan { id: pending(id)? },
+            ("confirm-stop-all", [id]) => Self::ConfirmStopAll { id: pending(id)? },
             (
                 "cancel" | "stop" | "confirm-cancel" | "confirm-stop" | "reason-cancel" | "reason-stop"
-                | "keep" | "page" | "refresh" | "report" | "audit",
+                | "keep" | "page" | "refresh" | "report" | "audit" | "rescan" | "confirm-scan"
+                | "confirm-stop-all",
                 _,
             ) => return Err(CustomIdError::Malformed),
             _ => return Err(CustomIdError::UnknownVerb),
@@ -191,6 +222,9 @@ impl fmt::Display for ButtonId {
             Self::Refresh { page, filter } => write!(f, "{PREFIX}refresh:{page}{}", filter.suffix()),
             Self::Report { instance } => write!(f, "{PREFIX}report:{instance}"),
             Self::Audit { page, filter } => write!(f, "{PREFIX}audit:{page}{}", filter.suffix()),
+            Self::Rescan { instance } => write!(f, "{PREFIX}rescan:{instance}"),
+            Self::ConfirmScan { id } => write!(f, "{PREFIX}confirm-scan:{id}"),
+            Self::ConfirmStopAll { id } => write!(f, "{PREFIX}confirm-stop-all:{id}"),
         }
     }
 }
@@ -343,6 +377,16 @@ pub enum Request {
     Keep { instance: u64 },
     /// `/wsc audit`, or its ◀ ▶ (`update`: the message they are on is replaced).
     Audit { page: u32, filter: AuditFilter, update: bool },
+    /// `/wsc scan`: the URL as typed (checked against `WSC_SCAN_TARGETS` by the flow).
+    Scan { url: String, memo: String, speed: ScanSpeed },
+    /// The Rescan button of a finished job.
+    Rescan { instance: u64 },
+    /// The scan confirmation's button.
+    ConfirmScan { id: String },
+    /// `/wsc stop-all`, with the text the jobs' URLs must contain (empty: every running job).
+    StopAll { url: String },
+    /// The stop-all confirmation's button.
+    ConfirmStopAll { id: String },
     /// Autocomplete of a job number.
     Choices { wanted: Wanted, typed: String },
     /// Autocomplete of anything else: no choices.
@@ -361,6 +405,8 @@ pub enum Invalid {
     /// A modal submission that is none of the bot's modals; its custom id, for the log.
     Modal(String),
     Reason(ReasonError),
+    /// A scan speed that is none of the choices, as sent.
+    Speed(String),
     UnknownCommand,
 }
 
@@ -388,6 +434,9 @@ impl Request {
                 | CommandRequest::Audit { instance: Err((raw, error)), .. } => {
                     Self::Invalid(Invalid::Instance(raw, error))
                 }
+                CommandRequest::Scan { url, memo, speed: Ok(speed) } => Self::Scan { url, memo, speed },
+                CommandRequest::Scan { speed: Err(raw), .. } => Self::Invalid(Invalid::Speed(raw)),
+                CommandRequest::StopAll { url } => Self::StopAll { url },
                 CommandRequest::Unknown => Self::Invalid(Invalid::UnknownCommand),
             },
             Kind::Button { custom_id, origin, shown, reason } => match ButtonId::parse(custom_id) {
@@ -406,6 +455,9 @@ impl Request {
                 }
                 Ok(ButtonId::Report { instance }) => Self::Report { instance },
                 Ok(ButtonId::Audit { page, filter }) => Self::Audit { page, filter, update: true },
+                Ok(ButtonId::Rescan { instance }) => Self::Rescan { instance },
+                Ok(ButtonId::ConfirmScan { id }) => Self::ConfirmScan { id },
+                Ok(ButtonId::ConfirmStopAll { id }) => Self::ConfirmStopAll { id },
                 Err(error) => Self::Invalid(Invalid::Button(custom_id.clone(), error)),
             },
             Kind::Modal { custom_id, fields } => match ButtonId::parse(custom_id) {
@@ -444,6 +496,15 @@ pub enum CommandRequest {
     Audit {
         instance: Result<Option<u64>, (String, InstanceIdError)>,
         actor: Option<u64>,
+    },
+    /// `speed` keeps the raw text when it is none of the choices.
+    Scan {
+        url: String,
+        memo: String,
+        speed: Result<ScanSpeed, String>,
+    },
+    StopAll {
+        url: String,
     },
     Unknown,
 }
@@ -552,6 +613,15 @@ pub fn parse_command(data: &CommandData) -> CommandRequest {
                 _ => None,
             },
         },
+        "scan" => CommandRequest::Scan {
+            url: text_option(options, "url"),
+            memo: text_option(options, "memo"),
+            speed: match text_option(options, "speed").as_str() {
+                "" => Ok(ScanSpeed::default()),
+                name => ScanSpeed::from_name(name).ok_or_else(|| name.to_owned()),
+            },
+        },
+        "stop-all" => CommandRequest::StopAll { url: text_option(options, "url") },
         _ => CommandRequest::Unknown,
     }
 }
@@ -633,6 +703,9 @@ mod tests {
                 page: MAX_PAGE,
                 filter: JobFilter { field: SearchField::Any, keyword: String::new(), status: Some(3) },
             },
+            ButtonId::Rescan { instance: 9999999999999999999 },
+            ButtonId::ConfirmScan { id: new_pending_id() },
+            ButtonId::ConfirmStopAll { id: "0123456789az".into() },
         ];
         for id in ids {
             let text = id.to_string();
@@ -689,6 +762,18 @@ mod tests {
             ("wsc:v1:audit:1:i", Malformed),
             ("wsc:v1:audit:1:i01", Malformed),
             ("wsc:v1:audit:1:i1:u2:u3", Malformed),
+            ("wsc:v1:rescan:0", Malformed),
+            ("wsc:v1:rescan:1:2", Malformed),
+            ("wsc:v1:confirm-scan", Malformed),
+            ("wsc:v1:confirm-scan:", Malformed),
+            ("wsc:v1:confirm-scan:ABCDEFGHIJKL", Malformed),
+            ("wsc:v1:confirm-scan:abc", Malformed),
+            ("wsc:v1:confirm-scan:abcdefghijklm", Malformed),
+            ("wsc:v1:confirm-scan:abcdef-hijkl", Malformed),
+            ("wsc:v1:confirm-scan:abcdefghijkl:1", Malformed),
+            ("wsc:v1:confirm-stop-all:../../etc/pa", Malformed),
+            ("wsc:v1:confirm-stop-all:abcdefghijk%", Malformed),
+            ("wsc:v1:scan:abcdefghijkl", UnknownVerb),
         ];
         for (text, error) in cases {
             assert_eq!(ButtonId::parse(text), Err(error), "{text:?}");

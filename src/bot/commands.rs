@@ -6,8 +6,9 @@ use serenity::all::{
 };
 
 use super::action::{JobFilter, MAX_PAGE, MAX_REASON_CHARS};
+use super::targets::MAX_URL_CHARS;
 use crate::wsc::model::STATUS_CODES;
-use crate::wsc::SearchField;
+use crate::wsc::{ScanSpeed, SearchField};
 
 /// An option with its English and Korean name and description.
 fn option(kind: CommandOptionType, name: (&str, &str), description: (&str, &str)) -> CreateCommandOption {
@@ -119,11 +120,68 @@ pub fn definitions() -> Vec<CreateCommand> {
         ("member", "멤버"),
         ("Only what this member asked for", "이 멤버가 요청한 것만"),
     ));
+    let speed = ScanSpeed::ALL.iter().fold(
+        option(
+            CommandOptionType::String,
+            ("speed", "속도"),
+            ("How fast to scan (default normal)", "스캔 속도 (기본: 보통)"),
+        ),
+        |option, speed| {
+            let ko = match speed {
+                ScanSpeed::Normal => "보통",
+                ScanSpeed::Faster => "조금 빠르게",
+                ScanSpeed::Fast => "빠르게",
+            };
+            option.add_string_choice_localized(speed.name(), speed.name(), [("ko", ko)])
+        },
+    );
+    let scan = option(
+        CommandOptionType::SubCommand,
+        ("scan", "스캔"),
+        (
+            "Start a scan of an allowed host: billed (asks to confirm)",
+            "허용된 호스트의 스캔을 시작합니다: 과금 (확인 후)",
+        ),
+    )
+    .add_sub_option(
+        option(
+            CommandOptionType::String,
+            ("url", "url"),
+            ("The start URL, e.g. https://shop.example.com/", "시작 URL, 예: https://shop.example.com/"),
+        )
+        .required(true)
+        .max_length(MAX_URL_CHARS as u16),
+    )
+    .add_sub_option(
+        option(
+            CommandOptionType::String,
+            ("memo", "메모"),
+            ("A note shown in the NCP console", "NCP 콘솔에 보이는 메모"),
+        )
+        .max_length(100),
+    )
+    .add_sub_option(speed);
+    let stop_all = option(
+        CommandOptionType::SubCommand,
+        ("stop-all", "모두중지"),
+        (
+            "Stop every running scan, or those whose URL contains a text (asks to confirm)",
+            "진행 중인 스캔을 모두, 또는 URL에 글자가 있는 것만 중지합니다 (확인 후)",
+        ),
+    )
+    .add_sub_option(
+        option(
+            CommandOptionType::String,
+            ("url", "url"),
+            ("Only running scans whose URL contains this", "URL에 이 글자가 있는 진행 중인 스캔만"),
+        )
+        .max_length(100),
+    );
     let wsc = CreateCommand::new("wsc")
         .description("Web Security Checker scans: list, search, cancel, stop, reports")
         .description_localized("ko", "Web Security Checker 스캔: 목록, 검색, 취소, 중지, 보고서")
         .contexts(vec![InteractionContext::Guild])
         .integration_types(vec![InstallationContext::Guild])
-        .set_options(vec![jobs, cancel, stop, report, audit]);
+        .set_options(vec![jobs, cancel, stop, report, audit, scan, stop_all]);
     vec![wsc]
 }

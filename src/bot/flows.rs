@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use serenity::all::{
     CreateAutocompleteResponse, CreateInteractionResponse, CreateInteractionResponseMessage,
 };
@@ -16,10 +17,28 @@ use super::audit::{AuditEvent, Outcome};
 use super::i18n::{Lang, Msg};
 use super::policy::{self, Decision};
 use super::ports::{with_retries, AuditQuery, Discord};
-use super::text::correlation_id;
+use super::text::{correlation_id, one_line, safe_code, truncate};
 use super::view::{self, Denied, Reply};
 use super::{Actor, Core, Incoming};
-use crate::wsc::{ErrorKind, Job, JobAction, WscError};
+use crate::wsc::{ErrorKind, Job, JobAction, NewJob, ScanSpeed, SearchField, SearchQuery, WscError};
+
+/// How long a scan or stop-all confirmation waits in the store (the interaction's own lifetime).
+const PENDING_TTL: Duration = Duration::from_secs(15 * 60);
+const PENDING_SCAN: &str = "scan";
+const PENDING_STOP_ALL: &str = "stop-all";
+/// Stops a stop-all sends at once: quick on call, gentle on NCP's rate limits.
+const STOP_ALL_AT_ONCE: usize = 4;
+/// A stop-all reads at most this many pages of this many jobs.
+const RUNNING_PAGES: u32 = 10;
+const RUNNING_PAGE_SIZE: u32 = 100;
+
+/// What became of one job a stop-all listed.
+enum StopAllResult {
+    Stopped,
+    Finished,
+    Busy,
+    Failed,
+}
 
 /// Autocomplete waits at most this long for a first fill of the cache, well within Discord's 3 s.
 const AUTOCOMPLETE_WAIT: Duration = Duration::from_millis(1500);
@@ -101,7 +120,11 @@ impl Attempt {
     }
 
     fn ended(&self, job: Option<&Job>, outcome: Outcome, ncp: NcpRef) -> Audited {
-        Audited { attempt: self.clone(), target_url: job.map(|j| j.start_url.clone()), outcome, ncp }
+        self.ended_at(job.map(|j| j.start_url.clone()), outcome, ncp)
+    }
+
+    fn ended_at(&self, target_url: Option<String>, outcome: Outcome, ncp: NcpRef) -> Audited {
+        Audited { attempt: self.clone(), target_url, outcome, ncp }
     }
 }
 
@@ -135,7 +158,8 @@ struct Ending {
     team: Option<Reply>,
     /// The public jobs message to bring up to date, and the page and filter it shows when known.
     refresh: Option<(u64, Option<(u32, JobFilter)>)>,
-    audit: Option<Audited>,
+    /// One event per job acted on (a stop-all has several).
+    audit: Vec<Audited>,
 }
 
 impl Ending {
@@ -160,8 +184,9 @@ impl Ending {
         Self { refresh: origin.map(|message| (message, shown)), ..self }
     }
 
-    fn audited(self, audited: Audited) -> Self {
-        Self { audit: Some(audited), ..self }
+    fn audited(mut self, audited: Audited) -> Self {
+        self.audit.push(audited);
+        self
     }
 }
 
@@ -174,6 +199,11 @@ struct Turn<'a, D> {
     lang: Lang,
     correlation: String,
     received: Instant,
+}
+
+/// WSC offers a rescan of a finished job whose `rescan_button` is `possible`.
+pub(crate) fn rescan_possible(job: &Job) -> bool {
+    job.state.allows(JobAction::Report) && job.rescan_button.as_deref().map(str::trim) == Some("possible")
 }
 
 impl Core {
@@ -219,6 +249,10 @@ impl<D: Discord> Turn<'_, D> {
             }
             Request::Page { page, filter, origin } => self.page(page, &filter, origin.is_some()).await,
             Request::Report { instance } => self.report(instance).await,
+            // Scans have flows of their own; no button or command asks for one this way.
+            Request::Ask { act: Act::Scan, .. }
+            | Request::Confirm { act: Act::Scan, .. }
+            | Request::OpenReason { act: Act::Scan, .. } => self.invalid(Invalid::UnknownCommand),
             Request::Ask { act, instance, origin, shown, reason } => {
                 self.ask(act, instance, origin, shown, reason.as_deref()).await
             }
@@ -236,6 +270,20 @@ impl<D: Discord> Turn<'_, D> {
             }
             Request::Keep { instance } => Ending::answer(Answer::Update(view::kept(self.lang, instance))),
             Request::Audit { page, filter, update } => self.audit(page, filter, update).await,
+            Request::Scan { url, memo, speed } => {
+                let reply = match self.core.scan_targets.check(&url) {
+                    _ if self.core.scan_targets.is_empty() => view::plain(self.lang, Msg::ScanOff),
+                    Err(refusal) => view::scan_refused(self.lang, &url, &refusal),
+                    Ok(url) => self.ask_scan(actor, url.as_str(), &memo, speed, None).await,
+                };
+                Ending::answer(Answer::Reply(reply))
+            }
+            Request::Rescan { instance } => self.ask_rescan(actor, instance).await,
+            Request::ConfirmScan { id } => {
+                self.confirm_scan(Attempt::new(actor, matched_role, Act::Scan, 0, None), &id).await
+            }
+            Request::StopAll { url } => self.ask_stop_all(&url).await,
+            Request::ConfirmStopAll { id } => self.confirm_stop_all(actor, matched_role, &id).await,
             Request::Choices { wanted, typed } => self.autocomplete(wanted, &typed).await,
             Request::NoChoices => Ending::answer(Answer::Choices(Vec::new())),
             Request::Invalid(invalid) => self.invalid(invalid),
@@ -276,6 +324,24 @@ impl<D: Discord> Turn<'_, D> {
                 let attempt = Attempt::new(actor, None, *act, *instance, reason);
                 Ending::answer(answer).audited(attempt.ended(None, Outcome::Denied, NcpRef::default()))
             }
+            Request::Scan { .. }
+            | Request::Rescan { .. }
+            | Request::ConfirmScan { .. }
+            | Request::StopAll { .. }
+            | Request::ConfirmStopAll { .. } => {
+                let (act, instance) = match request {
+                    Request::StopAll { .. } | Request::ConfirmStopAll { .. } => (Act::Stop, 0),
+                    Request::Rescan { instance } => (Act::Scan, *instance),
+                    _ => (Act::Scan, 0),
+                };
+                let reply = view::denied(lang, needed, Denied::Act(act));
+                let answer = match request {
+                    Request::ConfirmScan { .. } | Request::ConfirmStopAll { .. } => Answer::Update(reply),
+                    _ => Answer::Reply(reply),
+                };
+                let attempt = Attempt::new(actor, None, act, instance, None);
+                Ending::answer(answer).audited(attempt.ended(None, Outcome::Denied, NcpRef::default()))
+            }
             _ => Ending::answer(Answer::Reply(view::denied(lang, needed, Denied::View))),
         };
         ending.counted(Counted::Denied)
@@ -294,6 +360,11 @@ impl<D: Discord> Turn<'_, D> {
                 view::bad_button(self.lang, &self.correlation)
             }
             Invalid::Reason(error) => view::invalid_reason(self.lang, *error),
+            Invalid::Speed(raw) => Reply::text(crate::bot::i18n::t(
+                self.lang,
+                Msg::ScanSpeedUnknown,
+                &[("speed", &safe_code(raw, 20))],
+            )),
             Invalid::UnknownCommand => {
                 return Ending::answer(Answer::Reply(view::plain(self.lang, Msg::UnknownCommand)))
             }
@@ -358,7 +429,13 @@ impl<D: Discord> Turn<'_, D> {
         let lang = self.lang;
         match self.core.wsc.report(instance).await {
             Ok(report) => {
-                Ending::answer(Answer::Edit(view::report(lang, instance, None, &report, self.core.demo)))
+                let mut reply = view::report(lang, instance, None, &report, self.core.demo);
+                // A finished job may be rescanned, when scanning from chat is on; the click
+                // checks that WSC offers it.
+                if !self.core.scan_targets.is_empty() {
+                    reply.components.push(view::rescan_row(lang, instance));
+                }
+                Ending::answer(Answer::Edit(reply))
             }
             // 901: expired, not finished or unknown; a fresh read says which.
             Err(error) if error.kind == ErrorKind::NotApplicable => {
@@ -498,6 +575,8 @@ impl<D: Discord> Turn<'_, D> {
         let result = match act {
             Act::Stop => self.core.wsc.stop_job(instance).await,
             Act::Cancel => self.core.wsc.cancel_job(instance).await,
+            // `run` sends scans to their own flow before this.
+            Act::Scan => return self.invalid(Invalid::UnknownCommand),
         };
         self.core.cache.invalidate();
         let public = view::public_outcome(
@@ -542,6 +621,320 @@ impl<D: Discord> Turn<'_, D> {
         ending.refresh(origin, None)
     }
 
+    /// The scan confirmation for `url` (already checked against the targets), its request kept in
+    /// the store under a new id. The memo says who asked, from chat, and the request's id: the
+    /// console shows it, and it finds the job when WSC's answer does not name it.
+    async fn ask_scan(
+        &self,
+        actor: &Actor,
+        url: &str,
+        memo: &str,
+        speed: ScanSpeed,
+        master: Option<&Job>,
+    ) -> Reply {
+        let id = super::action::new_pending_id();
+        let theirs = truncate(&one_line(memo), 100);
+        let mut memo = format!("wsc-bot: started from Discord by @{} ({}) [{id}]", actor.name, actor.id);
+        if !theirs.trim().is_empty() {
+            memo = format!("{} · {memo}", theirs.trim());
+        }
+        let job = NewJob {
+            start_url: url.to_owned(),
+            speed,
+            memo,
+            master_instance_no: master.map(|job| job.instance_no),
+        };
+        let payload = serde_json::to_string(&job).unwrap_or_default();
+        if let Err(error) = self.core.store.put_pending(&id, PENDING_SCAN, &payload, PENDING_TTL).await {
+            self.core.store_failed("put_pending", &error);
+            return view::plain(self.lang, Msg::PendingStoreDown);
+        }
+        view::scan_confirmation(self.lang, &job, &id, master, self.core.demo)
+    }
+
+    /// Rescan: the job must be finished with a rescan on offer, and its URL a listed target.
+    async fn ask_rescan(&self, actor: &Actor, instance: u64) -> Ending {
+        if self.core.scan_targets.is_empty() {
+            return Ending::answer(Answer::Reply(view::plain(self.lang, Msg::ScanOff)));
+        }
+        if !self.defer(true).await {
+            return Ending::unanswered();
+        }
+        let (lang, demo) = (self.lang, self.core.demo);
+        let reply = match self.core.wsc.find_job(instance).await {
+            Err(error) => return self.wsc_failed(lang, &error, Answer::Edit),
+            Ok(None) => view::no_such_job(lang, instance),
+            Ok(Some(job)) if !rescan_possible(&job) => view::not_applicable(lang, &job, Act::Scan, demo),
+            Ok(Some(job)) => match self.core.scan_targets.check(&job.start_url) {
+                Err(refusal) => view::scan_refused(lang, &job.start_url, &refusal),
+                Ok(url) => {
+                    let memo = format!("rescan of {instance}");
+                    self.ask_scan(actor, url.as_str(), &memo, ScanSpeed::default(), Some(&job)).await
+                }
+            },
+        };
+        Ending::answer(Answer::Edit(reply))
+    }
+
+    /// The scan confirmation's button: the request is taken from the store once (of two confirms
+    /// at once, one gets it), and createJob is called once, never again; when its answer is lost
+    /// or does not name the job, the job is looked for before anything is said.
+    async fn confirm_scan(&self, attempt: Attempt, id: &str) -> Ending {
+        let lang = self.lang;
+        let job: NewJob = match self.core.store.take_pending(id, PENDING_SCAN).await {
+            Err(error) => {
+                self.core.store_failed("take_pending", &error);
+                return Ending::answer(Answer::Update(view::plain(lang, Msg::PendingStoreDown)));
+            }
+            Ok(payload) => match payload.and_then(|p| serde_json::from_str(&p).ok()) {
+                Some(job) => job,
+                None => return Ending::answer(Answer::Update(view::plain(lang, Msg::PendingExpired))),
+            },
+        };
+        let attempt = Attempt { instance: job.master_instance_no.unwrap_or(0), ..attempt };
+        let none = NcpRef::default;
+        let target = || Some(job.start_url.clone());
+        // The targets may have changed since the confirmation was shown (another replica).
+        if let Err(refusal) = self.core.scan_targets.check(&job.start_url) {
+            let reply = view::scan_refused(lang, &job.start_url, &refusal);
+            return Ending::answer(Answer::Update(reply)).audited(attempt.ended_at(
+                target(),
+                Outcome::Denied,
+                none(),
+            ));
+        }
+        let working = view::working(lang, Act::Scan);
+        if !self.respond(CreateInteractionResponse::UpdateMessage(working.response(true))).await {
+            return Ending::unanswered().audited(attempt.ended_at(target(), Outcome::Unanswered, none()));
+        }
+        self.core
+            .record(self.discord, &self.event(&attempt.ended_at(target(), Outcome::Attempted, none())))
+            .await;
+        let result = self.core.wsc.create_job(&job).await;
+        self.core.cache.invalidate();
+        let (found, outcome, ncp) = match result {
+            Ok((number, info)) => {
+                let ncp = NcpRef { code: None, request_id: info.request_id };
+                let found = match number {
+                    Some(number) => self.core.wsc.find_job(number).await.ok().flatten(),
+                    None => None,
+                };
+                let found = match found {
+                    Some(job) => Some(job),
+                    None => self.core.wsc.find_created(&job).await.ok().flatten(),
+                };
+                (found, Outcome::Done, ncp)
+            }
+            Err(error) if error.kind.outcome_unknown() => {
+                let found = self.core.wsc.find_created(&job).await.ok().flatten();
+                let outcome =
+                    if found.is_some() { Outcome::Unconfirmed } else { Outcome::Failed(error.kind) };
+                (found, outcome, NcpRef::from(&error))
+            }
+            Err(error) => {
+                let audited = attempt.ended_at(target(), Outcome::Failed(error.kind), NcpRef::from(&error));
+                let ending = match (error.kind, error.code.as_deref()) {
+                    (ErrorKind::Rejected, Some(code)) if code.starts_with("1603") => {
+                        let text = crate::bot::i18n::t(lang, Msg::ScanRefusedByWsc, &[("code", code)]);
+                        Ending::answer(Answer::Edit(Reply::text(text))).counted(Counted::WscError)
+                    }
+                    _ => self.wsc_failed(lang, &error, Answer::Edit),
+                };
+                return ending.audited(audited);
+            }
+        };
+        let team = self.incoming.team_lang();
+        match (found, outcome) {
+            (Some(created), outcome) => {
+                let audited = Audited {
+                    attempt: Attempt { instance: created.instance_no, ..attempt },
+                    target_url: target(),
+                    outcome,
+                    ncp,
+                };
+                let private = match outcome {
+                    Outcome::Unconfirmed => view::unconfirmed(lang, &created, self.core.demo),
+                    _ => view::done_privately(lang, Act::Scan, &created),
+                };
+                let public =
+                    view::scan_started(team, audited.attempt.actor_id, &created, job.speed, self.core.demo);
+                self.remember_starter(created.instance_no, audited.attempt.actor_id).await;
+                Ending::answer(Answer::Edit(private)).team(public).audited(audited)
+            }
+            // WSC took it but does not list it yet: said so, to the team too (it is billed).
+            (None, Outcome::Done) => {
+                let url = safe_code(&job.start_url, 300);
+                let text = crate::bot::i18n::t(team, Msg::ScanNotListedYet, &[("url", &url)]);
+                let private = crate::bot::i18n::t(lang, Msg::ScanNotListedYet, &[("url", &url)]);
+                Ending::answer(Answer::Edit(Reply::text(private)))
+                    .team(Reply::text(text))
+                    .audited(attempt.ended_at(target(), Outcome::Done, ncp))
+            }
+            (None, outcome) => Ending::answer(Answer::Edit(view::plain(lang, Msg::ScanOutcomeUnknown)))
+                .counted(Counted::WscError)
+                .audited(attempt.ended_at(target(), outcome, ncp)),
+        }
+    }
+
+    /// Remembers who started job `instance`, for the direct message when it ends (a store that
+    /// is down only costs that message).
+    async fn remember_starter(&self, instance: u64, actor_id: u64) {
+        let (id, starter) = (instance.to_string(), actor_id.to_string());
+        let kept =
+            self.core.store.put_pending(&id, super::SCAN_STARTER, &starter, super::SCAN_STARTER_TTL).await;
+        if let Err(error) = kept {
+            self.core.store_failed("put_pending", &error);
+        }
+    }
+
+    /// The running jobs whose URL contains `keyword` (every running job when it is empty),
+    /// newest first: a few pages of a search, as WSC has no filter for "running".
+    async fn running_jobs(&self, keyword: &str) -> Result<Vec<(u64, String)>, WscError> {
+        let mut running = Vec::new();
+        for page in 1..=RUNNING_PAGES {
+            let query = SearchQuery {
+                field: if keyword.trim().is_empty() { SearchField::Any } else { SearchField::Url },
+                keyword: keyword.trim().to_owned(),
+                status_code: None,
+                page,
+                limit: RUNNING_PAGE_SIZE,
+            };
+            let found = self.core.wsc.search_jobs(&query).await?;
+            running.extend(
+                found
+                    .jobs
+                    .into_iter()
+                    .filter(|job| job.state.allows(JobAction::Stop))
+                    .map(|job| (job.instance_no, job.start_url)),
+            );
+            if u64::from(page) >= found.total_pages {
+                break;
+            }
+        }
+        Ok(running)
+    }
+
+    /// `/wsc stop-all`: every running job listed, kept in the store, one button to stop them.
+    async fn ask_stop_all(&self, keyword: &str) -> Ending {
+        if !self.defer(true).await {
+            return Ending::unanswered();
+        }
+        let lang = self.lang;
+        let running = match self.running_jobs(keyword).await {
+            Ok(running) => running,
+            Err(error) => return self.wsc_failed(lang, &error, Answer::Edit),
+        };
+        if running.is_empty() {
+            return Ending::answer(Answer::Edit(view::nothing_running(lang, keyword)));
+        }
+        let id = super::action::new_pending_id();
+        let payload = serde_json::json!({"keyword": keyword.trim(), "jobs": running}).to_string();
+        if let Err(error) = self.core.store.put_pending(&id, PENDING_STOP_ALL, &payload, PENDING_TTL).await {
+            self.core.store_failed("put_pending", &error);
+            return Ending::answer(Answer::Edit(view::plain(lang, Msg::PendingStoreDown)));
+        }
+        Ending::answer(Answer::Edit(view::stop_all_confirmation(lang, &running, keyword.trim(), &id)))
+    }
+
+    /// The stop-all button: each listed job still running is stopped once, a few at a time, under
+    /// its claim; jobs that started since the list was shown are not in it, so not touched.
+    async fn confirm_stop_all(&self, actor: &Actor, matched_role: Option<u64>, id: &str) -> Ending {
+        let lang = self.lang;
+        #[derive(serde::Deserialize)]
+        struct Listed {
+            keyword: String,
+            jobs: Vec<(u64, String)>,
+        }
+        let listed: Listed = match self.core.store.take_pending(id, PENDING_STOP_ALL).await {
+            Err(error) => {
+                self.core.store_failed("take_pending", &error);
+                return Ending::answer(Answer::Update(view::plain(lang, Msg::PendingStoreDown)));
+            }
+            Ok(payload) => match payload.and_then(|p| serde_json::from_str(&p).ok()) {
+                Some(listed) => listed,
+                None => return Ending::answer(Answer::Update(view::plain(lang, Msg::PendingExpired))),
+            },
+        };
+        let working = view::stop_all_working(lang, listed.jobs.len());
+        if !self.respond(CreateInteractionResponse::UpdateMessage(working.response(true))).await {
+            return Ending::unanswered();
+        }
+        // One fresh read says which are still running; without it, each stop is tried and WSC
+        // refuses those that ended (a store or read outage never blocks a stop).
+        let still_running: Option<std::collections::HashSet<u64>> =
+            self.running_jobs("").await.ok().map(|jobs| jobs.into_iter().map(|(id, _)| id).collect());
+        let results: Vec<(StopAllResult, Audited)> = futures_util::stream::iter(listed.jobs)
+            .map(|(instance, url)| {
+                let attempt = Attempt::new(actor, matched_role, Act::Stop, instance, None);
+                let running = still_running.as_ref().is_none_or(|ids| ids.contains(&instance));
+                async move { self.stop_one(attempt, url, running).await }
+            })
+            .buffer_unordered(STOP_ALL_AT_ONCE)
+            .collect()
+            .await;
+        let mut summary = view::StopAllSummary::default();
+        let mut ending = Ending::default();
+        for (result, audited) in results {
+            let job = (audited.attempt.instance, audited.target_url.clone().unwrap_or_default());
+            match result {
+                StopAllResult::Stopped => summary.stopped.push(job),
+                StopAllResult::Finished => summary.finished.push(job),
+                StopAllResult::Busy => summary.busy.push(job),
+                StopAllResult::Failed => summary.failed.push(job),
+            }
+            ending = ending.audited(audited);
+        }
+        for list in [&mut summary.stopped, &mut summary.finished, &mut summary.busy, &mut summary.failed] {
+            list.sort();
+        }
+        let public = summary.public(self.incoming.team_lang(), actor.id, &listed.keyword, &self.correlation);
+        Ending { answer: Some(Answer::Edit(summary.private(lang))), team: Some(public), ..ending }
+    }
+
+    /// One job of a stop-all. A stopped job's claim is kept until it expires: a second stop-all
+    /// confirmed at the same moment then leaves it alone instead of stopping it twice.
+    async fn stop_one(&self, attempt: Attempt, url: String, running: bool) -> (StopAllResult, Audited) {
+        let instance = attempt.instance;
+        let ended =
+            |outcome, ncp| Audited { attempt: attempt.clone(), target_url: Some(url.clone()), outcome, ncp };
+        if !running {
+            return (StopAllResult::Finished, ended(Outcome::NotApplicable, NcpRef::default()));
+        }
+        let Some(claim) = self.core.claim(instance, &self.correlation_for(instance)).await else {
+            return (StopAllResult::Busy, ended(Outcome::AlreadyInProgress, NcpRef::default()));
+        };
+        self.core.record(self.discord, &self.event(&ended(Outcome::Attempted, NcpRef::default()))).await;
+        let result = self.core.wsc.stop_job(instance).await;
+        self.core.cache.invalidate();
+        let (result, outcome, ncp) = match result {
+            Ok(info) => {
+                (StopAllResult::Stopped, Outcome::Done, NcpRef { code: None, request_id: info.request_id })
+            }
+            Err(error) if error.kind == ErrorKind::NotApplicable => {
+                (StopAllResult::Finished, Outcome::NotApplicable, NcpRef::from(&error))
+            }
+            Err(error) if error.kind.outcome_unknown() => {
+                let now = self.core.wsc.find_job(instance).await.ok().flatten();
+                match now.filter(|job| !job.state.allows(JobAction::Stop)) {
+                    Some(_) => (StopAllResult::Stopped, Outcome::Unconfirmed, NcpRef::from(&error)),
+                    None => (StopAllResult::Failed, Outcome::Failed(error.kind), NcpRef::from(&error)),
+                }
+            }
+            Err(error) => (StopAllResult::Failed, Outcome::Failed(error.kind), NcpRef::from(&error)),
+        };
+        if matches!(result, StopAllResult::Failed) {
+            self.core.release(claim).await;
+        } else {
+            self.core.keep(claim);
+        }
+        (result, ended(outcome, ncp))
+    }
+
+    /// A claim holder per job of this interaction: its correlation id and the job.
+    fn correlation_for(&self, instance: u64) -> String {
+        format!("{}-{instance}", self.correlation)
+    }
+
     /// The sender's sentence for a WSC error, in `lang` (the guild's, when it goes into a public
     /// message); the details are logged under the same reference.
     fn wsc_failed(&self, lang: Lang, error: &WscError, answer: fn(Reply) -> Answer) -> Ending {
@@ -572,8 +965,8 @@ impl<D: Discord> Turn<'_, D> {
         if let Some((message_id, shown)) = ending.refresh {
             self.refresh(message_id, shown).await;
         }
-        if let Some(audited) = ending.audit {
-            self.core.record(self.discord, &self.event(&audited)).await;
+        for audited in &ending.audit {
+            self.core.record(self.discord, &self.event(audited)).await;
         }
         counted
     }

@@ -10,6 +10,7 @@ mod flows;
 pub mod i18n;
 pub mod policy;
 pub mod ports;
+pub mod targets;
 pub mod text;
 pub mod view;
 pub mod watch;
@@ -277,6 +278,8 @@ pub struct Core {
     demo: bool,
     claim_ttl: Duration,
     list_fresh_for: Duration,
+    /// The hosts `/wsc scan` and Rescan may target; empty: scanning from chat is off.
+    scan_targets: targets::ScanTargets,
     /// Jobs with a cancel or stop under way in this process: the guard that holds when the
     /// store cannot be reached.
     in_flight: Mutex<HashSet<u64>>,
@@ -285,6 +288,12 @@ pub struct Core {
     /// Audit events the store did not take (it was down), oldest first: written once it is back.
     unsaved: Mutex<std::collections::VecDeque<AuditEvent>>,
 }
+
+/// Who started a job from chat, kept in the store under the job's number (as a pending request of
+/// this kind) until the watcher tells them it finished or failed; taken once, so one DM.
+pub(crate) const SCAN_STARTER: &str = "scan-starter";
+/// How long a scan's starter is remembered: far beyond any scan's run.
+pub(crate) const SCAN_STARTER_TTL: Duration = Duration::from_secs(30 * 86_400);
 
 /// Audit events kept for a store that is down; the log has every one in any case.
 const UNSAVED_KEPT: usize = 10_000;
@@ -303,6 +312,7 @@ pub struct CoreSettings {
     /// How old a listed first page of jobs may be and still answer `/wsc jobs` at once: one watch
     /// interval with a watch channel, a minute without.
     pub list_fresh_for: Duration,
+    pub scan_targets: targets::ScanTargets,
 }
 
 /// `claim_ttl` with WSC's default timeout of 10 seconds.
@@ -319,6 +329,7 @@ impl Default for CoreSettings {
             demo: false,
             claim_ttl: CLAIM_TTL,
             list_fresh_for: LIST_FRESH_FOR,
+            scan_targets: targets::ScanTargets::default(),
         }
     }
 }
@@ -339,6 +350,7 @@ impl CoreSettings {
             } else {
                 LIST_FRESH_FOR
             },
+            scan_targets: config.scan_targets.clone(),
         }
     }
 }
@@ -374,6 +386,7 @@ impl Core {
             demo: settings.demo,
             claim_ttl: settings.claim_ttl,
             list_fresh_for: settings.list_fresh_for,
+            scan_targets: settings.scan_targets,
             in_flight: Mutex::new(HashSet::new()),
             seen: SeenInteractions::default(),
             unsaved: Mutex::new(std::collections::VecDeque::new()),
@@ -441,6 +454,12 @@ impl Core {
                 self.store_failed("release", &error);
             }
         }
+        self.lock_in_flight().remove(&claim.instance);
+    }
+
+    /// Leaves `claim` in the store to expire on its own (a stop done: nobody need stop it again),
+    /// and frees it in this process.
+    fn keep(&self, claim: Claim) {
         self.lock_in_flight().remove(&claim.instance);
     }
 

@@ -38,6 +38,11 @@ pub fn permission(request: &Request) -> Option<Permission> {
         Request::Ask { act, .. } | Request::Confirm { act, .. } | Request::OpenReason { act, .. } => {
             Some(Permission::Act(*act))
         }
+        // Billed: the confirmation is shown only to those who may start one.
+        Request::Scan { .. } | Request::Rescan { .. } | Request::ConfirmScan { .. } => {
+            Some(Permission::Act(Act::Scan))
+        }
+        Request::StopAll { .. } | Request::ConfirmStopAll { .. } => Some(Permission::Act(Act::Stop)),
         Request::Choices { wanted: Wanted::Act(act), .. } => Some(Permission::Act(*act)),
         Request::Choices { wanted: Wanted::Report, .. } => Some(Permission::View),
         Request::NoChoices | Request::Invalid(_) => None,
@@ -56,7 +61,7 @@ impl Roles {
                     Decision::Denied { needed: self.viewers.iter().chain(&self.operators).copied().collect() }
                 }
             },
-            Permission::Act(Act::Cancel | Act::Stop) => match matched(&self.operators) {
+            Permission::Act(Act::Cancel | Act::Stop | Act::Scan) => match matched(&self.operators) {
                 Some(role) => Decision::Allowed { matched_role: Some(role) },
                 None => Decision::Denied { needed: self.operators.clone() },
             },
@@ -70,6 +75,7 @@ mod tests {
     use crate::bot::action::{
         AuditFilter, CustomIdError, FilterError, InstanceIdError, Invalid, JobFilter, ReasonError,
     };
+    use crate::wsc::ScanSpeed;
 
     const VIEWER: u64 = 10;
     const OPERATOR: u64 = 20;
@@ -90,7 +96,7 @@ mod tests {
             Decision::Denied { needed: vec![VIEWER, OPERATOR] }
         );
         assert_eq!(roles.decide(&[], Permission::View), Decision::Denied { needed: vec![VIEWER, OPERATOR] });
-        for act in [Act::Cancel, Act::Stop] {
+        for act in [Act::Cancel, Act::Stop, Act::Scan] {
             assert_eq!(roles.decide(&[OTHER, OPERATOR], Permission::Act(act)), allowed(OPERATOR));
             assert_eq!(
                 roles.decide(&[VIEWER], Permission::Act(act)),
@@ -158,6 +164,15 @@ mod tests {
             (Request::Choices { wanted: Wanted::Act(Act::Stop), typed: String::new() }, act(Act::Stop)),
             (Request::Choices { wanted: Wanted::Act(Act::Cancel), typed: "1".into() }, act(Act::Cancel)),
             (Request::Choices { wanted: Wanted::Report, typed: String::new() }, view),
+            (
+                Request::Scan { url: "https://x.y/".into(), memo: String::new(), speed: ScanSpeed::Fast },
+                act(Act::Scan),
+            ),
+            (Request::Rescan { instance: 1 }, act(Act::Scan)),
+            (Request::ConfirmScan { id: "abcdefghijkl".into() }, act(Act::Scan)),
+            (Request::StopAll { url: String::new() }, act(Act::Stop)),
+            (Request::ConfirmStopAll { id: "abcdefghijkl".into() }, act(Act::Stop)),
+            (Request::Invalid(Invalid::Speed("warp".into())), None),
             (Request::NoChoices, None),
             (Request::Invalid(Invalid::Filter(FilterError::UrlAndMemo)), None),
             (Request::Invalid(Invalid::Instance("x".into(), InstanceIdError::NotDigits)), None),

@@ -48,6 +48,12 @@ pub trait Discord: Sync {
         channel_id: u64,
         message: CreateMessage,
     ) -> impl Future<Output = Result<u64, DiscordError>> + Send;
+    /// Sends a direct message to a member; returns its id. Fails when their DMs are closed.
+    fn send_dm(
+        &self,
+        user_id: u64,
+        message: CreateMessage,
+    ) -> impl Future<Output = Result<u64, DiscordError>> + Send;
     /// The preferred locale of the guild a channel belongs to.
     fn channel_locale(&self, channel_id: u64) -> impl Future<Output = Result<String, DiscordError>> + Send;
 }
@@ -207,6 +213,13 @@ pub trait Store: Send + Sync {
     /// has; `forget_registration` undoes it when the registration failed.
     async fn first_registration(&self, version: &str) -> Result<bool, StoreError>;
     async fn forget_registration(&self, version: &str) -> Result<(), StoreError>;
+    /// Keeps a request awaiting confirmation (`payload`, of `kind`) under `id` until `ttl` from
+    /// now, readable by any replica.
+    async fn put_pending(&self, id: &str, kind: &str, payload: &str, ttl: Duration)
+        -> Result<(), StoreError>;
+    /// Takes request `id` of `kind`: its payload to the first caller only, and `None` once it was
+    /// taken, when it expired, or when there is none (two confirms at once: one gets it).
+    async fn take_pending(&self, id: &str, kind: &str) -> Result<Option<String>, StoreError>;
     async fn status(&self) -> Result<StoreStatus, StoreError>;
 }
 

@@ -12,9 +12,10 @@ use super::action::{
 };
 use super::i18n::{t, Lang, Msg};
 use super::ports::AuditRecord;
+use super::targets::{UrlRefusal, MAX_URL_CHARS};
 use super::text::{code, escape, host, safe, safe_code, truncate, unescape};
 use crate::wsc::model::STATUS_CODES;
-use crate::wsc::{ErrorKind, Job, JobAction, JobPage, JobState, Report, SearchField};
+use crate::wsc::{ErrorKind, Job, JobAction, JobPage, JobState, NewJob, Report, ScanSpeed, SearchField};
 
 /// A footer; in demo mode (`demo`) it says WSC is simulated, on every embed.
 fn footer(text: String, demo: bool) -> CreateEmbedFooter {
@@ -401,23 +402,34 @@ pub fn confirmation(
     demo: bool,
 ) -> Reply {
     let (question, yes, with_reason, no) = match act {
-        Act::Stop => (Msg::ConfirmStop, Msg::ConfirmStopYes, Msg::ConfirmStopWithReason, Msg::ConfirmStopNo),
-        Act::Cancel => {
-            (Msg::ConfirmCancel, Msg::ConfirmCancelYes, Msg::ConfirmCancelWithReason, Msg::ConfirmCancelNo)
+        Act::Stop => {
+            (Msg::ConfirmStop, Msg::ConfirmStopYes, Some(Msg::ConfirmStopWithReason), Msg::ConfirmStopNo)
         }
+        Act::Cancel => (
+            Msg::ConfirmCancel,
+            Msg::ConfirmCancelYes,
+            Some(Msg::ConfirmCancelWithReason),
+            Msg::ConfirmCancelNo,
+        ),
+        // A scan has its own confirmation (`scan_confirmation`); this is never asked for one.
+        Act::Scan => (Msg::ConfirmScan, Msg::ConfirmScanYes, None, Msg::ConfirmCancelNo),
     };
     let instance = job.instance_no;
-    let buttons = vec![
-        CreateButton::new(ButtonId::Confirm { act, instance, origin }.to_string())
-            .label(t(lang, yes, &[]))
-            .style(ButtonStyle::Danger),
-        CreateButton::new(ButtonId::Reason { act, instance, origin }.to_string())
-            .label(t(lang, with_reason, &[]))
-            .style(ButtonStyle::Secondary),
+    let mut buttons = vec![CreateButton::new(ButtonId::Confirm { act, instance, origin }.to_string())
+        .label(t(lang, yes, &[]))
+        .style(ButtonStyle::Danger)];
+    if let Some(with_reason) = with_reason {
+        buttons.push(
+            CreateButton::new(ButtonId::Reason { act, instance, origin }.to_string())
+                .label(t(lang, with_reason, &[]))
+                .style(ButtonStyle::Secondary),
+        );
+    }
+    buttons.push(
         CreateButton::new(ButtonId::Keep { instance }.to_string())
             .label(t(lang, no, &[]))
             .style(ButtonStyle::Secondary),
-    ];
+    );
     let mut embed = job_embed(lang, job, demo);
     if let Some(reason) = reason {
         // Escaped without cutting (at most 200 characters typed), so the click reads it back whole.
@@ -451,7 +463,8 @@ pub fn reason_modal(
     reason: Option<&str>,
 ) -> CreateModal {
     let title = match act {
-        Act::Stop => Msg::ReasonTitleStop,
+        // The flows never open the modal for a scan (it has no reason button).
+        Act::Stop | Act::Scan => Msg::ReasonTitleStop,
         Act::Cancel => Msg::ReasonTitleCancel,
     };
     let mut input =
@@ -484,6 +497,7 @@ pub fn not_applicable(lang: Lang, job: &Job, act: Act, demo: bool) -> Reply {
     let msg = match act {
         Act::Stop => Msg::NothingToStop,
         Act::Cancel => Msg::NothingToCancel,
+        Act::Scan => Msg::NothingToRescan,
     };
     let state = state_name(lang, &job.state);
     Reply {
@@ -535,6 +549,7 @@ pub fn denied(lang: Lang, needed: &[u64], what: Denied) -> Reply {
         Denied::View => Msg::DeniedView,
         Denied::Act(Act::Stop) => Msg::DeniedStop,
         Denied::Act(Act::Cancel) => Msg::DeniedCancel,
+        Denied::Act(Act::Scan) => Msg::DeniedScan,
     };
     Reply::text(t(lang, msg, &[("roles", &roles)]))
 }
@@ -570,6 +585,8 @@ pub fn public_outcome(lang: Lang, actor_id: u64, act: Act, job: &Job, reason: Op
     let msg = match act {
         Act::Stop => Msg::PublicStopped,
         Act::Cancel => Msg::PublicCancelled,
+        // A scan's public outcome is `scan_started`.
+        Act::Scan => Msg::PublicStarted,
     };
     let progress = job.progress.map(|p| format!(", {p}%")).unwrap_or_default();
     let mut text = t(
@@ -594,6 +611,7 @@ pub fn done_privately(lang: Lang, act: Act, job: &Job) -> Reply {
     let msg = match act {
         Act::Stop => Msg::DoneStop,
         Act::Cancel => Msg::DoneCancel,
+        Act::Scan => Msg::DoneScan,
     };
     Reply::text(t(lang, msg, &[("host", &code(&host(&job.start_url))), ("id", &job.instance_no.to_string())]))
 }
@@ -608,11 +626,215 @@ pub fn unconfirmed(lang: Lang, now: &Job, demo: bool) -> Reply {
 }
 
 pub fn in_progress(lang: Lang, act: Act) -> Reply {
-    Reply::text(t(lang, if act == Act::Stop { Msg::InProgressStop } else { Msg::InProgressCancel }, &[]))
+    let msg = match act {
+        Act::Stop => Msg::InProgressStop,
+        Act::Cancel => Msg::InProgressCancel,
+        // A scan's confirmation is taken once: a second confirm finds it used.
+        Act::Scan => Msg::PendingExpired,
+    };
+    Reply::text(t(lang, msg, &[]))
 }
 
 pub fn working(lang: Lang, act: Act) -> Reply {
-    Reply::text(t(lang, if act == Act::Stop { Msg::WorkingStop } else { Msg::WorkingCancel }, &[]))
+    let msg = match act {
+        Act::Stop => Msg::WorkingStop,
+        Act::Cancel => Msg::WorkingCancel,
+        Act::Scan => Msg::WorkingScan,
+    };
+    Reply::text(t(lang, msg, &[]))
+}
+
+pub fn speed_name(lang: Lang, speed: ScanSpeed) -> String {
+    let msg = match speed {
+        ScanSpeed::Normal => Msg::SpeedNormal,
+        ScanSpeed::Faster => Msg::SpeedFaster,
+        ScanSpeed::Fast => Msg::SpeedFast,
+    };
+    t(lang, msg, &[])
+}
+
+/// Why a URL typed in chat will not be scanned; `typed` is quoted back inert.
+pub fn scan_refused(lang: Lang, typed: &str, refusal: &UrlRefusal) -> Reply {
+    Reply::text(match refusal {
+        UrlRefusal::NotAUrl => t(lang, Msg::ScanNotAUrl, &[("input", &safe_code(typed, 100))]),
+        UrlRefusal::Scheme => t(lang, Msg::ScanScheme, &[]),
+        UrlRefusal::Credentials => t(lang, Msg::ScanCredentials, &[]),
+        UrlRefusal::TooLong => t(lang, Msg::ScanTooLong, &[("max", &MAX_URL_CHARS.to_string())]),
+        UrlRefusal::NotListed(host) => t(lang, Msg::ScanNotListed, &[("host", &safe_code(host, 100))]),
+    })
+}
+
+/// The question before a billed scan, only to the asker: the URL, the speed, the bill, NCP's
+/// precondition; one button, whose request waits in the store under `id`.
+pub fn scan_confirmation(lang: Lang, job: &NewJob, id: &str, master: Option<&Job>, demo: bool) -> Reply {
+    let question = match job.master_instance_no {
+        Some(master) => t(lang, Msg::ConfirmRescan, &[("id", &master.to_string())]),
+        None => t(lang, Msg::ConfirmScan, &[]),
+    };
+    let content = format!(
+        "{question}\n{}\n{}\n{}",
+        safe_code(&job.start_url, 600),
+        t(lang, Msg::ScanSpeedLine, &[("speed", &speed_name(lang, job.speed))]),
+        t(lang, Msg::ScanPrecondition, &[]),
+    );
+    let button = CreateButton::new(ButtonId::ConfirmScan { id: id.to_owned() }.to_string())
+        .label(t(lang, Msg::ConfirmScanYes, &[]))
+        .style(ButtonStyle::Danger);
+    Reply {
+        content,
+        embeds: master.map(|job| job_embed(lang, job, demo)).into_iter().collect(),
+        components: vec![CreateActionRow::Buttons(vec![button])],
+    }
+}
+
+/// The team's message for a scan started from chat: who, what, the job with its button.
+pub fn scan_started(lang: Lang, actor_id: u64, job: &Job, speed: ScanSpeed, demo: bool) -> Reply {
+    let content = t(
+        lang,
+        Msg::PublicStarted,
+        &[
+            ("actor", &actor_id.to_string()),
+            ("url", &safe_code(&job.start_url, 300)),
+            ("id", &job.instance_no.to_string()),
+            ("speed", &speed_name(lang, speed)),
+        ],
+    );
+    Reply {
+        content,
+        embeds: vec![job_embed(lang, job, demo)],
+        components: action_button(lang, job).map(|b| CreateActionRow::Buttons(vec![b])).into_iter().collect(),
+    }
+}
+
+/// The Rescan button of a finished job.
+pub fn rescan_row(lang: Lang, instance: u64) -> CreateActionRow {
+    let label = t(lang, Msg::RescanButton, &[("id", &instance.to_string())]);
+    CreateActionRow::Buttons(vec![CreateButton::new(ButtonId::Rescan { instance }.to_string())
+        .label(truncate(&label, 80))
+        .emoji(ReactionType::Unicode("🔁".into()))
+        .style(ButtonStyle::Secondary)])
+}
+
+/// A job in a list of a message: its number and URL, inert.
+fn job_line((instance, url): &(u64, String)) -> String {
+    format!("{instance} {}", safe_code(url, 120))
+}
+
+/// Running jobs listed in a message: at most 25, and fewer when long URLs would pass `budget`
+/// characters; then how many more, so the count is never cut off.
+fn listed(lang: Lang, jobs: &[(u64, String)], budget: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut used = 0;
+    for job in jobs.iter().take(25) {
+        let line = format!("• {}", job_line(job));
+        used += line.chars().count() + 1;
+        if used > budget {
+            break;
+        }
+        lines.push(line);
+    }
+    if jobs.len() > lines.len() {
+        lines.push(t(lang, Msg::AndMore, &[("n", &(jobs.len() - lines.len()).to_string())]));
+    }
+    lines.join("\n")
+}
+
+fn url_filter(lang: Lang, keyword: &str) -> String {
+    if keyword.trim().is_empty() {
+        String::new()
+    } else {
+        t(lang, Msg::StopAllFilter, &[("keyword", &safe_code(keyword, 100))])
+    }
+}
+
+pub fn nothing_running(lang: Lang, keyword: &str) -> Reply {
+    Reply::text(t(lang, Msg::NothingRunning, &[("filter", &url_filter(lang, keyword))]))
+}
+
+/// The question before stopping every running job listed, with one button.
+pub fn stop_all_confirmation(lang: Lang, jobs: &[(u64, String)], keyword: &str, id: &str) -> Reply {
+    let n = jobs.len().to_string();
+    let question = t(lang, Msg::ConfirmStopAll, &[("n", &n), ("filter", &url_filter(lang, keyword))]);
+    let button = CreateButton::new(ButtonId::ConfirmStopAll { id: id.to_owned() }.to_string())
+        .label(truncate(&t(lang, Msg::ConfirmStopAllYes, &[("n", &n)]), 80))
+        .style(ButtonStyle::Danger);
+    Reply {
+        content: truncate(&format!("{question}\n{}", listed(lang, jobs, 1500)), 2000),
+        embeds: Vec::new(),
+        components: vec![CreateActionRow::Buttons(vec![button])],
+    }
+}
+
+pub fn stop_all_working(lang: Lang, n: usize) -> Reply {
+    Reply::text(t(lang, Msg::WorkingStopAll, &[("n", &n.to_string())]))
+}
+
+/// What became of each job a stop-all listed.
+#[derive(Debug, Default)]
+pub struct StopAllSummary {
+    pub stopped: Vec<(u64, String)>,
+    pub finished: Vec<(u64, String)>,
+    pub busy: Vec<(u64, String)>,
+    pub failed: Vec<(u64, String)>,
+}
+
+impl StopAllSummary {
+    /// Stopped (by this confirm or by someone at the same time), had already finished, failed.
+    fn counts(&self) -> [String; 3] {
+        [self.stopped.len() + self.busy.len(), self.finished.len(), self.failed.len()].map(|n| n.to_string())
+    }
+
+    fn details(&self, lang: Lang, reference: &str) -> String {
+        let mut lines = Vec::new();
+        for (msg, jobs) in [
+            (Msg::StopAllStopped, &self.stopped),
+            (Msg::StopAllBusy, &self.busy),
+            (Msg::StopAllFinished, &self.finished),
+            (Msg::StopAllFailed, &self.failed),
+        ] {
+            if !jobs.is_empty() {
+                let shown: Vec<String> = jobs.iter().take(25).map(job_line).collect();
+                let more = jobs.len().saturating_sub(25);
+                let mut text = shown.join(", ");
+                if more > 0 {
+                    text = format!("{text} {}", t(lang, Msg::AndMore, &[("n", &more.to_string())]));
+                }
+                lines.push(t(lang, msg, &[("jobs", &text)]));
+            }
+        }
+        if !self.failed.is_empty() {
+            lines.push(t(lang, Msg::Reference, &[("ref", reference)]));
+        }
+        lines.join("\n")
+    }
+
+    /// The team's one message.
+    pub fn public(&self, lang: Lang, actor_id: u64, keyword: &str, reference: &str) -> Reply {
+        let [stopped, finished, failed] = self.counts();
+        let (actor, filter) = (actor_id.to_string(), url_filter(lang, keyword));
+        let head = t(
+            lang,
+            Msg::PublicStopAll,
+            &[
+                ("actor", &actor),
+                ("filter", &filter),
+                ("stopped", &stopped),
+                ("finished", &finished),
+                ("failed", &failed),
+            ],
+        );
+        Reply::text(format!("{head}\n{}", self.details(lang, reference)))
+    }
+
+    /// The asker's answer.
+    pub fn private(&self, lang: Lang) -> Reply {
+        let [stopped, finished, failed] = self.counts();
+        Reply::text(t(
+            lang,
+            Msg::DoneStopAll,
+            &[("stopped", &stopped), ("finished", &finished), ("failed", &failed)],
+        ))
+    }
 }
 
 pub fn kept(lang: Lang, instance: u64) -> Reply {
@@ -691,6 +913,68 @@ pub fn choice_name(lang: Lang, job: &Job) -> String {
 mod tests {
     use super::*;
     use crate::wsc::model::decode_job;
+
+    /// No forged mention or heading outside a code span.
+    fn assert_inert(text: &str) {
+        for forged in ["@everyone", "<@&1>"] {
+            for (at, _) in text.match_indices(forged) {
+                let before = &text[..at];
+                let ticks = before.match_indices('`').filter(|(i, _)| !before[..*i].ends_with('\\')).count();
+                assert!(before.ends_with('\\') || ticks % 2 == 1, "`{forged}` came through: {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_stop_all_confirmation_shows_at_most_25_jobs_and_stays_within_limits() {
+        let hostile = format!("https://x.example.com/{}@everyone`<@&1>", "a".repeat(600));
+        let jobs: Vec<(u64, String)> =
+            (1..=40).map(|i| (9_999_999_999_999_999_000 + i, hostile.clone())).collect();
+        for lang in [Lang::En, Lang::Ko] {
+            let reply = stop_all_confirmation(lang, &jobs, "x.example.com", "abcdefghijkl");
+            assert!(reply.content.chars().count() <= 2000, "{}", reply.content.len());
+            let shown = reply.content.matches('•').count();
+            assert!((5..25).contains(&shown), "as many as fit: {shown}");
+            let more = (40 - shown).to_string();
+            let more =
+                if lang == Lang::En { format!("…and {more} more") } else { format!("…외 {more}개") };
+            assert!(reply.content.ends_with(&more), "the count is never cut off: {}", reply.content);
+            assert_inert(&reply.content);
+            let button = serde_json::to_value(&reply.components[0]).unwrap();
+            let custom_id = button["components"][0]["custom_id"].as_str().unwrap();
+            assert_eq!(
+                ButtonId::parse(custom_id),
+                Ok(ButtonId::ConfirmStopAll { id: "abcdefghijkl".into() })
+            );
+            assert!(button["components"][0]["label"].as_str().unwrap().contains("40"));
+        }
+        let short: Vec<(u64, String)> = (1..=30).map(|i| (i, format!("https://h{i}.example.com/"))).collect();
+        let reply = stop_all_confirmation(Lang::En, &short, "", "abcdefghijkl");
+        assert_eq!(reply.content.matches('•').count(), 25, "at most 25 shown");
+        assert!(reply.content.ends_with("…and 5 more"), "{}", reply.content);
+        let few = stop_all_confirmation(Lang::En, &jobs[..3], "", "abcdefghijkl");
+        assert!(!few.content.contains("more") && few.content.matches('•').count() == 3, "{}", few.content);
+    }
+
+    #[test]
+    fn a_stop_all_summary_counts_and_names_every_job() {
+        let summary = StopAllSummary {
+            stopped: vec![(1, "https://a/".into())],
+            finished: vec![(2, "https://b/".into()), (3, "https://c/".into())],
+            busy: vec![(4, "https://d/".into())],
+            failed: vec![(5, "https://e/".into())],
+        };
+        let public = summary.public(Lang::En, 42, "", "REF123").content;
+        assert!(
+            public
+                .starts_with("⏹️ <@42> stopped running scans: 2 stopped, 2 had already finished, 1 failed."),
+            "{public}"
+        );
+        for job in ["1 `https://a/`", "2 `https://b/`", "4 `https://d/`", "5 `https://e/`", "REF123"] {
+            assert!(public.contains(job), "{job} in {public}");
+        }
+        assert!(summary.private(Lang::Ko).content.starts_with("완료: 2개 중지"));
+    }
 
     fn page_of(jobs: usize, total_pages: u64) -> JobPage {
         let job = |n: usize| {

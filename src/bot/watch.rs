@@ -242,7 +242,10 @@ impl Watcher {
             let announce = (self.baseline_taken || stage == Stage::Warned) && moved && stage.announced();
             if announce {
                 match self.announce(discord, lang, job, stage, seen.message_id).await {
-                    Some(id) => seen.message_id = Some(id),
+                    Some(id) => {
+                        seen.message_id = Some(id);
+                        self.tell_starter(discord, lang, job, stage).await;
+                    }
                     // Discord did not take it: keep the old stage, so the next poll tries again.
                     None => continue,
                 }
@@ -379,6 +382,28 @@ impl Watcher {
                 tracing::warn!(%error, "could not post to the watch channel; trying again at the next poll");
                 None
             }
+        }
+    }
+
+    /// A scan started from chat that finished or failed: its starter hears it directly, once.
+    /// Closed DMs (or a store that is down) cost only that message.
+    async fn tell_starter<D: Discord>(&self, discord: &D, lang: Lang, job: &Job, stage: Stage) {
+        if !matches!(stage, Stage::Finished | Stage::Failed) {
+            return;
+        }
+        let starter = match self.store.take_pending(&job.instance_no.to_string(), super::SCAN_STARTER).await {
+            Ok(starter) => starter.and_then(|s| s.parse::<u64>().ok()),
+            Err(error) => {
+                self.metrics.store_error("take_pending");
+                tracing::warn!(%error, "could not read who started a scan; no direct message");
+                None
+            }
+        };
+        let Some(user) = starter else { return };
+        let mut reply = self.render(lang, job, stage).await;
+        reply.components.clear();
+        if let Err(error) = discord.send_dm(user, reply.message()).await {
+            tracing::info!(instance = job.instance_no, %error, "could not tell the scan's starter directly");
         }
     }
 

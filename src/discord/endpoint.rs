@@ -246,6 +246,10 @@ impl Discord for EndpointDiscord {
         self.rest.send_message(channel_id, message).await
     }
 
+    async fn send_dm(&self, user_id: u64, message: CreateMessage) -> Result<u64, DiscordError> {
+        self.rest.send_dm(user_id, message).await
+    }
+
     async fn channel_locale(&self, channel_id: u64) -> Result<String, DiscordError> {
         self.rest.channel_locale(channel_id).await
     }

@@ -214,6 +214,17 @@ impl Discord for Rest {
             .ok_or_else(|| DiscordError::unanswered("the posted message has no id"))
     }
 
+    async fn send_dm(&self, user_id: u64, message: CreateMessage) -> Result<u64, DiscordError> {
+        let recipient = serde_json::json!({"recipient_id": user_id.to_string()});
+        let channel: serde_json::Value =
+            self.send_json(with_body(Route::UserMeDmChannels, LightMethod::Post, &recipient)?).await?;
+        let channel_id = channel["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| DiscordError::unanswered("the DM channel has no id"))?;
+        self.send_message(channel_id, message).await
+    }
+
     async fn channel_locale(&self, channel_id: u64) -> Result<String, DiscordError> {
         // Raw JSON: only two fields are needed, and serenity's full models demand dozens.
         let route = Route::Channel { channel_id: ChannelId::new(channel_id) };

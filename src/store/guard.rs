@@ -96,6 +96,20 @@ impl Store for Guarded {
         self.call(self.inner.forget_registration(version)).await
     }
 
+    async fn put_pending(
+        &self,
+        id: &str,
+        kind: &str,
+        payload: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.call(self.inner.put_pending(id, kind, payload, ttl)).await
+    }
+
+    async fn take_pending(&self, id: &str, kind: &str) -> Result<Option<String>, StoreError> {
+        self.call(self.inner.take_pending(id, kind)).await
+    }
+
     async fn status(&self) -> Result<StoreStatus, StoreError> {
         self.call(self.inner.status()).await
     }
@@ -144,6 +158,12 @@ mod tests {
             std::future::pending().await
         }
         async fn forget_registration(&self, _: &str) -> Result<(), StoreError> {
+            std::future::pending().await
+        }
+        async fn put_pending(&self, _: &str, _: &str, _: &str, _: Duration) -> Result<(), StoreError> {
+            std::future::pending().await
+        }
+        async fn take_pending(&self, _: &str, _: &str) -> Result<Option<String>, StoreError> {
             std::future::pending().await
         }
         async fn status(&self) -> Result<StoreStatus, StoreError> {

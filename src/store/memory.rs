@@ -20,6 +20,8 @@ pub struct MemoryStore {
     watched: Mutex<HashMap<u64, HashMap<u64, WatchedJob>>>,
     audit: Mutex<VecDeque<AuditRecord>>,
     registrations: Mutex<std::collections::HashSet<String>>,
+    /// Requests awaiting confirmation: kind, payload and when they expire.
+    pending: Mutex<HashMap<String, (String, String, i64)>>,
 }
 
 fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -125,6 +127,7 @@ impl Store for MemoryStore {
         let now = now_ms();
         locked(&self.claims).retain(|_, (_, until)| *until > now);
         locked(&self.leases).retain(|_, (_, until)| *until > now);
+        locked(&self.pending).retain(|_, (_, _, until)| *until > now);
         let oldest = now.saturating_sub(ms(audit_retention));
         locked(&self.audit).retain(|r| r.at_ms >= oldest);
         Ok(())
@@ -137,6 +140,28 @@ impl Store for MemoryStore {
     async fn forget_registration(&self, version: &str) -> Result<(), StoreError> {
         locked(&self.registrations).remove(version);
         Ok(())
+    }
+
+    async fn put_pending(
+        &self,
+        id: &str,
+        kind: &str,
+        payload: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let until = now_ms().saturating_add(ms(ttl));
+        locked(&self.pending).insert(id.to_owned(), (kind.to_owned(), payload.to_owned(), until));
+        Ok(())
+    }
+
+    async fn take_pending(&self, id: &str, kind: &str) -> Result<Option<String>, StoreError> {
+        let mut pending = locked(&self.pending);
+        match pending.get(id) {
+            Some((k, _, until)) if k == kind && *until > now_ms() => {
+                Ok(pending.remove(id).map(|(_, p, _)| p))
+            }
+            _ => Ok(None),
+        }
     }
 
     async fn status(&self) -> Result<StoreStatus, StoreError> {

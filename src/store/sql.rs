@@ -16,7 +16,10 @@ use crate::bot::ports::{now_ms, AuditQuery, AuditRecord, Store, StoreError, Stor
 use crate::bot::watch::Stage;
 
 /// The migrations, newest last: (version, description, SQL).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "state", include_str!("../../migrations/0001_state.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "state", include_str!("../../migrations/0001_state.sql")),
+    (2, "pending", include_str!("../../migrations/0002_pending.sql")),
+];
 
 /// An interaction token lives 15 minutes; no later delivery of it can do anything.
 const SEEN_FOR_MS: i64 = 15 * 60 * 1000;
@@ -407,6 +410,7 @@ impl Store for SqlStore {
         let statements = [
             ("DELETE FROM claims WHERE expires_at <= $1", now),
             ("DELETE FROM leases WHERE expires_at <= $1", now),
+            ("DELETE FROM pending_requests WHERE expires_at <= $1", now),
             ("DELETE FROM seen_interactions WHERE seen_at <= $1", now - SEEN_FOR_MS),
             ("DELETE FROM audit_events WHERE at_ms < $1", now.saturating_sub(ms(audit_retention))),
         ];
@@ -435,6 +439,42 @@ impl Store for SqlStore {
             .await
             .map_err(failed)?;
         Ok(())
+    }
+
+    async fn put_pending(
+        &self,
+        id: &str,
+        kind: &str,
+        payload: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO pending_requests (id, kind, payload, expires_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, payload = excluded.payload, \
+             expires_at = excluded.expires_at",
+        )
+        .bind(id.to_owned())
+        .bind(kind.to_owned())
+        .bind(kept_text(payload.to_owned()))
+        .bind(now_ms().saturating_add(ms(ttl)))
+        .execute(&self.pool)
+        .await
+        .map_err(failed)?;
+        Ok(())
+    }
+
+    async fn take_pending(&self, id: &str, kind: &str) -> Result<Option<String>, StoreError> {
+        // One statement: of two confirms at once, in any replicas, only one deletes the row.
+        let row = sqlx::query(
+            "DELETE FROM pending_requests WHERE id = $1 AND kind = $2 AND expires_at > $3 RETURNING payload",
+        )
+        .bind(id.to_owned())
+        .bind(kind.to_owned())
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(failed)?;
+        row.map(|row| row.try_get("payload")).transpose().map_err(failed)
     }
 
     async fn status(&self) -> Result<StoreStatus, StoreError> {

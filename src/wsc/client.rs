@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use super::error::{classify, ErrorKind, WscError};
 use super::keys::{KeyPair, KeySource, Reload, SharedKeys};
-use super::model::{decode_job_page, decode_report, Job, JobPage, Report, SearchField, SearchQuery};
+use super::model::{
+    decode_created, decode_job_page, decode_report, Job, JobPage, NewJob, Report, SearchField, SearchQuery,
+};
 use super::{sign, Operation};
 use crate::metrics::Metrics;
 
@@ -167,6 +169,33 @@ impl WscClient {
     pub async fn stop_job(&self, instance_no: u64) -> Result<CallInfo, WscError> {
         let path = format!("/api/v1/jobs/{instance_no}/stop");
         self.call(Operation::Stop, Method::PATCH, &path, None).await.map(|(_, info)| info)
+    }
+
+    /// createJob: starts a scan at once, billed per call. Never retried: after a timeout or a cut
+    /// answer, look for the job with `find_created`. The new job's number when WSC's answer has it.
+    pub async fn create_job(&self, job: &NewJob) -> Result<(Option<u64>, CallInfo), WscError> {
+        let (body, info) = self.call(Operation::Create, Method::PUT, "/api/v1/job", Some(job.body())).await?;
+        Ok((decode_created(&body), info))
+    }
+
+    /// The job `job` created, if WSC has it: the newest with its URL and memo (the memo carries
+    /// the request's own id, so no other job has it).
+    pub async fn find_created(&self, job: &NewJob) -> Result<Option<Job>, WscError> {
+        let query = SearchQuery {
+            field: SearchField::Memo,
+            keyword: job.memo.clone(),
+            status_code: None,
+            page: 1,
+            limit: FIND_PAGE_SIZE,
+        };
+        let found = self.search_jobs(&query).await?;
+        Ok(found
+            .jobs
+            .into_iter()
+            .filter(|j| {
+                j.start_url.trim() == job.start_url.trim() && j.memo.as_deref() == Some(job.memo.as_str())
+            })
+            .max_by_key(|j| j.instance_no))
     }
 
     /// getReport: a finished job's report.

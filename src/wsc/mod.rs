@@ -11,7 +11,7 @@ pub mod sim;
 pub use client::{ClientSettings, RetryPolicy, WscClient};
 pub use error::{ErrorKind, WscError};
 pub use keys::{KeyPair, KeySource, Reload};
-pub use model::{Job, JobAction, JobPage, JobState, Report, SearchField, SearchQuery};
+pub use model::{Job, JobAction, JobPage, JobState, NewJob, Report, ScanSpeed, SearchField, SearchQuery};
 
 use serde::{Deserialize, Serialize};
 
@@ -24,10 +24,12 @@ pub enum Operation {
     Cancel,
     Stop,
     Report,
+    Create,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 5] = [Self::List, Self::Search, Self::Cancel, Self::Stop, Self::Report];
+    pub const ALL: [Operation; 6] =
+        [Self::List, Self::Search, Self::Cancel, Self::Stop, Self::Report, Self::Create];
 
     /// NCP's name for it.
     pub fn name(self) -> &'static str {
@@ -37,10 +39,12 @@ impl Operation {
             Self::Cancel => "cancelJob",
             Self::Stop => "stopJob",
             Self::Report => "getReport",
+            Self::Create => "createJob",
         }
     }
 
-    /// Reads may be retried; cancel and stop never are (after a timeout, re-read the job).
+    /// Reads may be retried; cancel, stop and create never are (after a timeout, re-read the job,
+    /// or look for the new one).
     pub fn is_read(self) -> bool {
         matches!(self, Self::List | Self::Search | Self::Report)
     }
@@ -58,6 +62,7 @@ impl Operation {
             Self::Cancel => "cancel",
             Self::Stop => "stop",
             Self::Report => "report",
+            Self::Create => "create",
         }
     }
 }

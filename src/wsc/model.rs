@@ -159,6 +159,90 @@ impl SearchQuery {
     }
 }
 
+/// createJob's `Speed`: sent as the strings `"1"` to `"3"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanSpeed {
+    #[default]
+    Normal,
+    Faster,
+    Fast,
+}
+
+impl ScanSpeed {
+    pub const ALL: [ScanSpeed; 3] = [Self::Normal, Self::Faster, Self::Fast];
+
+    pub fn wire(self) -> &'static str {
+        match self {
+            Self::Normal => "1",
+            Self::Faster => "2",
+            Self::Fast => "3",
+        }
+    }
+
+    /// The option value people pick in chat.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Normal => "normal",
+            Self::Faster => "faster",
+            Self::Fast => "fast",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|speed| speed.name() == name)
+    }
+}
+
+/// A createJob request: a new scan of `start_url`, or a rescan of a finished job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct NewJob {
+    pub start_url: String,
+    pub speed: ScanSpeed,
+    /// Shown in the console; also how the job is found when WSC's answer does not name it.
+    pub memo: String,
+    /// The finished job this rescans.
+    pub master_instance_no: Option<u64>,
+}
+
+/// The `UserAgent` every scan from chat uses.
+pub const USER_AGENT: &str = "PC Chrome";
+
+impl NewJob {
+    /// createJob's PascalCase body: every vulnerability, the desktop browser, no exclusions.
+    pub fn body(&self) -> Value {
+        let mut body = serde_json::json!({
+            "StartUrl": self.start_url,
+            "ExcludeUrl": [],
+            "VulnItems": ["ALL"],
+            "UserAgent": USER_AGENT,
+            "Speed": self.speed.wire(),
+            "Memo": self.memo,
+        });
+        if let Some(master) = self.master_instance_no {
+            body["MasterInstanceNo"] = Value::String(master.to_string());
+        }
+        body
+    }
+}
+
+/// The new job's number in createJob's answer, which NCP does not document: under `resources`
+/// (as its `instanceNo`, or as the value itself) or beside it; `None` when it is not there.
+pub fn decode_created(body: &Value) -> Option<u64> {
+    let root = body.as_object()?;
+    let number = |map: &Map<String, Value>| {
+        ["instanceNo", "instance_no", "instanceNumber"]
+            .iter()
+            .find_map(|key| instance_number(get_ci(map, key)))
+    };
+    match get_ci(root, "resources") {
+        Some(Value::Object(inner)) => number(inner),
+        Some(value @ (Value::String(_) | Value::Number(_))) => instance_number(Some(value)),
+        _ => None,
+    }
+    .or_else(|| number(root))
+}
+
 /// searchJobs' status codes with their Korean and English labels (wsc-api.md).
 pub const STATUS_CODES: &[(u16, &str, &str)] = &[
     (12, "URL 수집 대기", "URL collection pending"),
@@ -319,6 +403,43 @@ fn kind_of(value: &Value) -> &'static str {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_new_job_number_is_found_wherever_it_is_or_not_at_all() {
+        let answers = [
+            (json!({"returnCode": "0", "resources": {"instanceNo": "1000000042"}}), Some(1000000042)),
+            (json!({"returnCode": "0", "resources": {"InstanceNo": 1000000042}}), Some(1000000042)),
+            (json!({"returnCode": "0", "resources": "1000000042"}), Some(1000000042)),
+            (json!({"returnCode": "0", "instanceNo": "1000000042", "resources": null}), Some(1000000042)),
+            (json!({"returnCode": "0", "returnMessage": "Success", "resources": null}), None),
+            (json!({"returnCode": "0", "resources": {}}), None),
+            (json!({"returnCode": "0", "resources": {"instanceNo": "1e20"}}), None),
+            (json!({"returnCode": "0", "resources": {"instanceNo": "0"}}), None),
+            (json!([1, 2]), None),
+            (Value::Null, None),
+        ];
+        for (body, number) in answers {
+            assert_eq!(decode_created(&body), number, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_new_job_is_sent_in_pascal_case_with_the_speed_as_a_string() {
+        let job = NewJob {
+            start_url: "https://shop.example.com/".into(),
+            speed: ScanSpeed::Fast,
+            memo: "m".into(),
+            master_instance_no: Some(7),
+        };
+        assert_eq!(
+            job.body(),
+            json!({"StartUrl": "https://shop.example.com/", "ExcludeUrl": [], "VulnItems": ["ALL"],
+                   "UserAgent": "PC Chrome", "Speed": "3", "Memo": "m", "MasterInstanceNo": "7"})
+        );
+        let fresh = NewJob { master_instance_no: None, speed: ScanSpeed::Normal, ..job };
+        assert!(fresh.body().get("MasterInstanceNo").is_none());
+        assert_eq!(fresh.body()["Speed"], "1");
+    }
 
     #[test]
     fn documented_sample_decodes() {

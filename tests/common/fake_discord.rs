@@ -255,6 +255,8 @@ struct Inner {
     bot_token: String,
     token_lifetime: Duration,
     channels: std::collections::HashSet<u64>,
+    /// Members whose DMs are closed: a message to them is refused (403, code 50007).
+    closed_dms: std::collections::HashSet<u64>,
     /// Every rule the bot (or a test's input) broke, in order.
     breaches: Vec<String>,
     verdict_taken: bool,
@@ -766,6 +768,11 @@ impl FakeDiscord {
 
     pub fn clear_delays(&self) {
         self.shared.lock().delays.clear();
+    }
+
+    /// Closes a member's DMs: Discord refuses messages to them with 403, code 50007.
+    pub fn close_dms(&self, user_id: u64) {
+        self.shared.lock().closed_dms.insert(user_id);
     }
 
     /// Makes a channel known (posts and reads there are accepted).
@@ -1444,6 +1451,14 @@ async fn rest_handler(
 }
 
 fn take_failure(st: &mut Inner, method: &str, path: &str) -> Option<Reply> {
+    // A member whose DMs are closed: Discord's own refusal, no fault of the bot's.
+    let closed = st
+        .closed_dms
+        .iter()
+        .any(|user| path == format!("/api/v10/channels/{}/messages", dm_channel_of(*user)));
+    if method == "POST" && closed {
+        return Some(Reply::error(403, 50007, "Cannot send messages to this user"));
+    }
     let idx = st.failures.iter().position(|f| matches_rule(&f.method, &f.path_contains, method, path))?;
     let rule = &mut st.failures[idx];
     rule.remaining -= 1;
@@ -1484,6 +1499,11 @@ fn validate(st: &Inner, method: &str, path: &str, body: &Value) -> Option<Reply>
         .map(|v| json!({"code": "FAKE_DISCORD_VALIDATION", "message": v}))
         .collect::<Vec<_>>()}));
     Some(reply.because(format!("outside Discord's spec or limits ({})", violations.join("; "))))
+}
+
+/// The DM channel the fake Discord opens with a member.
+pub fn dm_channel_of(user_id: u64) -> u64 {
+    910_000_000_000_000_000 + user_id % 1_000_000_000_000
 }
 
 fn route(
@@ -1536,6 +1556,22 @@ fn route(
             ),
             _ => Reply::method_not_allowed(),
         },
+        ["users", "@me", "channels"] => {
+            match (method, body["recipient_id"].as_str().map(str::parse::<u64>)) {
+                ("POST", Some(Ok(user))) => {
+                    let channel = dm_channel_of(user);
+                    st.channels.insert(channel);
+                    Reply::json(
+                        200,
+                        json!({"id": channel.to_string(), "type": 1, "flags": 0, "last_message_id": null,
+                           "recipients": [{"id": user.to_string(), "username": "member", "discriminator": "0",
+                                           "global_name": null, "avatar": null}]}),
+                    )
+                }
+                ("POST", _) => Reply::error(400, 50035, "Invalid Form Body"),
+                _ => Reply::method_not_allowed(),
+            }
+        }
         ["users", "@me"] => match method {
             "GET" => Reply::json(200, {
                 let mut u = bot_user_json();

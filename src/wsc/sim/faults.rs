@@ -138,7 +138,7 @@ pub fn parse_fault_flag(flag: &str) -> Result<(Vec<Operation>, Fault), String> {
         Operation::ALL.to_vec()
     } else {
         vec![Operation::parse(op).ok_or_else(|| {
-            format!("`{op}` is not an operation: use list, search, cancel, stop, report or all")
+            format!("`{op}` is not an operation: use list, search, cancel, stop, report, create or all")
         })?]
     };
     let mut fault = Fault::default();
@@ -222,9 +222,10 @@ mod tests {
         let (_, fault) = parse_fault_flag("list=error=429,times=2,answer-latency=3000").unwrap();
         assert_eq!((fault.times, fault.answer_latency_ms), (Some(2), 3000));
         let (ops, fault) = parse_fault_flag("all=error=gateway:503").unwrap();
-        assert_eq!(ops.len(), 5);
+        assert_eq!(ops.len(), 6, "createJob too");
         assert_eq!(fault.error, Some(FaultError::Gateway(503)));
         assert_eq!(parse_fault_flag("getJobs=error=429").unwrap().0, [Operation::List]);
+        assert_eq!(parse_fault_flag("create=error=wsc:160331").unwrap().0, [Operation::Create]);
         for bad in [
             "stop",
             "nope=latency=1",

@@ -4,7 +4,8 @@
 //!
 //! Control routes under `/_sim/` (unsigned, for tests and demos; bind to loopback):
 //! `GET|DELETE /_sim/requests`, `GET|POST /_sim/jobs`, `PUT /_sim/faults/{op}`,
-//! `DELETE /_sim/faults`, `POST /_sim/advance`, `PUT /_sim/settings`, `PUT /_sim/keys`.
+//! `DELETE /_sim/faults`, `POST /_sim/advance`, `PUT /_sim/settings`, `PUT /_sim/keys`,
+//! `GET /_sim/billing` (createJob calls carried out, each billed, and their bodies).
 
 pub mod faults;
 pub mod jobs;
@@ -60,6 +61,9 @@ pub struct SimSettings {
     /// Sent as `total_page_cnt` in list and search answers instead of the real count, verbatim
     /// (hostile numbers such as `"1e20"`, for tests).
     pub total_page_cnt: Option<Value>,
+    /// Whether createJob's answer names the new job (NCP does not document it): `false` sends
+    /// the bare wrapper with `resources: null`.
+    pub create_answer_number: bool,
 }
 
 impl SimSettings {
@@ -75,6 +79,7 @@ impl SimSettings {
             faults: Vec::new(),
             request_log_limit: REQUEST_LOG_LIMIT,
             total_page_cnt: None,
+            create_answer_number: true,
         }
     }
 }
@@ -108,6 +113,7 @@ pub struct SettingsPatch {
     pub wsc_error_status: Option<u16>,
     pub lang: Option<Lang>,
     pub speed: Option<f64>,
+    pub create_answer_number: Option<bool>,
 }
 
 /// The key pair the gateway accepts from now on (`PUT /_sim/keys`): NCP after a key rotation.
@@ -137,6 +143,16 @@ struct SimState {
     /// Requests received since the start or the last clear, the dropped ones included.
     requests_total: u64,
     total_page_cnt: Option<Value>,
+    create_answer_number: bool,
+    /// The bodies of the createJob calls carried out: each one billed.
+    created: Vec<Value>,
+}
+
+/// What `GET /_sim/billing` answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Billing {
+    pub create_job_calls: usize,
+    pub bodies: Vec<Value>,
 }
 
 impl SimState {
@@ -217,6 +233,9 @@ impl SimState {
         }
         if let Some(lang) = patch.lang {
             self.lang = lang;
+        }
+        if let Some(answer) = patch.create_answer_number {
+            self.create_answer_number = answer;
         }
         Ok(())
     }
@@ -311,6 +330,12 @@ impl SimHandle {
         snapshot(&mut self.shared.lock())
     }
 
+    /// The createJob calls carried out (each billed by NCP), with their bodies.
+    pub fn billing(&self) -> Billing {
+        let state = self.shared.lock();
+        Billing { create_job_calls: state.created.len(), bodies: state.created.clone() }
+    }
+
     pub fn phase(&self, instance_no: u64) -> Option<Phase> {
         let mut state = self.shared.lock();
         state.advance_jobs();
@@ -356,6 +381,8 @@ pub async fn start(settings: SimSettings, addr: SocketAddr) -> std::io::Result<S
         request_log_limit: settings.request_log_limit,
         requests_total: 0,
         total_page_cnt: settings.total_page_cnt,
+        create_answer_number: settings.create_answer_number,
+        created: Vec::new(),
     };
     for seed in settings.seed {
         state.add_job(seed);
@@ -385,12 +412,16 @@ fn router(shared: Shared) -> Router {
         .route("/_sim/advance", axum::routing::post(control_advance))
         .route("/_sim/settings", put(control_settings))
         .route("/_sim/keys", put(control_keys))
+        .route("/_sim/billing", get(control_billing))
         .fallback(gateway)
         .with_state(shared)
 }
 
 /// Which operation a method and path name, and its instance number.
 fn route(method: &Method, path: &str) -> Option<(Operation, Option<u64>)> {
+    if method == Method::PUT && path == "/api/v1/job" {
+        return Some((Operation::Create, None));
+    }
     let rest = path.strip_prefix("/api/v1/jobs")?;
     let segments: Vec<&str> = rest.split('/').skip(1).collect();
     let instance = |s: &str| s.parse::<u64>().ok().filter(|_| s.bytes().all(|b| b.is_ascii_digit()));
@@ -605,6 +636,7 @@ fn operate(
             page["returnMessage"] = json!("Success");
             Ok(state.page_count(page))
         }
+        (Operation::Create, None) => create_job(state, body, now),
         (Operation::Cancel | Operation::Stop | Operation::Report, Some(id)) => {
             let job = state.jobs.get_mut(&id).ok_or(901u32)?;
             let done = match operation {
@@ -622,6 +654,69 @@ fn operate(
         }
         _ => Err(901),
     }
+}
+
+/// createJob by NCP's body rules: a URL, the vulnerability list, a known browser and the speed
+/// as a string; a rescan names a finished job. The new job starts at once and is billed.
+fn create_job(state: &mut SimState, body: &[u8], now: i64) -> Result<Value, u32> {
+    const PARAM: u32 = 160332;
+    let body: Value = serde_json::from_slice(body).map_err(|_| PARAM)?;
+    let field = |name: &str| body.get(name).filter(|v| !v.is_null());
+    let start_url = field("StartUrl").and_then(Value::as_str).ok_or(PARAM)?;
+    let url = reqwest::Url::parse(start_url).map_err(|_| 160331u32)?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(160331);
+    }
+    let strings = |value: &Value| value.as_array().is_some_and(|items| items.iter().all(Value::is_string));
+    let vuln_items = field("VulnItems").ok_or(PARAM)?;
+    if !strings(vuln_items) || vuln_items.as_array().is_some_and(Vec::is_empty) {
+        return Err(PARAM);
+    }
+    if field("ExcludeUrl").is_some_and(|v| !strings(v)) {
+        return Err(PARAM);
+    }
+    let agent = field("UserAgent").and_then(Value::as_str).ok_or(PARAM)?;
+    if !["Android", "iPhone", "PC Chrome", "PC IE"].contains(&agent) {
+        return Err(PARAM);
+    }
+    // The speed is a string: the number 1 is refused, as the docs' type says.
+    if !matches!(field("Speed").and_then(Value::as_str), Some("1" | "2" | "3")) {
+        return Err(PARAM);
+    }
+    let memo = match field("Memo") {
+        None => None,
+        Some(Value::String(memo)) => Some(memo.clone()),
+        Some(_) => return Err(PARAM),
+    };
+    if let Some(master) = field("MasterInstanceNo") {
+        let id = master.as_str().filter(|s| s.bytes().all(|b| b.is_ascii_digit())).ok_or(PARAM)?;
+        let finished = id.parse::<u64>().ok().and_then(|id| state.jobs.get(&id)).map(|job| job.phase);
+        if finished != Some(Phase::Finished) {
+            return Err(901);
+        }
+    }
+    let instance_no = state.jobs.keys().next_back().map_or(1_000_000_001, |last| last + 1);
+    let seed = SeedJob {
+        instance_no,
+        start_url: start_url.to_owned(),
+        memo,
+        phase: Phase::Crawling,
+        phase_percent: 0,
+        starts_in_secs: 0,
+        crawl_secs: 120,
+        scan_secs: 600,
+        outcome: jobs::Outcome::Success,
+        crawled_urls: 12,
+        risk: [1, 2, 3],
+        status_label: None,
+    };
+    state.jobs.insert(instance_no, SimJob::new(seed, now));
+    state.created.push(body);
+    let resources =
+        if state.create_answer_number { json!({"instanceNo": instance_no.to_string()}) } else { Value::Null };
+    Ok(
+        json!({"returnCode": "0", "returnDesc": "Request Success", "returnMessage": "Success", "resources": resources}),
+    )
 }
 
 fn list_page(jobs: &[&SimJob], page: u32, limit: u32, now: i64, lang: Lang) -> Value {
@@ -770,6 +865,11 @@ async fn control_settings(State(shared): State<Shared>, Json(patch): Json<Settin
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(why) => (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response(),
     }
+}
+
+async fn control_billing(State(shared): State<Shared>) -> Json<Billing> {
+    let state = shared.lock();
+    Json(Billing { create_job_calls: state.created.len(), bodies: state.created.clone() })
 }
 
 async fn control_keys(State(shared): State<Shared>, Json(keys): Json<KeysPatch>) -> StatusCode {
