@@ -417,13 +417,15 @@ async fn a_thousand_mixed_interactions_over_two_replicas_one_killed_half_way_los
             attempt.instance
         );
     }
-    // Each job confirmed (once or twice) was acted on, unless the kill cut its confirm short:
-    // then a second confirm, if any, was told the first was under way.
+    // Each job confirmed (once or twice) was acted on, unless the kill cut A's confirm short
+    // (in flight, or settled as abandoned): then a second confirm, if any, was told the first
+    // was under way.
     for (job, ids) in soak.confirms.lock().unwrap().iter() {
-        let cut = ids.iter().any(|id| excused.contains(id));
+        let abandoned = |id: &u64| outcome_of.get(id).is_some_and(|e| e.outcome == "abandoned");
+        let cut = ids.iter().any(|id| excused.contains(id) || (on_a.contains(id) && abandoned(id)));
         let told_under_way = ids
             .iter()
-            .filter(|id| !excused.contains(id))
+            .filter(|id| !excused.contains(id) && !abandoned(id))
             .all(|id| outcome_of.get(id).is_some_and(|e| e.outcome == "already_in_progress"));
         assert!(
             acted.contains(job) || (cut && told_under_way),
