@@ -308,7 +308,11 @@ async fn a_thousand_mixed_interactions_over_two_replicas_one_killed_half_way_los
     let sent_for = started.elapsed();
     assert!(soak.a.lock().unwrap().is_none(), "replica A was killed half-way");
 
-    // The survivor settles what A was doing when it died; then every attempt has its outcome.
+    // B writes a confirm's outcome once it has told Discord, and settles what A was doing when
+    // it died: wait for every confirm of B's to have its outcome, and every attempt too.
+    let log = soak.log.lock().unwrap().clone();
+    let b_confirms: Vec<u64> =
+        log.iter().filter(|s| s.kind == Kind::Confirm && s.replica == Replica::B).map(|s| s.id).collect();
     let store = wsc_bot::store::open(&database).await.expect("the store opens");
     let settled_within = Duration::from_secs(4 * WSC_TIMEOUT_SECS) * 3;
     let settling = Instant::now();
@@ -318,7 +322,10 @@ async fn a_thousand_mixed_interactions_over_two_replicas_one_killed_half_way_los
             trail.iter().filter(|e| e.outcome != "attempted").map(|e| e.correlation.as_str()).collect();
         let unsettled =
             trail.iter().filter(|e| e.outcome == "attempted" && !outcomes.contains(e.correlation.as_str()));
-        if unsettled.count() == 0 || settling.elapsed() > settled_within {
+        let ended: HashSet<u64> =
+            trail.iter().filter(|e| e.outcome != "attempted").map(|e| e.interaction).collect();
+        let b_done = b_confirms.iter().all(|id| ended.contains(id));
+        if (unsettled.count() == 0 && b_done) || settling.elapsed() > settled_within {
             break trail;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -347,7 +354,6 @@ async fn a_thousand_mixed_interactions_over_two_replicas_one_killed_half_way_los
     // An interaction is finished when it is answered and, if its answer was deferred, edited
     // in; a confirm, when its outcome is in the trail. What was in flight on A when it died is
     // excused: sent to it, and not finished. Nothing else.
-    let log = soak.log.lock().unwrap().clone();
     assert!(log.len() >= TOTAL, "{} interactions sent", log.len());
     let edited = |s: &Sent| {
         let path = format!("/{}/messages/@original", s.token);
