@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -17,6 +19,11 @@ use crate::bot::watch::Stage;
 
 /// The migrations, newest last: (version, description, SQL).
 const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "state", include_str!("../../migrations/0001_state.sql"))];
+
+/// A pooled connection idle this long is pinged before use; one used more recently is not,
+/// unless a call failed within `SUSPECT_FOR`.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+const SUSPECT_FOR: Duration = Duration::from_secs(30);
 
 /// An interaction token lives 15 minutes; no later delivery of it can do anything.
 const SEEN_FOR_MS: i64 = 15 * 60 * 1000;
@@ -39,6 +46,8 @@ impl Engine {
 pub struct SqlStore {
     pool: AnyPool,
     engine: Engine,
+    /// Connections are pinged before use until then (milliseconds since the Unix epoch).
+    suspect_until: Arc<AtomicI64>,
 }
 
 /// Why the store could not be opened, in a sentence for the person starting the bot.
@@ -117,8 +126,22 @@ pub async fn open(url: &str) -> Result<SqlStore, OpenError> {
         }
         other => return Err(OpenError::Scheme(other.chars().take(20).collect())),
     };
+    let suspect_until = Arc::new(AtomicI64::new(0));
+    let pinging_until = suspect_until.clone();
     let pool = pool
         .acquire_timeout(Duration::from_secs(5))
+        // sqlx pings every connection it hands out, a round trip more per call. A connection
+        // used within the last second, with no call failed lately, is alive: only others are.
+        .test_before_acquire(false)
+        .before_acquire(move |conn, meta| {
+            let suspect = now_ms() < pinging_until.load(Ordering::Relaxed);
+            Box::pin(async move {
+                if meta.idle_for < PING_IF_IDLE_FOR && !suspect {
+                    return Ok(true);
+                }
+                sqlx::Connection::ping(conn).await.map(|()| true)
+            })
+        })
         .connect(&url)
         .await
         .map_err(|e| OpenError::Connect(e.to_string()))?;
@@ -141,7 +164,7 @@ pub async fn open(url: &str) -> Result<SqlStore, OpenError> {
         migrated = migrator.run(&pool).await;
     }
     match migrated {
-        Ok(()) => Ok(SqlStore { pool, engine }),
+        Ok(()) => Ok(SqlStore { pool, engine, suspect_until }),
         Err(MigrateError::VersionMissing(found)) => Err(OpenError::Newer { found, known: newest_known() }),
         Err(error) => Err(OpenError::Migrate(error.to_string())),
     }
@@ -156,8 +179,13 @@ async fn applied(pool: &AnyPool, version: i64) -> bool {
         .is_ok_and(|row| row.try_get::<i64, _>(0).is_ok_and(|n| n > 0))
 }
 
-fn failed(error: sqlx::Error) -> StoreError {
-    StoreError(error.to_string())
+impl SqlStore {
+    /// A failed call: until `SUSPECT_FOR` has passed, every connection is pinged before use, so
+    /// the ones a database restart cut are replaced, not tried.
+    fn failed(&self, error: sqlx::Error) -> StoreError {
+        self.suspect_until.store(now_ms().saturating_add(ms(SUSPECT_FOR)), Ordering::Relaxed);
+        StoreError(error.to_string())
+    }
 }
 
 /// A 64-bit id as the database keeps it: the same 64 bits, read back with `as u64`. WSC's
@@ -253,7 +281,7 @@ impl SqlStore {
             .bind(now)
             .execute(&self.pool)
             .await
-            .map_err(failed)?;
+            .map_err(|e| self.failed(e))?;
         Ok(done.rows_affected() == 1)
     }
 }
@@ -270,7 +298,7 @@ impl Store for SqlStore {
             .bind(holder.to_owned())
             .execute(&self.pool)
             .await
-            .map_err(failed)?;
+            .map_err(|e| self.failed(e))?;
         Ok(())
     }
 
@@ -285,7 +313,7 @@ impl Store for SqlStore {
         .bind(now - SEEN_FOR_MS)
         .execute(&self.pool)
         .await
-        .map_err(failed)?;
+        .map_err(|e| self.failed(e))?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -295,7 +323,7 @@ impl Store for SqlStore {
             .bind(channel)
             .fetch_optional(&self.pool)
             .await
-            .map_err(failed)?;
+            .map_err(|e| self.failed(e))?;
         if baseline.is_none() {
             return Ok(None);
         }
@@ -303,12 +331,12 @@ impl Store for SqlStore {
             .bind(channel)
             .fetch_all(&self.pool)
             .await
-            .map_err(failed)?;
+            .map_err(|e| self.failed(e))?;
         let mut jobs = HashMap::with_capacity(rows.len());
         for row in rows {
-            let instance: i64 = row.try_get("instance").map_err(failed)?;
-            let stage: String = row.try_get("stage").map_err(failed)?;
-            let message_id: Option<i64> = row.try_get("message_id").map_err(failed)?;
+            let instance: i64 = row.try_get("instance").map_err(|e| self.failed(e))?;
+            let stage: String = row.try_get("stage").map_err(|e| self.failed(e))?;
+            let message_id: Option<i64> = row.try_get("message_id").map_err(|e| self.failed(e))?;
             // A stage this binary does not know (written by a newer one) reads as nothing to tell.
             let stage = Stage::from_name(&stage).unwrap_or(Stage::Other);
             jobs.insert(instance as u64, WatchedJob { stage, message_id: message_id.map(|m| m as u64) });
@@ -318,13 +346,13 @@ impl Store for SqlStore {
 
     async fn save_watched(&self, channel: u64, changed: &[(u64, WatchedJob)]) -> Result<(), StoreError> {
         let channel = id(channel);
-        let mut tx = self.pool.begin().await.map_err(failed)?;
+        let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
         sqlx::query("INSERT INTO watch_baselines (channel, taken_at) VALUES ($1, $2) ON CONFLICT (channel) DO NOTHING")
             .bind(channel)
             .bind(now_ms())
             .execute(&mut *tx)
             .await
-            .map_err(failed)?;
+            .map_err(|e| self.failed(e))?;
         for (instance, job) in changed {
             let message_id = job.message_id.map(id);
             sqlx::query(
@@ -337,9 +365,9 @@ impl Store for SqlStore {
             .bind(message_id)
             .execute(&mut *tx)
             .await
-            .map_err(failed)?;
+            .map_err(|e| self.failed(e))?;
         }
-        tx.commit().await.map_err(failed)
+        tx.commit().await.map_err(|e| self.failed(e))
     }
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
@@ -366,7 +394,7 @@ impl Store for SqlStore {
         .bind(record.reason.map(kept_text))
         .execute(&self.pool)
         .await
-        .map_err(failed)?;
+        .map_err(|e| self.failed(e))?;
         Ok(())
     }
 
@@ -390,8 +418,8 @@ impl Store for SqlStore {
                     .await
             }
         }
-        .map_err(failed)?;
-        rows.iter().map(audit_record).collect::<Result<_, _>>().map_err(failed)
+        .map_err(|e| self.failed(e))?;
+        rows.iter().map(audit_record).collect::<Result<_, _>>().map_err(|e| self.failed(e))
     }
 
     async fn unsettled_attempts(&self, before_ms: i64) -> Result<Vec<AuditRecord>, StoreError> {
@@ -403,8 +431,8 @@ impl Store for SqlStore {
         .bind(before_ms)
         .fetch_all(&self.pool)
         .await
-        .map_err(failed)?;
-        rows.iter().map(audit_record).collect::<Result<_, _>>().map_err(failed)
+        .map_err(|e| self.failed(e))?;
+        rows.iter().map(audit_record).collect::<Result<_, _>>().map_err(|e| self.failed(e))
     }
 
     async fn lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
@@ -420,7 +448,7 @@ impl Store for SqlStore {
             ("DELETE FROM audit_events WHERE at_ms < $1", now.saturating_sub(ms(audit_retention))),
         ];
         for (sql, before) in statements {
-            sqlx::query(sql).bind(before).execute(&self.pool).await.map_err(failed)?;
+            sqlx::query(sql).bind(before).execute(&self.pool).await.map_err(|e| self.failed(e))?;
         }
         Ok(())
     }
@@ -433,7 +461,7 @@ impl Store for SqlStore {
         .bind(now_ms())
         .execute(&self.pool)
         .await
-        .map_err(failed)?;
+        .map_err(|e| self.failed(e))?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -442,24 +470,24 @@ impl Store for SqlStore {
             .bind(version.to_owned())
             .execute(&self.pool)
             .await
-            .map_err(failed)?;
+            .map_err(|e| self.failed(e))?;
         Ok(())
     }
 
     async fn status(&self) -> Result<StoreStatus, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(failed)?;
+        let mut conn = self.pool.acquire().await.map_err(|e| self.failed(e))?;
         let applied = conn.list_applied_migrations().await.map_err(|e| StoreError(e.to_string()))?;
         let schema_version = applied.iter().map(|m| m.version).max().unwrap_or(0);
         let rows = sqlx::query("SELECT name, holder FROM leases WHERE expires_at > $1 ORDER BY name")
             .bind(now_ms())
             .fetch_all(&mut *conn)
             .await
-            .map_err(failed)?;
+            .map_err(|e| self.failed(e))?;
         let live_leases = rows
             .iter()
             .map(|row| Ok((row.try_get("name")?, row.try_get("holder")?)))
             .collect::<Result<_, sqlx::Error>>()
-            .map_err(failed)?;
+            .map_err(|e| self.failed(e))?;
         Ok(StoreStatus { engine: self.engine.name(), schema_version, live_leases })
     }
 }
