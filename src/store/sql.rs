@@ -25,6 +25,10 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "state", include_str!("../../migr
 const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 const SUSPECT_FOR: Duration = Duration::from_secs(30);
 
+/// Watched jobs saved per statement: four parameters each, well within every engine's limit
+/// (SQLite's is 32,766).
+const ROWS_PER_UPSERT: usize = 500;
+
 /// An interaction token lives 15 minutes; no later delivery of it can do anything.
 const SEEN_FOR_MS: i64 = 15 * 60 * 1000;
 
@@ -353,19 +357,28 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| self.failed(e))?;
-        for (instance, job) in changed {
-            let message_id = job.message_id.map(id);
-            sqlx::query(
-                "INSERT INTO watch_jobs (channel, instance, stage, message_id) VALUES ($1, $2, $3, $4) \
+        // A job listed twice (WSC's pages can shift under a poll) is saved as last seen: one
+        // statement may not upsert a row twice.
+        let mut seen = std::collections::HashSet::new();
+        let mut latest: Vec<&(u64, WatchedJob)> =
+            changed.iter().rev().filter(|(instance, _)| seen.insert(*instance)).collect();
+        latest.reverse();
+        // Many rows a statement, not one round trip a job.
+        for rows in latest.chunks(ROWS_PER_UPSERT) {
+            let values: Vec<String> = (0..rows.len())
+                .map(|row| {
+                    format!("(${}, ${}, ${}, ${})", 4 * row + 1, 4 * row + 2, 4 * row + 3, 4 * row + 4)
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO watch_jobs (channel, instance, stage, message_id) VALUES {} \
                  ON CONFLICT (channel, instance) DO UPDATE SET stage = excluded.stage, message_id = excluded.message_id",
-            )
-            .bind(channel)
-            .bind(id(*instance))
-            .bind(job.stage.name())
-            .bind(message_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.failed(e))?;
+                values.join(", ")
+            );
+            let query = rows.iter().fold(sqlx::query(&sql), |query, (instance, job)| {
+                query.bind(channel).bind(id(*instance)).bind(job.stage.name()).bind(job.message_id.map(id))
+            });
+            query.execute(&mut *tx).await.map_err(|e| self.failed(e))?;
         }
         tx.commit().await.map_err(|e| self.failed(e))
     }
