@@ -19,7 +19,7 @@ use common::serve::{now_secs, post, replica_vars, signed_post, spawn_replica, st
 use common::{settings, start_sim};
 use serde_json::{json, Value};
 use sqlx::Connection;
-use wsc_bot::wsc::sim::{Fault, Phase, SimHandle};
+use wsc_bot::wsc::sim::{Fault, Phase};
 use wsc_bot::wsc::Operation;
 
 const WAIT: Duration = Duration::from_secs(10);
