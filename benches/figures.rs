@@ -1,4 +1,4 @@
-//! `cargo bench --bench figures -- --runs 3`: the figures of the README's performance table,
+//! `cargo bench --bench figures -- --runs 3 [--only store,replicas]`: the figures of the README's performance table,
 //! measured on loopback against the simulator and the fake Discord, `--runs` times (or
 //! `BENCH_RUNS` times; 3 when neither is given). Each run starts every process afresh and
 //! measures the same way; the bench prints each run's figures to stderr and then one Markdown
@@ -225,6 +225,14 @@ fn print_table(runs: &[Vec<Figure>]) {
     }
 }
 
+/// The sections to measure: `--only NAME[,NAME…]` among the arguments (gateway, serve,
+/// autocomplete, replicas, watcher, store), else every one.
+fn only() -> Option<Vec<String>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let at = args.iter().position(|a| a == "--only")?;
+    Some(args.get(at + 1).expect("--only names sections").split(',').map(str::to_owned).collect())
+}
+
 /// The number of runs: `--runs N` (or `--runs=N`) among the arguments, else `BENCH_RUNS`, else 3.
 /// Other arguments (cargo passes `--bench`) are ignored.
 fn runs() -> usize {
@@ -355,14 +363,20 @@ impl Drop for Killed {
     }
 }
 
-/// A `wsc-bot serve` process against the simulator, as deployed; its base URL and start time.
-fn serve_process(discord: &FakeDiscord, sim: &SimHandle) -> (Killed, String, Duration) {
+/// A `wsc-bot serve` process against the simulator, as deployed, with its store at `database`
+/// and `more` variables; its base URL and start time.
+fn serve_process(
+    discord: &FakeDiscord,
+    sim: &SimHandle,
+    database: &str,
+    more: &[(&'static str, String)],
+) -> (Killed, String, Duration) {
     let mut vars = serve_vars(discord, sim);
     vars.insert("WSC_HTTP_LISTEN", "127.0.0.1:0".into());
     vars.insert("WSC_REQUEST_TIMEOUT_SECS", "30".into());
     vars.insert("RUST_LOG", "warn".into());
-    // Its store, as deployed: a SQLite file of its own.
-    vars.insert("WSC_DATABASE_URL", common::sqlite_url());
+    vars.insert("WSC_DATABASE_URL", database.to_owned());
+    vars.extend(more.iter().cloned());
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_wsc-bot"))
         .arg("serve")
@@ -471,15 +485,16 @@ fn jobs_command(id: u64, member: &Member) -> Value {
 async fn open_loop(
     http: &reqwest::Client,
     discord: &FakeDiscord,
-    server: &str,
+    servers: &[String],
     first_id: u64,
+    (rate, secs): (u32, u32),
 ) -> (Vec<f64>, f64, f64) {
-    let n = (OPEN_LOOP_RATE * OPEN_LOOP_SECS) as usize;
-    let period = Duration::from_secs(1) / OPEN_LOOP_RATE;
+    let n = (rate * secs) as usize;
+    let period = Duration::from_secs(1) / rate;
     let start = Instant::now() + Duration::from_millis(20);
     let slot = move |i: usize| start + period * i as u32;
     let runtime = tokio::runtime::Handle::current();
-    let (http, discord, server) = (http.clone(), discord.clone(), server.to_owned());
+    let (http, discord, servers) = (http.clone(), discord.clone(), servers.to_vec());
     let pacer = std::thread::spawn(move || {
         let mut requests = Vec::with_capacity(n);
         let mut late = Duration::ZERO;
@@ -490,7 +505,8 @@ async fn open_loop(
             let request = signed(&interaction);
             std::thread::sleep(slot(i).saturating_duration_since(Instant::now()));
             late = late.max(Instant::now().saturating_duration_since(slot(i)));
-            let (http, discord, server) = (http.clone(), discord.clone(), server.clone());
+            // Round robin, as a load balancer in front of replicas.
+            let (http, discord, server) = (http.clone(), discord.clone(), servers[i % servers.len()].clone());
             requests.push(runtime.spawn(async move {
                 let response = send_signed(&http, &server, request).await.unwrap();
                 let answer_at = Instant::now();
@@ -516,7 +532,8 @@ async fn serve_figures() -> Vec<Figure> {
     let discord = FakeDiscord::start().await;
     discord.waive_verdict(); // a measurement, not a test
     let sim = start_sim(settings()).await;
-    let (child, server, start_to_ready) = serve_process(&discord, &sim);
+    // Its store, as deployed: a SQLite file of its own.
+    let (child, server, start_to_ready) = serve_process(&discord, &sim, &common::sqlite_url(), &[]);
     let pid = child.0.id();
     let http = reqwest::Client::new();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -551,7 +568,9 @@ async fn serve_figures() -> Vec<Figure> {
     }
     sim.clear_faults();
 
-    let (mut latencies, rate, late) = open_loop(&http, &discord, &server, 500_000).await;
+    let (mut latencies, rate, late) =
+        open_loop(&http, &discord, std::slice::from_ref(&server), 500_000, (OPEN_LOOP_RATE, OPEN_LOOP_SECS))
+            .await;
     eprintln!("  (open loop: the pacer was {late:.2} ms late at worst)");
     finished(&discord, latencies.len(), Duration::from_secs(30)).await;
     let mut open = Figure::latency(
@@ -682,6 +701,98 @@ async fn serve_figures() -> Vec<Figure> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Replicas, and the watcher
+// ---------------------------------------------------------------------------------------------
+
+/// The open-loop rates tried on two replicas, each for `REPLICA_STEP_SECS`.
+const REPLICA_RATES: [u32; 5] = [100, 200, 400, 600, 800];
+const REPLICA_STEP_SECS: u32 = 3;
+
+/// Two `serve` replicas on one PostgreSQL, behind a round-robin balancer: `/wsc jobs` sent open
+/// loop at rising rates; the highest rate whose acknowledgements (scheduled send to inline
+/// answer) keep a p99 of 50 ms, and that p99.
+async fn replica_figures() -> Vec<Figure> {
+    let discord = FakeDiscord::start().await;
+    discord.waive_verdict(); // a measurement, not a test
+    let sim = start_sim(settings()).await;
+    let database = common::postgres::database().await;
+    let (a, url_a, _) = serve_process(&discord, &sim, &database, &[]);
+    let (b, url_b, _) = serve_process(&discord, &sim, &database, &[]);
+    let servers = [url_a, url_b];
+    let http = reqwest::Client::new();
+    for i in 0..WARM_UP as u64 {
+        post_signed(&http, &discord, &servers[i as usize % 2], &jobs_command(600_000 + i, &viewer())).await;
+        finished(&discord, 1, Duration::from_secs(10)).await;
+    }
+    let (mut best_rate, mut best_p99) = (0.0, f64::NAN);
+    let mut first_id = 700_000u64;
+    for rate in REPLICA_RATES {
+        let (mut latencies, answered, _) =
+            open_loop(&http, &discord, &servers, first_id, (rate, REPLICA_STEP_SECS)).await;
+        first_id += latencies.len() as u64;
+        finished(&discord, latencies.len(), Duration::from_secs(60)).await;
+        let p99 = percentile(&mut latencies, 0.99);
+        eprintln!("  (two replicas: {rate}/s sent, {answered:.0}/s answered, p99 {p99:.2} ms)");
+        if p99 > 50.0 {
+            break;
+        }
+        (best_rate, best_p99) = (answered, p99);
+    }
+    drop((a, b));
+    vec![Figure {
+        what: "two serve replicas on one PostgreSQL: highest open-loop rate of `/wsc jobs` with p99 \
+               acknowledgement ≤ 50 ms (rate / its p99)"
+            .into(),
+        values: vec![
+            Reading { name: "rate", x: best_rate, unit: Unit::PerSec },
+            Reading { name: "p99", x: best_p99, unit: Unit::Ms },
+        ],
+        spread: vec!["rate"],
+        goals: vec![],
+    }]
+}
+
+/// `wsc_bot_watch_polls_total{result="ok"}` from a process's `/metrics`.
+async fn polls_done(http: &reqwest::Client, server: &str) -> u64 {
+    let text = http.get(format!("{server}/metrics")).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .find(|l| l.starts_with("wsc_bot_watch_polls_total{") && l.contains("result=\"ok\""))
+        .and_then(|l| l.split_whitespace().last()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A `serve` process watching a channel of 10,000 jobs, polling every 10 s: its CPU time per
+/// poll (listing every page, comparing, renewing its lease; no job changes, so nothing posted).
+async fn watcher_figure() -> Figure {
+    let discord = FakeDiscord::start().await;
+    discord.waive_verdict(); // a measurement, not a test
+    let mut settings = settings();
+    settings.seed.extend(generated_seed(10_000, 2_000_000_000));
+    let sim = start_sim(settings).await;
+    let watch = [
+        ("WSC_WATCH_CHANNEL_ID", common::fake_discord::WATCH_CHANNEL.to_string()),
+        ("WSC_WATCH_INTERVAL_SECS", "10".to_owned()), // the shortest allowed
+    ];
+    let (child, server, _) = serve_process(&discord, &sim, &common::sqlite_url(), &watch);
+    let http = reqwest::Client::new();
+    // The first poll takes the baseline (10,000 jobs saved); steady polls follow.
+    while polls_done(&http, &server).await < 1 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (polls_before, cpu_before) = (polls_done(&http, &server).await, cpu_time(child.0.id()));
+    while polls_done(&http, &server).await < polls_before + 2 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (polls, cpu) = (polls_done(&http, &server).await - polls_before, cpu_time(child.0.id()) - cpu_before);
+    eprintln!("  (watcher: {polls} polls of 10,000 jobs, {} ms CPU)", cpu.as_millis());
+    Figure::single(
+        "watcher: CPU time per poll of 10,000 jobs (serve process, SQLite)",
+        ms(cpu) / polls as f64,
+        Unit::Ms,
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
 // The store
 // ---------------------------------------------------------------------------------------------
 
@@ -736,8 +847,8 @@ async fn store_per_stop(engine: &str, url: &str) -> Figure {
     .goal("p99", goal, text)
 }
 
-/// The watcher's memory with 10,000 jobs in the store: reading it at start, and saving one
-/// poll's 300 jobs.
+/// The watcher's memory with 10,000 jobs in the store: reading it at start, and one poll's
+/// store calls (its lease renewed, 300 changed jobs saved).
 async fn store_watch_figures(engine: &str, url: &str) -> Vec<Figure> {
     use wsc_bot::bot::ports::{Store, WatchedJob};
     use wsc_bot::bot::watch::Stage;
@@ -759,6 +870,7 @@ async fn store_watch_figures(engine: &str, url: &str) -> Vec<Figure> {
             .map(|(id, job)| (*id, WatchedJob { message_id: job.message_id.map(|m| m + round), ..*job }))
             .collect();
         let started = Instant::now();
+        assert_eq!(store.lease("watch:1", "bench", Duration::from_secs(2)).await, Ok(true));
         store.save_watched(1, &poll).await.unwrap();
         saves.push(ms(started.elapsed()));
     }
@@ -768,7 +880,9 @@ async fn store_watch_figures(engine: &str, url: &str) -> Vec<Figure> {
             &mut reads,
         ),
         Figure::latency(
-            format!("store: saving one poll of 300 changed jobs, {engine} (p50 / p99)"),
+            format!(
+                "store: one poll's calls, the lease renewed and 300 changed jobs saved, {engine} (p50 / p99)"
+            ),
             &mut saves,
         ),
     ]
@@ -790,10 +904,27 @@ async fn store_figures() -> Vec<Figure> {
 
 /// Every row, measured once, every process started afresh.
 async fn run_once() -> Vec<Figure> {
-    let mut figures = gateway_acks().await;
-    figures.extend(serve_figures().await);
-    figures.push(autocomplete().await);
-    figures.extend(store_figures().await);
+    let only = only();
+    let wanted = |name: &str| only.as_ref().is_none_or(|only| only.iter().any(|o| o == name));
+    let mut figures = Vec::new();
+    if wanted("gateway") {
+        figures.extend(gateway_acks().await);
+    }
+    if wanted("serve") {
+        figures.extend(serve_figures().await);
+    }
+    if wanted("autocomplete") {
+        figures.push(autocomplete().await);
+    }
+    if wanted("replicas") {
+        figures.extend(replica_figures().await);
+    }
+    if wanted("watcher") {
+        figures.push(watcher_figure().await);
+    }
+    if wanted("store") {
+        figures.extend(store_figures().await);
+    }
     let binary = std::path::Path::new(env!("CARGO_BIN_EXE_wsc-bot"));
     let size = std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0);
     figures.push(Figure::single(

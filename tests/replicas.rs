@@ -15,32 +15,16 @@ use common::fake_discord::{
     WATCH_CHANNEL,
 };
 use common::process::BotProcess;
-use common::serve::{now_secs, post, serve_vars, signed_post, start_serve_with};
+use common::serve::{now_secs, post, replica_vars, signed_post, spawn_replica, start_serve_with};
 use common::{settings, start_sim};
 use serde_json::{json, Value};
 use sqlx::Connection;
-use wsc_bot::wsc::sim::{Fault, Phase, SimHandle};
+use wsc_bot::wsc::sim::{Fault, Phase};
 use wsc_bot::wsc::Operation;
 
 const WAIT: Duration = Duration::from_secs(10);
 /// Interaction ids of this test binary, unique across its tests.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// One replica's configuration: the test bot's, on the shared database `database`.
-fn replica_vars(discord: &FakeDiscord, sim: &SimHandle, database: &str) -> HashMap<&'static str, String> {
-    let mut vars = serve_vars(discord, sim);
-    vars.insert("WSC_REQUEST_TIMEOUT_SECS", "5".to_owned());
-    vars.insert("WSC_DATABASE_URL", database.to_owned());
-    vars.insert("WSC_HTTP_LISTEN", "127.0.0.1:0".to_owned());
-    vars
-}
-
-/// A `wsc-bot serve` process; returns it and its base URL.
-fn spawn_replica(vars: &HashMap<&'static str, String>) -> (BotProcess, String) {
-    let process = BotProcess::spawn(&["serve"], vars);
-    let url = process.next_url();
-    (process, url)
-}
 
 fn command(member: &Member, sub: &str, options: Value) -> Value {
     let id = NEXT_ID.fetch_add(1, Ordering::SeqCst);

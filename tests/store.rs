@@ -117,6 +117,7 @@ for_engines!(memory: Memory, sqlite: Sqlite, postgres: Postgres; [
     racing_claims_and_leases_have_exactly_one_winner,
     an_interaction_is_first_delivered_once,
     the_watchers_memory_starts_empty_and_keeps_what_changed_per_channel,
+    a_large_poll_is_saved_whole_and_a_job_listed_twice_as_last_seen,
     the_audit_trail_keeps_every_field_even_hostile_text,
     an_audit_event_carrying_a_nul_is_kept_not_refused,
     the_audit_trail_is_newest_first_filtered_by_time_and_job_and_limited,
@@ -272,6 +273,19 @@ async fn the_watchers_memory_starts_empty_and_keeps_what_changed_per_channel(s: 
     store.save_watched(channel + 1, &[(2, other)]).await.unwrap();
     assert_eq!(store.watched(channel + 1).await, Ok(Some(HashMap::from([(2, other)]))));
     assert_eq!(store.watched(channel).await, Ok(Some(expected)), "the other channel is untouched");
+}
+
+/// A poll of thousands of jobs (saved many a statement), one of them listed twice as WSC's
+/// pages shifted: the last seen is kept.
+async fn a_large_poll_is_saved_whole_and_a_job_listed_twice_as_last_seen(s: Subject) {
+    let store = &s.store;
+    let job = |stage, message: u64| WatchedJob { stage, message_id: Some(SNOWFLAKE + message) };
+    let mut poll: Vec<(u64, WatchedJob)> = (0..2_345u64).map(|i| (i, job(Stage::Running, i))).collect();
+    poll.push((7, job(Stage::Finished, 0)));
+    store.save_watched(SNOWFLAKE, &poll).await.unwrap();
+    let mut expected: HashMap<u64, WatchedJob> = (0..2_345u64).map(|i| (i, job(Stage::Running, i))).collect();
+    expected.insert(7, job(Stage::Finished, 0));
+    assert_eq!(store.watched(SNOWFLAKE).await, Ok(Some(expected)));
 }
 
 fn event(instance: u64, outcome: Outcome) -> AuditEvent {

@@ -43,6 +43,23 @@ pub fn serve_vars(discord: &FakeDiscord, sim: &SimHandle) -> HashMap<&'static st
     vars
 }
 
+/// One `serve` replica's configuration: the test bot's, on the shared database `database`,
+/// listening on a free port, with a WSC timeout of 5 s.
+pub fn replica_vars(discord: &FakeDiscord, sim: &SimHandle, database: &str) -> HashMap<&'static str, String> {
+    let mut vars = serve_vars(discord, sim);
+    vars.insert("WSC_REQUEST_TIMEOUT_SECS", "5".to_owned());
+    vars.insert("WSC_DATABASE_URL", database.to_owned());
+    vars.insert("WSC_HTTP_LISTEN", "127.0.0.1:0".to_owned());
+    vars
+}
+
+/// A `wsc-bot serve` process; returns it and its base URL.
+pub fn spawn_replica(vars: &HashMap<&'static str, String>) -> (super::process::BotProcess, String) {
+    let process = super::process::BotProcess::spawn(&["serve"], vars);
+    let url = process.next_url();
+    (process, url)
+}
+
 /// One serve instance in this process with `vars`; returns its base URL and its task.
 pub async fn start_serve_with(vars: &HashMap<&'static str, String>) -> (String, tokio::task::JoinHandle<()>) {
     let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
