@@ -173,6 +173,7 @@ async fn a_replayed_interaction_is_answered_once_whichever_replica_gets_it() {
     assert_eq!(discord.answered_inline(id_of(&confirm), &token, 200, &answer), 204);
     let followup = format!("/api/v10/webhooks/{APPLICATION_ID}/{token}");
     discord.wait_for_call(|c| c.method == "POST" && c.path == followup, WAIT).await.expect("the outcome");
+    discord.audit_line("done", SCANNING, WAIT).await.expect("the audit line, the last thing done");
     next_is_served(&discord, &a).await;
     let (wsc_calls, discord_calls) = (sim.requests().len(), discord.rest_calls().len());
     let replay = signed_post(&b, &body, &timestamp).send().await.unwrap();

@@ -359,7 +359,7 @@ async fn a_replayed_signed_request_acts_once_and_the_repeat_gets_409() {
     assert_eq!(discord.answered_inline(id, &token, 200, &answer), 204);
     let followup = format!("/api/v10/webhooks/{APPLICATION_ID}/{token}");
     discord.wait_for_call(|c| c.method == "POST" && c.path == followup, WAIT).await.expect("the outcome");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    discord.audit_line("done", SCANNING, WAIT).await.expect("the audit line, the last thing done");
     let (wsc_calls, discord_calls) = (sim.requests().len(), discord.rest_calls().len());
 
     // The same bytes, the same signature, well within the 5 minutes a signature is good for.

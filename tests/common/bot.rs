@@ -367,12 +367,13 @@ impl Bot {
 
     /// The audit channel's line for an attempt on `instance` that ended with `outcome`.
     pub async fn audit_line(&self, outcome: &str, instance: u64) -> RestCall {
-        let path = format!("/api/v10/channels/{AUDIT_CHANNEL}/messages");
-        let line = format!("**{outcome}** job {instance}");
-        self.call(&format!("audit line `{line}`"), |c| {
-            c.path == path && c.status < 300 && c.body["content"].as_str().is_some_and(|t| t.contains(&line))
-        })
-        .await
+        match self.discord.audit_line(outcome, instance, WAIT).await {
+            Some(call) => call,
+            None => panic!(
+                "no audit line `**{outcome}** job {instance}`; calls: {:#?}",
+                self.discord.rest_calls()
+            ),
+        }
     }
 
     /// The bot answers a fresh `/wsc jobs` with the list.

@@ -474,6 +474,22 @@ impl FakeDiscord {
     }
 
     /// The first recorded call matching `pred` (already recorded, or arriving before `timeout`).
+    /// The audit channel's line for an attempt on `instance` that ended with `outcome`: the last
+    /// thing the bot does for an action.
+    pub async fn audit_line(&self, outcome: &str, instance: u64, timeout: Duration) -> Option<RestCall> {
+        let path = format!("/api/v10/channels/{AUDIT_CHANNEL}/messages");
+        let line = format!("**{outcome}** job {instance}");
+        self.wait_for_call(
+            |c| {
+                c.path == path
+                    && c.status < 300
+                    && c.body["content"].as_str().is_some_and(|t| t.contains(&line))
+            },
+            timeout,
+        )
+        .await
+    }
+
     /// The response to the interaction with `token` as it ends up: the @original once Discord
     /// took the bot's edit of it, or the message that was itself the first answer (a fresh list).
     pub async fn final_original(&self, token: &str, timeout: Duration) -> Option<Value> {
