@@ -225,7 +225,7 @@ fn print_table(runs: &[Vec<Figure>]) {
     }
 }
 
-/// The sections to measure: `--only NAME[,NAME…]` among the arguments (gateway, serve,
+/// The sections to measure: `--only NAME[,NAME…]` among the arguments (gateway, serve, fresh,
 /// autocomplete, replicas, watcher, store), else every one.
 fn only() -> Option<Vec<String>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -297,7 +297,7 @@ async fn gateway_process(sim_settings: SimSettings) -> (Bot, BotProcess) {
 async fn gateway_acks() -> Vec<Figure> {
     let (bot, _process) = gateway_process(settings()).await;
     for _ in 0..WARM_UP {
-        bot.command(&viewer(), "jobs", json!([])).await;
+        bot.command(&viewer(), "jobs", PAGE_TWO.clone()).await;
         finished(&bot.discord, 1, Duration::from_secs(10)).await;
     }
     let mut figures = Vec::new();
@@ -307,7 +307,7 @@ async fn gateway_acks() -> Vec<Figure> {
         for _ in 0..SAMPLES / BURST {
             for _ in 0..BURST {
                 let sent = Instant::now();
-                let id = bot.command(&viewer(), "jobs", json!([])).await;
+                let id = bot.command(&viewer(), "jobs", PAGE_TWO.clone()).await;
                 let callback = bot.callback(id).await;
                 samples.push(ms(callback.at.duration_since(sent)));
             }
@@ -378,7 +378,7 @@ fn serve_process(
     vars.insert("WSC_DATABASE_URL", database.to_owned());
     vars.extend(more.iter().cloned());
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wsc-bot"))
+    let mut child = Command::new(serve_binary())
         .arg("serve")
         .env_clear()
         .envs(vars)
@@ -396,6 +396,12 @@ fn serve_process(
         .trim_end_matches("/interactions")
         .to_owned();
     (Killed(child), url, ready)
+}
+
+/// The `wsc-bot` that serve rows measure: `BENCH_SERVE_BINARY`, to compare two versions of the
+/// bot under one harness, else this build's.
+fn serve_binary() -> String {
+    std::env::var("BENCH_SERVE_BINARY").unwrap_or_else(|_| env!("CARGO_BIN_EXE_wsc-bot").to_owned())
 }
 
 /// CPU time the process has used, user and system: a figure the host's scheduling noise does
@@ -468,11 +474,24 @@ async fn answered(discord: &FakeDiscord, interaction: &Value, response: reqwest:
     status
 }
 
+/// `/wsc jobs page:2`: a list that asks WSC every time. The first page, while the bot's list of
+/// it is fresh, is answered without WSC; `first_page_command` and its own rows measure that.
 fn jobs_command(id: u64, member: &Member) -> Value {
-    let data =
-        json!({"id": "1", "name": "wsc", "type": 1, "options": [{"name": "jobs", "type": 1, "options": []}]});
+    jobs_page_command(id, member, PAGE_TWO.clone())
+}
+
+fn first_page_command(id: u64, member: &Member) -> Value {
+    jobs_page_command(id, member, json!([]))
+}
+
+fn jobs_page_command(id: u64, member: &Member, options: Value) -> Value {
+    let data = json!({"id": "1", "name": "wsc", "type": 1, "options": [{"name": "jobs", "type": 1, "options": options}]});
     slash_command(id, member, "en-US", data)
 }
+
+/// The options of `/wsc jobs page:2`.
+static PAGE_TWO: std::sync::LazyLock<Value> =
+    std::sync::LazyLock::new(|| json!([{"name": "page", "type": 4, "value": 2}]));
 
 /// Open loop: `/wsc jobs` sent at a fixed rate for a fixed time, each at its scheduled time
 /// whether or not earlier ones were answered (a slow answer cannot hold back the next request,
@@ -898,6 +917,44 @@ async fn store_figures() -> Vec<Figure> {
     figures
 }
 
+/// `/wsc jobs` on its first page while the bot's list of it is fresh: from the signed request to
+/// the inline answer that is the list itself, at each WSC latency.
+async fn fresh_list_figures() -> Vec<Figure> {
+    let discord = FakeDiscord::start().await;
+    discord.waive_verdict(); // a measurement, not a test
+    let sim = start_sim(settings()).await;
+    let (_child, server, _) = serve_process(&discord, &sim, &common::sqlite_url(), &[]);
+    let http = reqwest::Client::new();
+    let mut next_id = 700_000u64;
+    // The one list that asks WSC: after it the first page is fresh for a minute.
+    post_signed(&http, &discord, &server, &first_page_command(next_id, &viewer())).await;
+    finished(&discord, 1, Duration::from_secs(10)).await;
+    let mut figures = Vec::new();
+    for latency in WSC_LATENCIES_MS {
+        sim.set_fault(Operation::List, Fault { latency_ms: latency, ..Fault::default() });
+        let mut samples = Vec::new();
+        for _ in 0..SAMPLES / 5 {
+            next_id += 1;
+            let interaction = first_page_command(next_id, &viewer());
+            discord.deliver_inline(&interaction);
+            let request = signed(&interaction);
+            let sent = Instant::now();
+            let response = send_signed(&http, &server, request).await.unwrap();
+            let answer: Value = response.json().await.unwrap();
+            samples.push(ms(sent.elapsed()));
+            assert_eq!(answer["type"], 4, "the list itself, not a deferral: {answer}");
+        }
+        figures.push(
+            Figure::latency(
+                format!("serve: `/wsc jobs` to a usable list while it is fresh, WSC answering in {latency} ms (p50 / p99)"),
+                &mut samples,
+            )
+            .goal("p99", 5.0, "p99 ≤ 5 ms"),
+        );
+    }
+    figures
+}
+
 // ---------------------------------------------------------------------------------------------
 // One run, and the runs
 // ---------------------------------------------------------------------------------------------
@@ -912,6 +969,9 @@ async fn run_once() -> Vec<Figure> {
     }
     if wanted("serve") {
         figures.extend(serve_figures().await);
+    }
+    if wanted("fresh") {
+        figures.extend(fresh_list_figures().await);
     }
     if wanted("autocomplete") {
         figures.push(autocomplete().await);
