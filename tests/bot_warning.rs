@@ -4,18 +4,15 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::bot::*;
 use common::fake_discord::{FakeDiscord, RestCall, WATCH_CHANNEL};
 use common::process::BotProcess;
-use common::{client, settings, sqlite_url, start_sim, ACCESS_KEY, SECRET_KEY};
+use common::{client, settings, sqlite_url, start_sim};
 use serde_json::Value;
 use wsc_bot::bot::watch::{WatchSettings, Watcher};
-use wsc_bot::config::Config;
-use wsc_bot::discord::rest::{http_client, Rest};
 use wsc_bot::metrics::Metrics;
 use wsc_bot::wsc::sim::jobs::Outcome;
 use wsc_bot::wsc::sim::{Phase, SeedJob, SimHandle};
@@ -41,18 +38,6 @@ fn scheduled(instance_no: u64, starts_in_secs: u64) -> SeedJob {
         risk: [0, 1, 2],
         status_label: None,
     }
-}
-
-fn rest(discord: &FakeDiscord, sim: &SimHandle) -> Rest {
-    let vars = HashMap::from([
-        ("DISCORD_TOKEN", common::secrets::DISCORD_TOKEN.to_owned()),
-        ("DISCORD_API_BASE", discord.api_base()),
-        ("NCP_ACCESS_KEY", ACCESS_KEY.to_owned()),
-        ("NCP_SECRET_KEY", SECRET_KEY.to_owned()),
-        ("WSC_API_BASE", sim.base_url()),
-    ]);
-    let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
-    Rest::new(Arc::new(http_client(&config).unwrap()))
 }
 
 /// A watcher of `WATCH_CHANNEL` on the store at `url`, as a freshly started core has it.
@@ -91,7 +76,7 @@ async fn a_core_restarted_on_the_same_sqlite_file_never_warns_twice_and_edits_th
     sim.add_job(scheduled(SOON, 300));
     sim.add_job(scheduled(ALSO_SOON, 240));
     let discord = FakeDiscord::start().await;
-    let port = rest(&discord, &sim);
+    let port = rest_port(&discord, &sim);
     let url = sqlite_url();
 
     // The first poll: old jobs are not announced, but what is to come is.
@@ -139,7 +124,7 @@ async fn zero_minutes_turns_the_warning_off() {
     let sim = start_sim(settings()).await;
     sim.add_job(scheduled(SOON, 60));
     let discord = FakeDiscord::start().await;
-    let port = rest(&discord, &sim);
+    let port = rest_port(&discord, &sim);
     let mut watcher = watcher(&sim, &sqlite_url(), Duration::ZERO).await;
     watcher.poll_once(&port).await;
     watcher.poll_once(&port).await;

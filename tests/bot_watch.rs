@@ -3,18 +3,16 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use common::bot::custom_ids;
+use common::bot::{custom_ids, rest_port};
 use common::discord_spec::check_request;
 use common::fake_discord::{FakeDiscord, RestCall, WATCH_CHANNEL};
-use common::{client, settings, start_sim, ACCESS_KEY, SECRET_KEY};
+use common::{client, settings, start_sim};
 use serde_json::Value;
 use wsc_bot::bot::watch::WatchSettings;
 use wsc_bot::bot::watch::Watcher;
-use wsc_bot::config::Config;
-use wsc_bot::discord::rest::{http_client, Rest};
+use wsc_bot::discord::rest::Rest;
 use wsc_bot::metrics::Metrics;
 use wsc_bot::store::MemoryStore;
 use wsc_bot::wsc::sim::jobs::Outcome;
@@ -34,15 +32,7 @@ async fn setup(guild_locale: &str) -> Setup {
     let sim = start_sim(settings()).await;
     let discord = FakeDiscord::start().await;
     discord.set_guild_locale(guild_locale);
-    let vars = HashMap::from([
-        ("DISCORD_TOKEN", common::secrets::DISCORD_TOKEN.to_owned()),
-        ("DISCORD_API_BASE", discord.api_base()),
-        ("NCP_ACCESS_KEY", ACCESS_KEY.to_owned()),
-        ("NCP_SECRET_KEY", SECRET_KEY.to_owned()),
-        ("WSC_API_BASE", sim.base_url()),
-    ]);
-    let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
-    let port = Rest::new(std::sync::Arc::new(http_client(&config).unwrap()));
+    let port = rest_port(&discord, &sim);
     let watcher = watcher(&sim, INTERVAL);
     Setup { discord, port, sim, watcher }
 }

@@ -436,3 +436,18 @@ pub fn assert_inert(value: &Value) {
         _ => {}
     }
 }
+
+/// The bot's REST adapter (the `Discord` port) pointed at the fake Discord, for tests that drive
+/// the watcher directly.
+pub fn rest_port(discord: &FakeDiscord, sim: &SimHandle) -> wsc_bot::discord::rest::Rest {
+    let vars = HashMap::from([
+        ("DISCORD_TOKEN", super::secrets::DISCORD_TOKEN.to_owned()),
+        ("DISCORD_API_BASE", discord.api_base()),
+        ("NCP_ACCESS_KEY", ACCESS_KEY.to_owned()),
+        ("NCP_SECRET_KEY", SECRET_KEY.to_owned()),
+        ("WSC_API_BASE", sim.base_url()),
+    ]);
+    let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
+    let http = wsc_bot::discord::rest::http_client(&config).unwrap();
+    wsc_bot::discord::rest::Rest::new(std::sync::Arc::new(http))
+}
