@@ -29,12 +29,20 @@ fn ci_runs_the_readme_test_command() {
     assert!(CI.lines().any(|line| line == command), ".ci/run must run `{command}`");
 }
 
-/// CI's release build is the Dockerfile's, from exactly its build context, after the tests.
+/// CI's release build is the Dockerfile's, from exactly its build context. It runs beside the
+/// tests at the lowest CPU priority, and CI fails when it fails.
 #[test]
 fn ci_builds_the_docker_build_stage_from_its_own_context() {
     let lines: Vec<&str> = CI.lines().collect();
-    let tests = lines.iter().position(|l| l.ends_with("&& cargo test --locked")).expect("the test command");
-    let check =
-        lines.iter().position(|l| *l == "scripts/docker-build-check").expect(".ci/run runs the check");
-    assert!(tests < check, "the release build comes after the tests");
+    let position = |wanted: &dyn Fn(&str) -> bool, what: &str| {
+        lines.iter().position(|l| wanted(l)).unwrap_or_else(|| panic!(".ci/run must {what}"))
+    };
+    let check = position(
+        &|l| l.contains("nice -n 19 scripts/docker-build-check") && l.ends_with('&'),
+        "start scripts/docker-build-check in the background at the lowest priority",
+    );
+    let tests = position(&|l| l.ends_with("&& cargo test --locked"), "run the test command");
+    let waited = position(&|l| l == "if ! wait \"$release\"; then", "wait for the release build");
+    assert!(check < tests && tests < waited, "build, tests, then wait for the build");
+    assert_eq!(lines.get(waited + 3).map(|l| l.trim()), Some("exit 1"), "fail when the build fails");
 }
