@@ -757,3 +757,26 @@ async fn a_postgres_killed_and_restarted_keeps_what_was_committed_and_the_store_
     assert_eq!(store.claim(1, "b", MINUTE).await, Ok(false), "the claim made before the kill is there");
     assert_eq!(store.claim(2, "a", HOUR).await, Ok(true), "the same store works again");
 }
+
+/// A commit never waits for the disk: a SQLite file's write-ahead log is copied into the
+/// database by the store's own checkpoint, within seconds, not by the commit that fills the log
+/// (which happens only past 1,000 pages, far more than these writes make).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_files_log_is_copied_into_the_database_off_the_request_path() {
+    let s = Subject::new(Engine::Sqlite).await;
+    let file = std::path::PathBuf::from(s.url().trim_start_matches("sqlite://"));
+    let size = || std::fs::metadata(&file).expect("the database file").len();
+    // What opening wrote is checkpointed first.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let before = size();
+    for instance in 0..100 {
+        s.store.append_audit(&event(instance, Outcome::Done)).await.unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while size() == before {
+        assert!(std::time::Instant::now() < deadline, "the log was not checkpointed within 5 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let records = trail(&s.store, AuditQuery { limit: 200, ..AuditQuery::default() }).await;
+    assert_eq!(records.len(), 100, "every event is there");
+}

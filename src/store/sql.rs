@@ -35,6 +35,12 @@ const ROWS_PER_UPSERT: usize = 500;
 /// An interaction token lives 15 minutes; no later delivery of it can do anything.
 const SEEN_FOR_MS: i64 = 15 * 60 * 1000;
 
+/// In write-ahead-log mode, the commit that takes the log past 1,000 pages copies it into the
+/// database, with an fsync, before it returns: a confirmed stop would wait for the disk. A
+/// checkpoint this often, off the request path, keeps the log short of that; SQLite's own stays
+/// as the safety net under a burst of writes.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
     Sqlite,
@@ -55,6 +61,34 @@ pub struct SqlStore {
     engine: Engine,
     /// Connections are pinged before use until then (milliseconds since the Unix epoch).
     suspect_until: Arc<AtomicI64>,
+    /// A SQLite file's checkpoints, for as long as the store lives.
+    _checkpoints: Option<Checkpoints>,
+}
+
+/// The task that checkpoints a SQLite file's log; it ends with the store.
+struct Checkpoints(tokio::task::AbortHandle);
+
+impl Checkpoints {
+    fn start(pool: AnyPool) -> Self {
+        let task = tokio::spawn(async move {
+            let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                // PASSIVE waits for no reader or writer; what it cannot copy now waits a second.
+                if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+                    tracing::debug!(%error, "the SQLite checkpoint failed; the next one tries again");
+                }
+            }
+        });
+        Self(task.abort_handle())
+    }
+}
+
+impl Drop for Checkpoints {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Why the store could not be opened, in a sentence for the person starting the bot.
@@ -105,10 +139,12 @@ fn newest_known() -> i64 {
 pub async fn open(url: &str) -> Result<SqlStore, OpenError> {
     sqlx::any::install_default_drivers();
     let scheme = url.split(':').next().unwrap_or_default();
+    let mut file = false;
     let (engine, url, pool) = match scheme {
         "sqlite" => {
             let memory = url.contains(":memory:") || url.contains("mode=memory");
             let url = if memory || url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
+            file = !memory;
             // Each connection to an in-memory database is a database of its own: keep one, for ever.
             let pool = if memory {
                 AnyPoolOptions::new()
@@ -153,11 +189,7 @@ pub async fn open(url: &str) -> Result<SqlStore, OpenError> {
         .await
         .map_err(|e| OpenError::Connect(e.to_string()))?;
     if engine == Engine::Sqlite {
-        // Readers do not wait for the writer; the setting stays with the file.
-        sqlx::query("PRAGMA journal_mode = WAL")
-            .execute(&pool)
-            .await
-            .map_err(|e| OpenError::Connect(e.to_string()))?;
+        write_ahead_log(&pool).await.map_err(|e| OpenError::Connect(e.to_string()))?;
     }
     let migrator = Migrator::new(Embedded).await.map_err(|e| OpenError::Migrate(e.to_string()))?;
     let mut migrated = migrator.run(&pool).await;
@@ -171,10 +203,35 @@ pub async fn open(url: &str) -> Result<SqlStore, OpenError> {
         migrated = migrator.run(&pool).await;
     }
     match migrated {
-        Ok(()) => Ok(SqlStore { pool, engine, suspect_until }),
+        Ok(()) => {
+            let _checkpoints = file.then(|| Checkpoints::start(pool.clone()));
+            Ok(SqlStore { pool, engine, suspect_until, _checkpoints })
+        }
         Err(MigrateError::VersionMissing(found)) => Err(OpenError::Newer { found, known: newest_known() }),
         Err(error) => Err(OpenError::Migrate(error.to_string())),
     }
+}
+
+/// Puts a SQLite database in write-ahead-log mode, where readers do not wait for the writer; the
+/// setting stays with the file. Switching needs the file alone, and SQLite does not wait for that
+/// as it waits for other locks: a process opening a new file while another does gets "database
+/// is locked" at once. Tried again for as long as SQLite waits for any other lock.
+async fn write_ahead_log(pool: &AnyPool) -> Result<(), sqlx::Error> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match sqlx::query("PRAGMA journal_mode = WAL").execute(pool).await {
+            Err(error) if locked(&error) && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            done => return done.map(drop),
+        }
+    }
+}
+
+/// SQLite's SQLITE_BUSY (5) or SQLITE_LOCKED (6), or one of their extended codes.
+fn locked(error: &sqlx::Error) -> bool {
+    let code = error.as_database_error().and_then(|e| e.code()).and_then(|c| c.parse::<i32>().ok());
+    code.is_some_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
 /// Whether migration `version` is recorded as applied.
