@@ -760,7 +760,7 @@ async fn a_postgres_killed_and_restarted_keeps_what_was_committed_and_the_store_
 
 /// A commit never waits for the disk: a SQLite file's write-ahead log is copied into the
 /// database by the store's own checkpoint, within seconds, not by the commit that fills the log
-/// (which happens only past 1,000 pages, far more than these writes make).
+/// (which happens only past 10,000 pages, far more than these writes make).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sqlite_files_log_is_copied_into_the_database_off_the_request_path() {
     let s = Subject::new(Engine::Sqlite).await;
