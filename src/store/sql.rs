@@ -143,12 +143,10 @@ fn newest_known() -> i64 {
 pub async fn open(url: &str) -> Result<SqlStore, OpenError> {
     sqlx::any::install_default_drivers();
     let scheme = url.split(':').next().unwrap_or_default();
-    let mut file = false;
     let (engine, url, pool) = match scheme {
         "sqlite" => {
-            let memory = url.contains(":memory:") || url.contains("mode=memory");
+            let memory = in_memory(url);
             let url = if memory || url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
-            file = !memory;
             // Each connection to an in-memory database is a database of its own: keep one, for ever.
             let pool = if memory {
                 AnyPoolOptions::new()
@@ -210,12 +208,18 @@ pub async fn open(url: &str) -> Result<SqlStore, OpenError> {
     }
     match migrated {
         Ok(()) => {
+            let file = engine == Engine::Sqlite && !in_memory(&url);
             let _checkpoints = file.then(|| Checkpoints::start(pool.clone()));
             Ok(SqlStore { pool, engine, suspect_until, _checkpoints })
         }
         Err(MigrateError::VersionMissing(found)) => Err(OpenError::Newer { found, known: newest_known() }),
         Err(error) => Err(OpenError::Migrate(error.to_string())),
     }
+}
+
+/// Whether a SQLite URL names a database in memory (which has no log to checkpoint).
+fn in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
 }
 
 /// Puts a SQLite database in write-ahead-log mode, where readers do not wait for the writer; the
