@@ -130,6 +130,7 @@ for_engines!(memory: Memory, sqlite: Sqlite, postgres: Postgres; [
     status_tells_the_engine_its_schema_and_the_live_leases,
     a_pending_request_is_taken_once_by_its_kind_until_it_expires,
     racing_takes_of_a_pending_request_have_exactly_one_winner,
+    a_write_cut_short_leaves_the_store_whole_and_answering,
 ]);
 
 for_engines!(sqlite_only: Sqlite, postgres_only: Postgres; [
@@ -286,6 +287,32 @@ async fn a_large_poll_is_saved_whole_and_a_job_listed_twice_as_last_seen(s: Subj
     let mut expected: HashMap<u64, WatchedJob> = (0..2_345u64).map(|i| (i, job(Stage::Running, i))).collect();
     expected.insert(7, job(Stage::Finished, 0));
     assert_eq!(store.watched(SNOWFLAKE).await, Ok(Some(expected)));
+}
+
+/// A call dropped part-way, as the guard's time limit drops one: what it wrote is there whole or
+/// not at all, and the calls after it are answered (SQLite's writes share one connection, which
+/// the dropped call was using).
+async fn a_write_cut_short_leaves_the_store_whole_and_answering(s: Subject) {
+    let poll: Vec<(u64, WatchedJob)> =
+        (0..20_000u64).map(|i| (i, WatchedJob { stage: Stage::Running, message_id: Some(i) })).collect();
+    let started = std::time::Instant::now();
+    assert_eq!(s.store.save_watched(SNOWFLAKE, &poll).await, Ok(()), "a poll saved whole");
+    let whole = started.elapsed();
+    assert_eq!(s.store.watched(SNOWFLAKE).await.unwrap().map(|jobs| jobs.len()), Some(poll.len()));
+    // Cut before the first answer, then a tenth, half and nine tenths of the way through.
+    for tenths in [0, 1, 5, 9] {
+        let channel = SNOWFLAKE + 1 + tenths;
+        let cut =
+            tokio::time::timeout(whole * tenths as u32 / 10, s.store.save_watched(channel, &poll)).await;
+        if tenths == 0 && s.engine != Engine::Memory {
+            assert!(cut.is_err(), "a database's write is cut short before its first answer");
+        }
+        assert_eq!(s.store.claim(channel, "next", MINUTE).await, Ok(true), "cut at {tenths}/10");
+        assert_eq!(s.store.first_delivery(channel).await, Ok(true), "cut at {tenths}/10");
+        let saved = s.store.watched(channel).await.expect("the watcher's memory is read");
+        let saved = saved.map_or(0, |jobs| jobs.len());
+        assert!(saved == 0 || saved == poll.len(), "cut at {tenths}/10: {saved} jobs were saved");
+    }
 }
 
 fn event(instance: u64, outcome: Outcome) -> AuditEvent {
@@ -756,6 +783,26 @@ async fn a_postgres_killed_and_restarted_keeps_what_was_committed_and_the_store_
     assert_ne!(server.pid(), Some(pid), "a new postmaster");
     assert_eq!(store.claim(1, "b", MINUTE).await, Ok(false), "the claim made before the kill is there");
     assert_eq!(store.claim(2, "a", HOUR).await, Ok(true), "the same store works again");
+}
+
+/// Another process holding a SQLite file's write lock past SQLite's wait (5 s) makes a write
+/// fail, not hang; once it lets go, the next write succeeds, on a connection checked afresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_refused_while_another_process_holds_the_lock_fails_and_the_next_succeeds() {
+    let s = Subject::new(Engine::Sqlite).await;
+    assert_eq!(s.store.claim(1, "a", MINUTE).await, Ok(true));
+    let pool = s.inspect().await;
+    let mut holder = pool.acquire().await.expect("the test's own connection");
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut *holder).await.expect("the write lock");
+    let started = std::time::Instant::now();
+    let refused = s.store.claim(2, "a", MINUTE).await;
+    assert!(refused.is_err(), "a write while the lock is held elsewhere fails: {refused:?}");
+    assert!(started.elapsed() < Duration::from_secs(10), "after SQLite's wait: {:?}", started.elapsed());
+    sqlx::query("ROLLBACK").execute(&mut *holder).await.expect("the lock let go");
+    assert_eq!(s.store.claim(2, "a", MINUTE).await, Ok(true), "the next write succeeds");
+    assert_eq!(s.store.claim(1, "b", MINUTE).await, Ok(false), "and sees what was there");
+    drop(holder);
+    pool.close().await;
 }
 
 /// A commit never waits for the disk: a SQLite file's write-ahead log is copied into the

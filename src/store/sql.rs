@@ -11,7 +11,9 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migrate, MigrateError, Migration, MigrationSource, MigrationType, Migrator};
-use sqlx::{AnyPool, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Row};
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 use crate::bot::audit::AuditEvent;
 use crate::bot::ports::{now_ms, AuditQuery, AuditRecord, Store, StoreError, StoreStatus, WatchedJob};
@@ -63,6 +65,8 @@ impl Engine {
 pub struct SqlStore {
     pool: AnyPool,
     engine: Engine,
+    /// A SQLite file's one connection for writes, held for the life of the store (see `writing`).
+    writer: Option<Mutex<Option<PoolConnection<Any>>>>,
     /// Connections are pinged before use until then (milliseconds since the Unix epoch).
     suspect_until: Arc<AtomicI64>,
     /// A SQLite file's checkpoints, for as long as the store lives.
@@ -210,7 +214,8 @@ pub async fn open(url: &str) -> Result<SqlStore, OpenError> {
         Ok(()) => {
             let file = engine == Engine::Sqlite && !in_memory(&url);
             let _checkpoints = file.then(|| Checkpoints::start(pool.clone()));
-            Ok(SqlStore { pool, engine, suspect_until, _checkpoints })
+            let writer = file.then(|| Mutex::new(None));
+            Ok(SqlStore { pool, engine, writer, suspect_until, _checkpoints })
         }
         Err(MigrateError::VersionMissing(found)) => Err(OpenError::Newer { found, known: newest_known() }),
         Err(error) => Err(OpenError::Migrate(error.to_string())),
@@ -259,6 +264,54 @@ impl SqlStore {
     fn failed(&self, error: sqlx::Error) -> StoreError {
         self.suspect_until.store(now_ms().saturating_add(ms(SUSPECT_FOR)), Ordering::Relaxed);
         StoreError(error.to_string())
+    }
+
+    fn suspect(&self) -> bool {
+        now_ms() < self.suspect_until.load(Ordering::Relaxed)
+    }
+
+    /// A connection to write with. SQLite lets one connection write at a time however many are
+    /// open, and sqlx's pool pings each connection it takes back, one more round trip to
+    /// SQLite's thread per call: it doubled what a call cost. So a SQLite file's writes share one
+    /// connection, kept out of the pool; while calls have failed lately (`failed`), each write
+    /// hands it back and takes one from the pool, which checks it. PostgreSQL's writes run side
+    /// by side, from the pool.
+    async fn writing(&self) -> Result<Connection<'_>, StoreError> {
+        let Some(writer) = &self.writer else {
+            return self.pool.acquire().await.map(Connection::Pooled).map_err(|e| self.failed(e));
+        };
+        let mut held = writer.lock().await;
+        let conn = match held.take() {
+            Some(conn) if !self.suspect() => conn,
+            _ => self.pool.acquire().await.map_err(|e| self.failed(e))?,
+        };
+        Ok(Connection::Held(MutexGuard::map(held, |held| held.insert(conn))))
+    }
+}
+
+/// A connection for one call: a SQLite file's writer, or one of the pool's.
+enum Connection<'a> {
+    Held(MappedMutexGuard<'a, PoolConnection<Any>>),
+    Pooled(PoolConnection<Any>),
+}
+
+impl std::ops::Deref for Connection<'_> {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Self::Held(conn) => conn,
+            Self::Pooled(conn) => conn,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Connection<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Self::Held(conn) => conn,
+            Self::Pooled(conn) => conn,
+        }
     }
 }
 
@@ -349,11 +402,12 @@ impl SqlStore {
             Key::Id(value) => query.bind(value),
             Key::Name(value) => query.bind(value),
         };
+        let mut conn = self.writing().await?;
         let done = query
             .bind(holder.to_owned())
             .bind(now.saturating_add(ms(ttl)))
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
             .map_err(|e| self.failed(e))?;
         Ok(done.rows_affected() == 1)
@@ -367,10 +421,11 @@ impl Store for SqlStore {
     }
 
     async fn release(&self, instance: u64, holder: &str) -> Result<(), StoreError> {
+        let mut conn = self.writing().await?;
         sqlx::query("DELETE FROM claims WHERE instance = $1 AND holder = $2")
             .bind(id(instance))
             .bind(holder.to_owned())
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
             .map_err(|e| self.failed(e))?;
         Ok(())
@@ -378,6 +433,7 @@ impl Store for SqlStore {
 
     async fn first_delivery(&self, interaction: u64) -> Result<bool, StoreError> {
         let now = now_ms();
+        let mut conn = self.writing().await?;
         let done = sqlx::query(
             "INSERT INTO seen_interactions (id, seen_at) VALUES ($1, $2) \
              ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at WHERE seen_interactions.seen_at <= $3",
@@ -385,7 +441,7 @@ impl Store for SqlStore {
         .bind(id(interaction))
         .bind(now)
         .bind(now - SEEN_FOR_MS)
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await
         .map_err(|e| self.failed(e))?;
         Ok(done.rows_affected() == 1)
@@ -420,7 +476,8 @@ impl Store for SqlStore {
 
     async fn save_watched(&self, channel: u64, changed: &[(u64, WatchedJob)]) -> Result<(), StoreError> {
         let channel = id(channel);
-        let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+        let mut conn = self.writing().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| self.failed(e))?;
         sqlx::query("INSERT INTO watch_baselines (channel, taken_at) VALUES ($1, $2) ON CONFLICT (channel) DO NOTHING")
             .bind(channel)
             .bind(now_ms())
@@ -455,6 +512,7 @@ impl Store for SqlStore {
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let record = event.record();
+        let mut conn = self.writing().await?;
         sqlx::query(
             "INSERT INTO audit_events (id, at_ms, correlation, interaction, actor_id, actor_name, matched_role, \
              action, instance, target_url, outcome, wsc_code, request_id, latency_ms, reason) \
@@ -475,7 +533,7 @@ impl Store for SqlStore {
         .bind(record.request_id.map(kept_text))
         .bind(i64::try_from(record.latency_ms).unwrap_or(i64::MAX))
         .bind(record.reason.map(kept_text))
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await
         .map_err(|e| self.failed(e))?;
         Ok(())
@@ -529,28 +587,31 @@ impl Store for SqlStore {
             ("DELETE FROM seen_interactions WHERE seen_at <= $1", now - SEEN_FOR_MS),
             ("DELETE FROM audit_events WHERE at_ms < $1", now.saturating_sub(ms(audit_retention))),
         ];
+        let mut conn = self.writing().await?;
         for (sql, before) in statements {
-            sqlx::query(sql).bind(before).execute(&self.pool).await.map_err(|e| self.failed(e))?;
+            sqlx::query(sql).bind(before).execute(&mut *conn).await.map_err(|e| self.failed(e))?;
         }
         Ok(())
     }
 
     async fn first_registration(&self, version: &str) -> Result<bool, StoreError> {
+        let mut conn = self.writing().await?;
         let done = sqlx::query(
             "INSERT INTO registrations (version, registered_at) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING",
         )
         .bind(version.to_owned())
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await
         .map_err(|e| self.failed(e))?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn forget_registration(&self, version: &str) -> Result<(), StoreError> {
+        let mut conn = self.writing().await?;
         sqlx::query("DELETE FROM registrations WHERE version = $1")
             .bind(version.to_owned())
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
             .map_err(|e| self.failed(e))?;
         Ok(())
@@ -563,6 +624,7 @@ impl Store for SqlStore {
         payload: &str,
         ttl: Duration,
     ) -> Result<(), StoreError> {
+        let mut conn = self.writing().await?;
         sqlx::query(
             "INSERT INTO pending_requests (id, kind, payload, expires_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, payload = excluded.payload, \
@@ -572,7 +634,7 @@ impl Store for SqlStore {
         .bind(kind.to_owned())
         .bind(kept_text(payload.to_owned()))
         .bind(now_ms().saturating_add(ms(ttl)))
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await
         .map_err(|e| self.failed(e))?;
         Ok(())
@@ -580,13 +642,14 @@ impl Store for SqlStore {
 
     async fn take_pending(&self, id: &str, kind: &str) -> Result<Option<String>, StoreError> {
         // One statement: of two confirms at once, in any replicas, only one deletes the row.
+        let mut conn = self.writing().await?;
         let row = sqlx::query(
             "DELETE FROM pending_requests WHERE id = $1 AND kind = $2 AND expires_at > $3 RETURNING payload",
         )
         .bind(id.to_owned())
         .bind(kind.to_owned())
         .bind(now_ms())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(|e| self.failed(e))?;
         row.map(|row| row.try_get("payload")).transpose().map_err(|e| self.failed(e))
