@@ -959,30 +959,56 @@ async fn fresh_list_figures() -> Vec<Figure> {
 // One run, and the runs
 // ---------------------------------------------------------------------------------------------
 
+/// Waits until this process, the harness, is idle (at most 5 s): a group's fake Discord and
+/// simulator are freed by tasks that end after the group does, and freeing the hundreds of
+/// megabytes of calls a fake Discord recorded took a core for a fifth of a second, beside the
+/// next group's first measures.
+async fn settle() {
+    let harness = std::process::id();
+    let started = Instant::now();
+    for _ in 0..50 {
+        let before = cpu_time(harness);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if cpu_time(harness).saturating_sub(before) <= Duration::from_millis(10) {
+            break;
+        }
+    }
+    eprintln!("  (the harness was idle after {:.1} s)", started.elapsed().as_secs_f64());
+}
+
 /// Every row, measured once, every process started afresh.
 async fn run_once() -> Vec<Figure> {
     let only = only();
-    let wanted = |name: &str| only.as_ref().is_none_or(|only| only.iter().any(|o| o == name));
+    // Whether a group is to be measured, told once the harness is idle.
+    let wanted = |name: &str| {
+        let wanted = only.as_ref().is_none_or(|only| only.iter().any(|o| o == name));
+        async move {
+            if wanted {
+                settle().await;
+            }
+            wanted
+        }
+    };
     let mut figures = Vec::new();
-    if wanted("gateway") {
+    if wanted("gateway").await {
         figures.extend(gateway_acks().await);
     }
-    if wanted("serve") {
+    if wanted("serve").await {
         figures.extend(serve_figures().await);
     }
-    if wanted("fresh") {
+    if wanted("fresh").await {
         figures.extend(fresh_list_figures().await);
     }
-    if wanted("autocomplete") {
+    if wanted("autocomplete").await {
         figures.push(autocomplete().await);
     }
-    if wanted("replicas") {
+    if wanted("replicas").await {
         figures.extend(replica_figures().await);
     }
-    if wanted("watcher") {
+    if wanted("watcher").await {
         figures.push(watcher_figure().await);
     }
-    if wanted("store") {
+    if wanted("store").await {
         figures.extend(store_figures().await);
     }
     let binary = std::path::Path::new(env!("CARGO_BIN_EXE_wsc-bot"));
