@@ -785,10 +785,10 @@ async fn a_postgres_killed_and_restarted_keeps_what_was_committed_and_the_store_
     assert_eq!(store.claim(2, "a", HOUR).await, Ok(true), "the same store works again");
 }
 
-/// Another process holding a SQLite file's write lock past SQLite's wait (5 s) makes a write
-/// fail, not hang; once it lets go, the next write succeeds, on a connection checked afresh.
+/// Another connection holding a SQLite file's write lock (as another process would) past
+/// SQLite's wait (5 s) makes a write fail, not hang; once it lets go, the next write succeeds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_write_refused_while_another_process_holds_the_lock_fails_and_the_next_succeeds() {
+async fn a_write_refused_while_another_connection_holds_the_lock_fails_and_the_next_succeeds() {
     let s = Subject::new(Engine::Sqlite).await;
     assert_eq!(s.store.claim(1, "a", MINUTE).await, Ok(true));
     let pool = s.inspect().await;
