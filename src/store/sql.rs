@@ -281,12 +281,47 @@ impl SqlStore {
             return self.pool.acquire().await.map(Connection::Pooled).map_err(|e| self.failed(e));
         };
         let mut held = writer.lock().await;
-        let conn = match held.take() {
-            Some(conn) if !self.suspect() => conn,
-            _ => self.pool.acquire().await.map_err(|e| self.failed(e))?,
+        // A suspect connection goes back to the pool before another is taken.
+        let kept = held.take().filter(|_| !self.suspect());
+        let conn = match kept {
+            Some(conn) => conn,
+            None => self.pool.acquire().await.map_err(|e| self.failed(e))?,
         };
         Ok(Connection::Held(MutexGuard::map(held, |held| held.insert(conn))))
     }
+}
+
+/// Saves the watcher's changed jobs in `channel` in one transaction on `conn`, taking the
+/// channel's baseline if it has none.
+async fn save_watched_on(
+    conn: &mut AnyConnection,
+    channel: i64,
+    latest: &[(u64, WatchedJob)],
+) -> Result<(), sqlx::Error> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    sqlx::query(
+        "INSERT INTO watch_baselines (channel, taken_at) VALUES ($1, $2) ON CONFLICT (channel) DO NOTHING",
+    )
+    .bind(channel)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    // Many rows a statement, not one round trip a job.
+    for rows in latest.chunks(ROWS_PER_UPSERT) {
+        let values: Vec<String> = (0..rows.len())
+            .map(|row| format!("(${}, ${}, ${}, ${})", 4 * row + 1, 4 * row + 2, 4 * row + 3, 4 * row + 4))
+            .collect();
+        let sql = format!(
+            "INSERT INTO watch_jobs (channel, instance, stage, message_id) VALUES {} \
+             ON CONFLICT (channel, instance) DO UPDATE SET stage = excluded.stage, message_id = excluded.message_id",
+            values.join(", ")
+        );
+        let query = rows.iter().fold(sqlx::query(&sql), |query, (instance, job)| {
+            query.bind(channel).bind(id(*instance)).bind(job.stage.name()).bind(job.message_id.map(id))
+        });
+        query.execute(&mut *tx).await?;
+    }
+    tx.commit().await
 }
 
 /// A connection for one call: a SQLite file's writer, or one of the pool's.
@@ -475,39 +510,28 @@ impl Store for SqlStore {
     }
 
     async fn save_watched(&self, channel: u64, changed: &[(u64, WatchedJob)]) -> Result<(), StoreError> {
-        let channel = id(channel);
-        let mut conn = self.writing().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| self.failed(e))?;
-        sqlx::query("INSERT INTO watch_baselines (channel, taken_at) VALUES ($1, $2) ON CONFLICT (channel) DO NOTHING")
-            .bind(channel)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.failed(e))?;
         // A job listed twice (WSC's pages can shift under a poll) is saved as last seen: one
         // statement may not upsert a row twice.
         let mut seen = std::collections::HashSet::new();
-        let mut latest: Vec<&(u64, WatchedJob)> =
-            changed.iter().rev().filter(|(instance, _)| seen.insert(*instance)).collect();
+        let mut latest: Vec<(u64, WatchedJob)> =
+            changed.iter().rev().filter(|(instance, _)| seen.insert(*instance)).copied().collect();
         latest.reverse();
-        // Many rows a statement, not one round trip a job.
-        for rows in latest.chunks(ROWS_PER_UPSERT) {
-            let values: Vec<String> = (0..rows.len())
-                .map(|row| {
-                    format!("(${}, ${}, ${}, ${})", 4 * row + 1, 4 * row + 2, 4 * row + 3, 4 * row + 4)
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO watch_jobs (channel, instance, stage, message_id) VALUES {} \
-                 ON CONFLICT (channel, instance) DO UPDATE SET stage = excluded.stage, message_id = excluded.message_id",
-                values.join(", ")
-            );
-            let query = rows.iter().fold(sqlx::query(&sql), |query, (instance, job)| {
-                query.bind(channel).bind(id(*instance)).bind(job.stage.name()).bind(job.message_id.map(id))
-            });
-            query.execute(&mut *tx).await.map_err(|e| self.failed(e))?;
-        }
-        tx.commit().await.map_err(|e| self.failed(e))
+        let saved = match self.writing().await? {
+            Connection::Held(mut conn) => save_watched_on(&mut conn, id(channel), &latest).await,
+            // sqlx (0.8.6, and 0.9.0) cannot roll back a PostgreSQL transaction whose BEGIN was
+            // dropped before its answer: the session stays inside it, and every later call on
+            // that connection with it, never committed and holding its locks. The guard's time
+            // limit drops calls, so this transaction runs in a task of its own, which nothing
+            // drops. (SQLite's connection thread rolls such a BEGIN back itself.)
+            Connection::Pooled(mut conn) => {
+                tokio::spawn(async move { save_watched_on(&mut conn, id(channel), &latest).await })
+                    .await
+                    .unwrap_or_else(|error| {
+                        Err(sqlx::Error::Protocol(format!("the save's task ended: {error}")))
+                    })
+            }
+        };
+        saved.map_err(|e| self.failed(e))
     }
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
